@@ -1,0 +1,417 @@
+/**
+ * provider-sim: a stand-in for an external model provider behind the egress gateway.
+ *
+ * Two styles: `provider` answers like OpenAI (key in a configurable header, default X-Provider-Api-Key,
+ * OpenAI error shapes) and `vllm` like a vLLM server started with `--api-key` (`Authorization: Bearer`,
+ * FastAPI/vLLM error shapes). Unlike the seed demo's simulator it matches paths exactly, so a prefix the
+ * gateways failed to strip or a double slash left by a rewrite gets the same 404 a real provider gives.
+ * Every response carries the echo headers of `headers.ts`, which show what arrived without showing a key.
+ *
+ * Program: `node provider-sim.js --port 8000 --name openai --model gpt-4` with the key in env
+ * PROVIDER_API_KEY or in the file named by `--api-key-file` (never on the command line).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { SIM_HEADERS, classifyAuthorization, type KeyStatus } from './headers.js';
+import {
+  MAX_BODY_BYTES,
+  UsageError,
+  completionBody,
+  fingerprintKey,
+  hardenServer,
+  headerString,
+  intFlag,
+  isMain,
+  keysEqual,
+  listen,
+  matchRoute,
+  parseFlags,
+  parseGenerationRequest,
+  randomInt,
+  readBody,
+  replyAfterBody,
+  receivedHeaderNames,
+  rejectFlag,
+  responseClosedSignal,
+  runCli,
+  runningSim,
+  safeText,
+  sendJson,
+  sleep,
+  streamGeneration,
+  stringFlag,
+  takeWords,
+  usageOf,
+  type Generation,
+  type GenerationKind,
+  type RunningSim,
+} from './sim-http.js';
+
+export type ProviderStyle = 'provider' | 'vllm';
+
+export interface ProviderSimOptions {
+  /** The key requests must carry. A `Secret` (anything with `reveal()`) is accepted as well as a string. */
+  apiKey: string | { reveal(): string };
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1; use 0.0.0.0 in a pod. */
+  host?: string;
+  /** Provider name shown in `x-sim-provider` and `/v1/models` `owned_by`. Default `provider-sim`. */
+  name?: string;
+  /** The one model served. Default `gpt-4`. */
+  model?: string;
+  /**
+   * Header carrying the key in `provider` style (default `x-provider-api-key`). With `authorization`
+   * the value may be `Bearer <key>`. The `vllm` style always reads `Authorization: Bearer <key>`.
+   */
+  keyHeader?: string;
+  style?: ProviderStyle;
+  /** Added before every `/v1/...` answer; streams wait this long before the first chunk. */
+  latencyMs?: number;
+  /** Access log sink, one line per response (never contains keys or Authorization values). */
+  log?: (line: string) => void;
+}
+
+export const PROVIDER_SIM_DEFAULTS = {
+  host: '127.0.0.1',
+  name: 'provider-sim',
+  model: 'gpt-4',
+  keyHeader: 'x-provider-api-key',
+  style: 'provider',
+  latencyMs: 0,
+} as const satisfies Partial<ProviderSimOptions>;
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Canned answers; a completion takes as many words from them as it has completion tokens. */
+const SENTENCES = [
+  'This answer was produced by the provider simulator behind the egress gateway.',
+  'Your request reached the simulated provider and its API key was accepted.',
+  'No model ran here; the words only exist so that token usage can be counted.',
+  'The gateway chain delivered this call to the provider as expected.',
+] as const;
+
+interface Config {
+  key: string;
+  name: string;
+  model: string;
+  keyHeader: string;
+  keyHeaderDisplay: string;
+  style: ProviderStyle;
+  latencyMs: number;
+  created: number;
+  log: ((line: string) => void) | undefined;
+}
+
+type RouteKind = 'health' | 'models' | 'chat' | 'completion';
+interface Route {
+  kind: RouteKind;
+  method: 'GET' | 'POST';
+  key: boolean;
+}
+const ROUTES = new Map<string, Route>([
+  ['/health', { kind: 'health', method: 'GET', key: false }],
+  ['/ready', { kind: 'health', method: 'GET', key: false }],
+  ['/v1/models', { kind: 'models', method: 'GET', key: true }],
+  ['/v1/chat/completions', { kind: 'chat', method: 'POST', key: true }],
+  ['/v1/completions', { kind: 'completion', method: 'POST', key: true }],
+]);
+
+/** `X-Provider-Api-Key` from `x-provider-api-key`, for messages. */
+function displayHeaderName(name: string): string {
+  return name.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('-');
+}
+
+/** The key the request carries, as this style reads it; undefined when none arrived. */
+function receivedKey(req: IncomingMessage, cfg: Config): string | undefined {
+  const headerName = cfg.style === 'vllm' ? 'authorization' : cfg.keyHeader;
+  const raw = headerString(req, headerName);
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (headerName !== 'authorization') return raw;
+  const bearer = /^bearer[ \t]+(.*)$/i.exec(raw.trim());
+  return bearer ? (bearer[1] ?? '').trim() : raw;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Error bodies, per style
+
+function invalidRequest(cfg: Config, status: number, message: string, param: string | null, code: string | null = null): unknown {
+  return cfg.style === 'vllm'
+    ? { object: 'error', message, type: 'BadRequestError', param, code: status }
+    : { error: { message, type: 'invalid_request_error', param, code } };
+}
+
+function unknownRoute(cfg: Config, method: string, target: string): unknown {
+  return cfg.style === 'vllm'
+    ? { detail: 'Not Found' }
+    : { error: { message: `Invalid URL (${method} ${safeText(target, 200)})`, type: 'invalid_request_error', param: null, code: null } };
+}
+
+function wrongMethod(cfg: Config, method: string, target: string): unknown {
+  return cfg.style === 'vllm'
+    ? { detail: 'Method Not Allowed' }
+    : {
+        error: {
+          message: `Invalid method for URL (${method} ${safeText(target, 200)})`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      };
+}
+
+function unauthorized(cfg: Config, status: KeyStatus): unknown {
+  if (cfg.style === 'vllm') return { error: 'Unauthorized' };
+  return status === 'missing'
+    ? {
+        error: {
+          code: 'missing_api_key',
+          message: `Missing API key. Set ${cfg.keyHeaderDisplay} header.`,
+          type: 'authentication_error',
+        },
+      }
+    : {
+        error: {
+          code: 'invalid_api_key',
+          message: `Invalid API key provided in the ${cfg.keyHeaderDisplay} header.`,
+          type: 'authentication_error',
+        },
+      };
+}
+
+function modelNotFound(cfg: Config, model: string): unknown {
+  const shown = safeText(model, 200);
+  return cfg.style === 'vllm'
+    ? { object: 'error', message: `The model \`${shown}\` does not exist.`, type: 'NotFoundError', param: null, code: 404 }
+    : {
+        error: {
+          code: 'model_not_found',
+          message: `The model \`${shown}\` does not exist or you do not have access to it.`,
+          type: 'invalid_request_error',
+          param: null,
+        },
+      };
+}
+
+function internalError(cfg: Config): unknown {
+  return cfg.style === 'vllm'
+    ? { object: 'error', message: 'Internal simulator error.', type: 'InternalServerError', param: null, code: 500 }
+    : { error: { message: 'Internal simulator error.', type: 'server_error', param: null, code: null } };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Handlers
+
+async function generate(req: IncomingMessage, res: ServerResponse, cfg: Config, kind: GenerationKind): Promise<void> {
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body.kind === 'aborted') return;
+  if (body.kind === 'too-large') {
+    if (!body.drained) res.setHeader('connection', 'close');
+    sendJson(res, 413, invalidRequest(cfg, 413, `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, null, 'request_too_large'));
+    return;
+  }
+  const parsed = parseGenerationRequest(kind, body.body);
+  if (!parsed.ok) {
+    sendJson(res, 400, invalidRequest(cfg, 400, parsed.message, parsed.param));
+    return;
+  }
+  const request = parsed.request;
+  if (request.model !== undefined && request.model !== cfg.model) {
+    sendJson(res, 404, modelNotFound(cfg, request.model));
+    return;
+  }
+
+  const planned = randomInt(5, 24);
+  const tokens = request.maxTokens === undefined ? planned : Math.min(planned, request.maxTokens);
+  const generation: Generation = {
+    kind,
+    id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`,
+    created: Math.floor(Date.now() / 1000),
+    model: cfg.model,
+    words: takeWords(SENTENCES, tokens, randomInt(0, SENTENCES.length - 1)),
+    finishReason: tokens < planned ? 'length' : 'stop',
+    usage: usageOf(request.promptTokens, tokens),
+  };
+  const signal = responseClosedSignal(res);
+  if (request.stream) {
+    const between = Math.min(50, Math.round(cfg.latencyMs / 10));
+    await streamGeneration(res, generation, request.includeUsage, { firstMs: cfg.latencyMs, betweenMs: between }, signal);
+    return;
+  }
+  await sleep(cfg.latencyMs, signal);
+  if (!signal.aborted) sendJson(res, 200, completionBody(generation));
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): Promise<void> {
+  const started = Date.now();
+  const target = req.url ?? '';
+  const method = req.method ?? 'GET';
+  const { route, methodOk, allow } = matchRoute(ROUTES, target, method);
+
+  const key = receivedKey(req, cfg);
+  let keyStatus: KeyStatus = 'not-required';
+  if (route?.key && methodOk) keyStatus = key === undefined ? 'missing' : keysEqual(key, cfg.key) ? 'ok' : 'invalid';
+
+  res.setHeader(SIM_HEADERS.provider, safeText(cfg.name, 100));
+  res.setHeader(SIM_HEADERS.path, safeText(target));
+  res.setHeader(SIM_HEADERS.keyStatus, keyStatus);
+  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key));
+  const authorization = classifyAuthorization(headerString(req, 'authorization'));
+  res.setHeader(SIM_HEADERS.authorization, authorization);
+  res.setHeader(SIM_HEADERS.requestId, safeText(headerString(req, 'x-request-id') ?? '', 200));
+  res.setHeader(SIM_HEADERS.headerNames, safeText(receivedHeaderNames(req).join(','), 2000));
+
+  if (cfg.log) {
+    const log = cfg.log;
+    res.once('finish', () => {
+      log(`${cfg.name} ${safeText(method, 20)} ${safeText(target, 200)} ${res.statusCode} key=${keyStatus} auth=${authorization} ${Date.now() - started}ms`);
+    });
+  }
+
+  if (route === undefined) return replyAfterBody(req, res, 404, unknownRoute(cfg, method, target));
+  if (!methodOk) {
+    res.setHeader('allow', allow);
+    return replyAfterBody(req, res, 405, wrongMethod(cfg, method, target));
+  }
+  if (keyStatus === 'missing' || keyStatus === 'invalid') {
+    return replyAfterBody(req, res, 401, unauthorized(cfg, keyStatus));
+  }
+
+  switch (route.kind) {
+    case 'health':
+      return replyAfterBody(req, res, 200, { status: 'healthy' });
+    case 'models':
+      await sleep(cfg.latencyMs, responseClosedSignal(res));
+      return replyAfterBody(req, res, 200, {
+        object: 'list',
+        data: [{ id: cfg.model, object: 'model', created: cfg.created, owned_by: cfg.name }],
+      });
+    case 'chat':
+    case 'completion':
+      return generate(req, res, cfg, route.kind);
+  }
+}
+
+/** Starts provider-sim in this process. */
+export async function startProviderSim(options: ProviderSimOptions): Promise<RunningSim> {
+  const key = typeof options.apiKey === 'string' ? options.apiKey : options.apiKey.reveal();
+  if (key === '') throw new UsageError('an API key is required');
+  const style = options.style ?? PROVIDER_SIM_DEFAULTS.style;
+  if (style !== 'provider' && style !== 'vllm') throw new UsageError('--style must be provider or vllm');
+  const keyHeader = (style === 'vllm' ? 'authorization' : options.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader).toLowerCase();
+  if (!HEADER_NAME.test(keyHeader)) throw new UsageError('--key-header must be a header name');
+  const latencyMs = options.latencyMs ?? PROVIDER_SIM_DEFAULTS.latencyMs;
+  if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new UsageError('--latency-ms must not be negative');
+
+  const cfg: Config = {
+    key,
+    name: options.name ?? PROVIDER_SIM_DEFAULTS.name,
+    model: options.model ?? PROVIDER_SIM_DEFAULTS.model,
+    keyHeader,
+    keyHeaderDisplay: displayHeaderName(keyHeader),
+    style,
+    latencyMs,
+    created: Math.floor(Date.now() / 1000),
+    log: options.log,
+  };
+  const server = createServer((req, res) => {
+    handle(req, res, cfg).catch(() => {
+      if (res.headersSent) res.destroy();
+      else sendJson(res, 500, internalError(cfg), { connection: 'close' });
+    });
+  });
+  hardenServer(server);
+  const port = await listen(server, options.port ?? 0, options.host ?? PROVIDER_SIM_DEFAULTS.host);
+  return runningSim(server, port);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Program
+
+const USAGE = `usage: provider-sim [--port N] [--host ADDR] [--name NAME] [--model MODEL]
+                    [--style provider|vllm] [--key-header NAME] [--latency-ms N]
+                    [--api-key-file FILE] [--port-file FILE] [--quiet]
+The API key comes from env PROVIDER_API_KEY or --api-key-file, never from the command line.`;
+
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  name: { type: 'string' },
+  model: { type: 'string' },
+  'key-header': { type: 'string' },
+  style: { type: 'string' },
+  'latency-ms': { type: 'string' },
+  'api-key-file': { type: 'string' },
+  'port-file': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface ProviderSimArgs extends ProviderSimOptions {
+  portFile?: string;
+  quiet: boolean;
+  help: boolean;
+}
+
+function readKeyFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new UsageError(`cannot read --api-key-file (${(error as { code?: string }).code ?? 'error'})`);
+  }
+}
+
+/**
+ * Parses the command line and environment into start options. The key is read from `--api-key-file`
+ * when given, else from PROVIDER_API_KEY; without one this throws a {@link UsageError}.
+ */
+export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ProviderSimArgs {
+  rejectFlag(argv, '--api-key', '--api-key is not accepted (arguments are visible in ps); set PROVIDER_API_KEY or use --api-key-file FILE');
+  const values = parseFlags(argv, FLAGS);
+  const help = values.help === true;
+  const style = stringFlag(values.style) ?? PROVIDER_SIM_DEFAULTS.style;
+  if (style !== 'provider' && style !== 'vllm') throw new UsageError('--style must be provider or vllm');
+  const keyFile = stringFlag(values['api-key-file']);
+  const apiKey = keyFile !== undefined ? readKeyFile(keyFile) : (env.PROVIDER_API_KEY ?? '').trim();
+  if (apiKey === '' && !help) {
+    throw new UsageError('no API key: set PROVIDER_API_KEY or pass --api-key-file FILE');
+  }
+  const args: ProviderSimArgs = {
+    apiKey,
+    port: intFlag(values.port, 'port', 0, 0, 65535),
+    host: stringFlag(values.host) ?? PROVIDER_SIM_DEFAULTS.host,
+    name: stringFlag(values.name) ?? PROVIDER_SIM_DEFAULTS.name,
+    model: stringFlag(values.model) ?? PROVIDER_SIM_DEFAULTS.model,
+    keyHeader: stringFlag(values['key-header']) ?? PROVIDER_SIM_DEFAULTS.keyHeader,
+    style,
+    latencyMs: intFlag(values['latency-ms'], 'latency-ms', 0, 0, 600_000),
+    quiet: values.quiet === true,
+    help,
+  };
+  const portFile = stringFlag(values['port-file']);
+  if (portFile !== undefined) args.portFile = portFile;
+  return args;
+}
+
+/** The program: parse, start, report the port, run until SIGTERM/SIGINT. */
+export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await runCli('provider-sim', async () => {
+    const args = parseProviderSimArgs(argv, env);
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const log = args.quiet ? undefined : (line: string) => process.stdout.write(`${line}\n`);
+    const sim = await startProviderSim({ ...args, ...(log ? { log } : {}) });
+    return {
+      sim,
+      ...(args.portFile !== undefined ? { portFile: args.portFile } : {}),
+      banner: (port: number) =>
+        `provider-sim ${args.name} (${args.style}) serving ${args.model} on ${args.host}:${port}, key header ${
+          args.style === 'vllm' ? 'Authorization' : displayHeaderName(args.keyHeader ?? '')}`,
+    };
+  });
+}
+
+if (isMain(import.meta.url)) void main();
