@@ -1,0 +1,355 @@
+/**
+ * The view model of a run: a pure fold of the event stream. The TUI draws only from this, tests
+ * assert on it, and replay produces the same state as the live run because it folds the same events.
+ * No React and no clock here: elapsed times come from the events' `t`, and the UI adds the time
+ * since the last event itself.
+ *
+ * @example
+ *   foldEvents(events).steps[0] → { id: '1', title: 'Egress gateway…', status: 'ok', ms: 212, … }
+ */
+import type { CheckEvent, CommandName, DemoEvent, HopEvent, HopId, LogEvent, Outcome, RunEndEvent, SummaryEvent, TargetKind } from '../core/events.js';
+
+export type StepStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+
+export interface WaitView {
+  condition: string;
+  state: 'pending' | 'met' | 'timeout' | 'failed';
+  reason?: string;
+  elapsedMs: number;
+  /** Stream time of the latest wait event. */
+  t: number;
+}
+
+export interface StepView {
+  id: string;
+  title: string;
+  explain?: string;
+  status: StepStatus;
+  /** Stream time the step started, when it has. */
+  startT?: number;
+  /** Duration reported by step-end. */
+  ms?: number;
+  /** The condition being waited for now (or the last one, once the step ended). */
+  wait?: WaitView;
+  waitsMet: number;
+  applied: { object: string; action: string }[];
+  message?: string;
+  hint?: string;
+}
+
+export type HopView = Omit<HopEvent, 'kind' | 'check'>;
+
+export type CheckStatus = 'pending' | 'running' | Outcome;
+
+export interface CheckView {
+  id: string;
+  title: string;
+  category: string;
+  status: CheckStatus;
+  expected?: string;
+  actual?: string;
+  message?: string;
+  hint?: string;
+  fix?: string;
+  /** The hop a failure is attributed to. */
+  hop?: HopId;
+  evidence?: string[];
+  ms?: number;
+  startT?: number;
+  hops: HopView[];
+  /** How many times the check has started (2+ after a rerun). */
+  runs: number;
+}
+
+export interface RunView {
+  command: CommandName;
+  target: TargetKind;
+  version: string;
+  startedAt: string;
+}
+
+export interface EndView {
+  ok: boolean;
+  exitCode: number;
+  error?: RunEndEvent['error'];
+  t: number;
+}
+
+/**
+ * Finished things, in the order they finished. The TUI writes each one once, above the live area
+ * (ink `<Static>`), so every item is a snapshot and never changes after it is added.
+ */
+export type FeedItem =
+  | { key: string; kind: 'run'; run: RunView }
+  | { key: string; kind: 'step'; step: StepView }
+  | { key: string; kind: 'category'; name: string }
+  | { key: string; kind: 'check'; check: CheckView; rerun: boolean }
+  | { key: string; kind: 'summary'; summary: Omit<SummaryEvent, 'kind'> }
+  | { key: string; kind: 'log'; log: Omit<LogEvent, 'kind'> }
+  | { key: string; kind: 'note'; title: string; text: string };
+
+export interface ViewState {
+  run?: RunView;
+  plan: { id: string; title: string }[];
+  steps: StepView[];
+  checks: CheckView[];
+  summaries: Omit<SummaryEvent, 'kind'>[];
+  logs: Omit<LogEvent, 'kind'>[];
+  end?: EndView;
+  /** Stream time of the latest event. */
+  lastT: number;
+  feed: FeedItem[];
+  /** Checks that have a result but may still receive `hop` events; sealed into the feed by the next other event. */
+  unsealed: string[];
+  /** Category of the last check written to the feed (a new one gets a heading). */
+  lastCategory?: string;
+  /** How many runs this state has seen (the tour drives several commands into one view). */
+  runs: number;
+}
+
+export function initialState(): ViewState {
+  return { plan: [], steps: [], checks: [], summaries: [], logs: [], lastT: 0, feed: [], unsealed: [], runs: 0 };
+}
+
+const SHOW_DEBUG = () => Boolean(process.env.MAAS_EGRESS_DEMO_DEBUG);
+
+function replaceStep(state: ViewState, id: string, update: (s: StepView) => StepView): StepView[] {
+  let index = -1;
+  for (let i = state.steps.length - 1; i >= 0; i--) {
+    if (state.steps[i]!.id === id) {
+      index = i;
+      break;
+    }
+  }
+  if (index === -1) {
+    // An event for a step we never saw start (a truncated recording): show it anyway.
+    return [...state.steps, update({ id, title: `step ${id}`, status: 'running', waitsMet: 0, applied: [] })];
+  }
+  return state.steps.map((s, i) => (i === index ? update(s) : s));
+}
+
+function replaceCheck(state: ViewState, id: string, update: (c: CheckView | undefined) => CheckView): CheckView[] {
+  const index = state.checks.findIndex((c) => c.id === id);
+  if (index === -1) return [...state.checks, update(undefined)];
+  return state.checks.map((c, i) => (i === index ? update(c) : c));
+}
+
+/** Writes the results that are waiting for late hop events into the feed. */
+function seal(state: ViewState, keep?: string): ViewState {
+  const toSeal = state.unsealed.filter((id) => id !== keep);
+  if (toSeal.length === 0) return state;
+  const feed = [...state.feed];
+  let lastCategory = state.lastCategory;
+  for (const id of toSeal) {
+    const check = state.checks.find((c) => c.id === id);
+    if (!check) continue;
+    if (check.category !== lastCategory) {
+      feed.push({ key: `category-${feed.length}`, kind: 'category', name: check.category });
+      lastCategory = check.category;
+    }
+    feed.push({ key: `check-${id}-${check.runs}-${feed.length}`, kind: 'check', check, rerun: check.runs > 1 });
+  }
+  return { ...state, feed, lastCategory, unsealed: state.unsealed.filter((id) => id === keep) };
+}
+
+function checkFromEvent(e: CheckEvent, prev: CheckView | undefined): CheckView {
+  const view: CheckView = {
+    id: e.id,
+    title: e.title,
+    category: e.category,
+    status: e.outcome,
+    ms: e.ms,
+    hops: prev?.hops ?? [],
+    runs: Math.max(prev?.runs ?? 0, 1),
+    ...(prev?.startT !== undefined ? { startT: prev.startT } : {}),
+  };
+  if (e.expected !== undefined) view.expected = e.expected;
+  if (e.actual !== undefined) view.actual = e.actual;
+  if (e.message !== undefined) view.message = e.message;
+  if (e.hint !== undefined) view.hint = e.hint;
+  if (e.fix !== undefined) view.fix = e.fix;
+  if (e.hop !== undefined) view.hop = e.hop;
+  if (e.evidence !== undefined) view.evidence = e.evidence;
+  return view;
+}
+
+/** One event in, the next state out. Never mutates `state`. */
+export function reduce(state: ViewState, event: DemoEvent): ViewState {
+  // A hop for a check that has its result already still belongs to that result; anything else seals it.
+  const base = seal(state, event.kind === 'hop' ? event.check : undefined);
+  const s: ViewState = { ...base, lastT: Math.max(base.lastT, event.t) };
+
+  switch (event.kind) {
+    case 'run-start': {
+      const run: RunView = { command: event.command, target: event.target, version: event.version, startedAt: event.startedAt };
+      // A new run (tour phase, or a rerun stream) starts its own clock: t restarts at 0.
+      const { end: _end, ...rest } = s;
+      return {
+        ...rest,
+        run,
+        lastT: event.t,
+        plan: event.plan ?? [],
+        runs: s.runs + 1,
+        feed: [...s.feed, { key: `run-${s.runs}`, kind: 'run', run }],
+        lastCategory: undefined,
+      };
+    }
+    case 'step-start':
+      return {
+        ...s,
+        steps: [
+          ...s.steps,
+          {
+            id: event.step,
+            title: event.title,
+            ...(event.explain ? { explain: event.explain } : {}),
+            status: 'running',
+            startT: event.t,
+            waitsMet: 0,
+            applied: [],
+          },
+        ],
+      };
+    case 'apply':
+      return { ...s, steps: replaceStep(s, event.step, (st) => ({ ...st, applied: [...st.applied, { object: event.object, action: event.action }] })) };
+    case 'wait':
+      return {
+        ...s,
+        steps: replaceStep(s, event.step, (st) => ({
+          ...st,
+          wait: { condition: event.condition, state: event.state, ...(event.reason ? { reason: event.reason } : {}), elapsedMs: event.elapsedMs, t: event.t },
+          waitsMet: st.waitsMet + (event.state === 'met' ? 1 : 0),
+        })),
+      };
+    case 'step-end': {
+      const steps = replaceStep(s, event.step, (st) => ({
+        ...st,
+        status: event.skipped ? 'skipped' : event.ok ? 'ok' : 'failed',
+        ms: event.ms,
+        ...(event.message !== undefined ? { message: event.message } : {}),
+        ...(event.hint !== undefined ? { hint: event.hint } : {}),
+      }));
+      const done = steps.findLast((x) => x.id === event.step)!;
+      return { ...s, steps, feed: [...s.feed, { key: `step-${event.step}-${s.feed.length}`, kind: 'step', step: done }] };
+    }
+    case 'check-start':
+      return {
+        ...s,
+        unsealed: s.unsealed.filter((id) => id !== event.id),
+        checks: replaceCheck(s, event.id, (prev) => ({
+          id: event.id,
+          title: event.title,
+          category: event.category,
+          status: 'running',
+          startT: event.t,
+          hops: [],
+          runs: (prev?.runs ?? 0) + 1,
+        })),
+      };
+    case 'check': {
+      const checks = replaceCheck(s, event.id, (prev) => checkFromEvent(event, prev));
+      return { ...s, checks, unsealed: [...s.unsealed.filter((id) => id !== event.id), event.id] };
+    }
+    case 'hop': {
+      const { kind: _k, check: id, ...hop } = event;
+      const checks = replaceCheck(s, id, (prev) => {
+        const c: CheckView = prev ?? { id, title: id, category: '', status: 'running', hops: [], runs: 1 };
+        const hops = [...c.hops.filter((h) => h.index !== hop.index || h.requestId !== hop.requestId), hop].sort((a, b) => a.index - b.index);
+        return { ...c, hops };
+      });
+      return { ...s, checks };
+    }
+    case 'log': {
+      const { kind: _k, ...log } = event;
+      const logs = [...s.logs, log];
+      if (log.level === 'debug' && !SHOW_DEBUG()) return { ...s, logs };
+      return { ...s, logs, feed: [...s.feed, { key: `log-${s.feed.length}`, kind: 'log', log }] };
+    }
+    case 'summary': {
+      const { kind: _k, ...summary } = event;
+      return { ...s, summaries: [...s.summaries, summary], feed: [...s.feed, { key: `summary-${s.feed.length}`, kind: 'summary', summary }] };
+    }
+    case 'run-end': {
+      // Steps still running when the run ended did not finish: show them as failed in the feed.
+      const open = s.steps.filter((st) => st.status === 'running');
+      const steps = s.steps.map((st) => (st.status === 'running' ? { ...st, status: 'failed' as const, message: st.message ?? 'did not finish' } : st));
+      const feed = [...s.feed];
+      for (const st of open) feed.push({ key: `step-${st.id}-${feed.length}`, kind: 'step', step: steps.find((x) => x.id === st.id && x.status === 'failed')! });
+      return {
+        ...s,
+        steps,
+        feed,
+        end: { ok: event.ok, exitCode: event.exitCode, ...(event.error ? { error: event.error } : {}), t: event.t },
+      };
+    }
+  }
+}
+
+export function foldEvents(events: Iterable<DemoEvent>, from: ViewState = initialState()): ViewState {
+  let state = from;
+  for (const e of events) state = reduce(state, e);
+  return state;
+}
+
+/** A note the UI adds between runs (the tour's explanations); not an event, so recordings stay pure. */
+export function addNote(state: ViewState, title: string, text: string): ViewState {
+  const sealed = seal(state);
+  return { ...sealed, feed: [...sealed.feed, { key: `note-${sealed.feed.length}`, kind: 'note', title, text }] };
+}
+
+/** The step running now, if any. */
+export function currentStep(state: ViewState): StepView | undefined {
+  return state.steps.findLast((s) => s.status === 'running');
+}
+
+/** The check running now, if any. */
+export function currentCheck(state: ViewState): CheckView | undefined {
+  return state.checks.findLast((c) => c.status === 'running');
+}
+
+/** Checks that have a result, in the order they ran (what ↑/↓ moves through). */
+export function finishedChecks(state: ViewState): CheckView[] {
+  return state.checks.filter((c) => c.status !== 'running' && c.status !== 'pending');
+}
+
+export function failedCheckIds(state: ViewState): string[] {
+  return state.checks.filter((c) => c.status === 'fail').map((c) => c.id);
+}
+
+/** Counts for the footer: `7 passed · 2 failed · 1 warning`. */
+export function tally(state: ViewState): Record<Outcome, number> {
+  const out: Record<Outcome, number> = { pass: 0, fail: 0, warn: 0, skip: 0 };
+  for (const c of state.checks) if (c.status in out) out[c.status as Outcome]++;
+  return out;
+}
+
+// ---- Browsing: which check is selected, and whether its trace is open. Pure, so tests drive it directly.
+
+export interface BrowseState {
+  /** Id of the selected check, or undefined before the user moves. */
+  selected?: string;
+  expanded: boolean;
+}
+
+export type BrowseKey = 'up' | 'down' | 'enter' | 'escape';
+
+export function browse(ui: BrowseState, key: BrowseKey, state: ViewState): BrowseState {
+  const list = finishedChecks(state);
+  if (list.length === 0) return ui;
+  const at = ui.selected === undefined ? -1 : list.findIndex((c) => c.id === ui.selected);
+  if (key === 'up' || key === 'down') {
+    const next = at === -1 ? (key === 'up' ? list.length - 1 : 0) : Math.min(list.length - 1, Math.max(0, at + (key === 'up' ? -1 : 1)));
+    return { ...ui, selected: list[next]!.id };
+  }
+  if (key === 'enter') {
+    if (at === -1) return { selected: defaultSelection(state), expanded: true };
+    return { ...ui, expanded: !ui.expanded };
+  }
+  return { ...ui, expanded: false };
+}
+
+/** What to select first: the first failed check, else the first one. */
+export function defaultSelection(state: ViewState): string | undefined {
+  const list = finishedChecks(state);
+  return (list.find((c) => c.status === 'fail') ?? list[0])?.id;
+}

@@ -1,0 +1,153 @@
+/**
+ * The TUI as an event sink. `write()` pushes events into the screen; `close()` resolves when the UI
+ * is done. By default that is right after the final frame is drawn and ink has unmounted, so the
+ * final screen stays on the terminal and the command exits with its own code (scripts keep working).
+ * With `interactive`, `close()` waits until the user presses q after browsing the traces.
+ *
+ * Keys: ↑/↓ select a call, enter opens or closes its hop trace, esc closes it, r reruns the failed
+ * calls (when a rerun function is given), q quits (while the command runs, q and ctrl+c stop it the
+ * way SIGINT does). The terminal is restored (raw mode off, cursor shown) on q, on close, on SIGINT
+ * and on process exit.
+ */
+import { createElement } from 'react';
+import type { DemoEvent } from '../../core/events.js';
+import type { EventSink } from '../../core/run.js';
+import { createEventStore, type PauseRequest } from './use-event-stream.js';
+
+export interface TuiSinkOptions {
+  color: boolean;
+  interactive: boolean;
+  command: string;
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  /** Runs the given checks again and streams their events (enables `r`). */
+  rerun?: (ids: string[]) => AsyncIterable<DemoEvent>;
+  /** What q / ctrl+c do while the command runs. Default: raise SIGINT, which the CLI turns into an abort. */
+  onInterrupt?: () => void;
+  /** ink debug mode: every frame is written whole (tests compare final screens with it). */
+  debug?: boolean;
+}
+
+export interface TuiSink extends EventSink {
+  /** Shows an explanation and waits for enter (true) or q (false). Resolves true at once without a keyboard. */
+  pause(request: PauseRequest): Promise<boolean>;
+  /** Adds a finished note (the tour's explanations) above the live area. */
+  note(title: string, text: string): void;
+  /** True when input is read from a terminal (keys work). */
+  readonly keyboard: boolean;
+}
+
+const SHOW_CURSOR = '\u001B[?25h';
+
+export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
+  const [{ render }, { App }] = await Promise.all([import('ink'), import('./App.js')]);
+  const stdout = opts.stdout ?? process.stdout;
+  const stdin = opts.stdin ?? process.stdin;
+  const keyboard = Boolean(stdin.isTTY);
+  const store = createEventStore();
+
+  let quitRequested = false;
+  let resolveQuit!: () => void;
+  const quit = new Promise<void>((resolve) => (resolveQuit = resolve));
+  let answerPause: ((go: boolean) => void) | undefined;
+  let rerunning = false;
+
+  const interrupt = () => {
+    quitRequested = true;
+    (opts.onInterrupt ?? (() => process.kill(process.pid, 'SIGINT')))();
+  };
+  const rerun = (ids: string[]) => {
+    if (!opts.rerun || rerunning) return;
+    rerunning = true;
+    void (async () => {
+      try {
+        for await (const e of opts.rerun!(ids)) store.push(e);
+      } catch (err) {
+        store.push({ kind: 'log', t: store.getSnapshot().view.lastT, level: 'error', message: `rerun failed: ${err instanceof Error ? err.message : String(err)}` });
+      } finally {
+        rerunning = false;
+      }
+    })();
+  };
+
+  const instance = render(
+    createElement(App, {
+      store,
+      color: opts.color,
+      interactive: opts.interactive,
+      canRerun: Boolean(opts.rerun),
+      onQuit: () => {
+        quitRequested = true;
+        resolveQuit();
+      },
+      onInterrupt: interrupt,
+      onRerun: rerun,
+      onContinue: (go: boolean) => {
+        const answer = answerPause;
+        answerPause = undefined;
+        store.setPause(undefined);
+        answer?.(go);
+      },
+    }),
+    { stdout, stdin, exitOnCtrlC: false, patchConsole: !opts.debug, debug: Boolean(opts.debug) },
+  );
+  const exited = instance.waitUntilExit().catch(() => undefined);
+
+  const restoreTerminal = () => {
+    try {
+      if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(false);
+      if (stdout.isTTY) stdout.write(SHOW_CURSOR);
+    } catch {
+      // the terminal is gone already
+    }
+  };
+  // A second SIGINT while the command is still stopping: leave now, with the terminal restored.
+  let sigints = 0;
+  const onSigint = () => {
+    sigints++;
+    if (answerPause) {
+      const answer = answerPause;
+      answerPause = undefined;
+      store.setPause(undefined);
+      answer(false);
+    }
+    if (store.getSnapshot().view.end) resolveQuit();
+    else if (sigints > 1) {
+      instance.unmount();
+      restoreTerminal();
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.once('exit', restoreTerminal);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      if (opts.interactive && keyboard && !quitRequested) await quit;
+      store.setClosing();
+      // Let the final frame render before ink unmounts (unmount keeps the last frame on screen).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      instance.unmount();
+      await exited;
+      process.off('SIGINT', onSigint);
+      process.off('exit', restoreTerminal);
+      restoreTerminal();
+    })();
+    return closing;
+  };
+
+  return {
+    keyboard,
+    write: (event) => store.push(event),
+    close,
+    note: (title, text) => store.note(title, text),
+    pause: (request) => {
+      if (!keyboard) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        answerPause = resolve;
+        store.setPause(request);
+      });
+    },
+  };
+}
