@@ -1,0 +1,94 @@
+/**
+ * drive(): runs one command's event stream into the sinks it is given (renderers, recorder, JUnit).
+ * It stamps `t`, masks secrets, emits run-start and run-end, turns errors into the exit-code contract
+ * and never imports a renderer: the CLI chooses the sinks.
+ */
+import type { CommandName, DemoEvent, EventInput, TargetKind } from './events.js';
+import { EXIT, exitCodeOf, hintOf } from './errors.js';
+import { redact, redactValue } from './secret.js';
+
+export interface EventSink {
+  write(event: DemoEvent): void;
+  /** Called once after run-end; may wait for the UI to settle or a file to flush. */
+  close?(): Promise<void> | void;
+}
+
+export interface DriveOptions {
+  command: CommandName;
+  target: TargetKind;
+  version: string;
+  sinks: EventSink[];
+  signal?: AbortSignal;
+  plan?: { id: string; title: string }[];
+  /** Warnings count as failures (doctor `--fail-on warning`). */
+  failOnWarning?: boolean;
+  /** Clock for tests. */
+  now?: () => number;
+}
+
+export interface DriveResult {
+  exitCode: number;
+  ok: boolean;
+  events: DemoEvent[];
+}
+
+/** Tracks whether a stream contains a failure, so the exit code follows the events. */
+export function streamFailed(events: Iterable<DemoEvent>, failOnWarning = false): boolean {
+  for (const e of events) {
+    if (e.kind === 'step-end' && !e.ok) return true;
+    if (e.kind === 'check' && (e.outcome === 'fail' || (failOnWarning && e.outcome === 'warn'))) return true;
+  }
+  return false;
+}
+
+export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOptions): Promise<DriveResult> {
+  const now = opts.now ?? (() => performance.now());
+  const start = now();
+  const events: DemoEvent[] = [];
+  const emit = (input: EventInput | DemoEvent) => {
+    const event = redactValue({ ...input, t: Math.round(now() - start) } as DemoEvent);
+    events.push(event);
+    for (const sink of opts.sinks) sink.write(event);
+  };
+
+  emit({
+    kind: 'run-start',
+    command: opts.command,
+    target: opts.target,
+    version: opts.version,
+    startedAt: new Date().toISOString(),
+    ...(opts.plan ? { plan: opts.plan } : {}),
+  });
+
+  let exitCode: number = EXIT.ok;
+  let error: { message: string; hint?: string; name?: string } | undefined;
+  try {
+    for await (const input of stream) {
+      emit(input);
+      if (opts.signal?.aborted) break;
+    }
+    if (opts.signal?.aborted) {
+      exitCode = EXIT.interrupted;
+      error = { message: 'interrupted', name: 'InterruptedError' };
+    } else if (streamFailed(events, opts.failOnWarning)) {
+      exitCode = EXIT.failed;
+    }
+  } catch (err) {
+    exitCode = opts.signal?.aborted ? EXIT.interrupted : exitCodeOf(err);
+    const message = redact(err instanceof Error ? err.message : String(err));
+    const hint = hintOf(err);
+    error = { message, ...(hint ? { hint: redact(hint) } : {}), name: err instanceof Error ? err.name : 'Error' };
+    if (process.env.MAAS_EGRESS_DEMO_DEBUG && err instanceof Error && err.stack) {
+      emit({ kind: 'log', level: 'debug', message: redact(err.stack) });
+    }
+  }
+  emit({ kind: 'run-end', ok: exitCode === EXIT.ok, exitCode, ...(error ? { error } : {}) });
+  for (const sink of opts.sinks) await sink.close?.();
+  return { exitCode, ok: exitCode === EXIT.ok, events };
+}
+
+/** A sink that only remembers events: the silent renderer of tests. */
+export function memorySink(): EventSink & { events: DemoEvent[] } {
+  const events: DemoEvent[] = [];
+  return { events, write: (e) => void events.push(e) };
+}

@@ -1,0 +1,96 @@
+/**
+ * One formatter per event kind (exhaustive: adding a kind without a formatter fails to compile).
+ * The plain renderer prints these lines as events arrive; asciicast export and replay reuse them.
+ *
+ * @example
+ *   step 1  Egress gateway: controller, GatewayClass and Gateway
+ *     + egress-gateway/poc-gateway started
+ *     √ Gateway poc-gateway Programmed (41 ms)
+ *   √ step 1 ready (0.2 s)
+ */
+import Table from 'cli-table3';
+import type { DemoEvent, EventKind, HopEvent } from '../core/events.js';
+import { type Palette, SYMBOL, formatMs } from './style.js';
+
+type Formatter<K extends EventKind> = (e: Extract<DemoEvent, { kind: K }>, p: Palette, width: number) => string | null;
+type FormatterMap = { [K in EventKind]: Formatter<K> };
+
+export function formatHop(e: HopEvent, p: Palette): string {
+  const path = e.pathIn !== undefined ? ` ${e.pathIn}${e.pathOut !== undefined && e.pathOut !== e.pathIn ? ` → ${e.pathOut}` : ''}` : '';
+  const status = e.status !== undefined ? ` ${e.status}` : '';
+  const ms = e.ms !== undefined ? ` ${formatMs(e.ms)}` : '';
+  const detail = Object.entries(e.detail)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const source = e.source === 'inferred' ? p.dim(' (inferred)') : '';
+  return `    ${p.dim(`${e.index}.`)} ${e.hop}${path}${status}${ms}${detail ? ` ${p.dim(detail)}` : ''}${source}`;
+}
+
+export const formatters: FormatterMap = {
+  'run-start': (e, p) => p.bold(`maas-egress-demo ${e.command} · target ${e.target} · v${e.version}`),
+  'step-start': (e, p) => `${p.bold(`step ${e.step}`)}  ${e.title}`,
+  apply: (e, p) => `  ${p.dim('+')} ${e.object} ${p.dim(e.action)}`,
+  wait: (e, p) => {
+    const reason = e.reason ? ` ${p.dim(`(${e.reason})`)}` : '';
+    if (e.state === 'pending') return `  ${p.dim(SYMBOL.wait)} waiting: ${e.condition}${reason}`;
+    if (e.state === 'met') return `  ${p.green(SYMBOL.pass)} ${e.condition} ${p.dim(`(${formatMs(e.elapsedMs)})`)}`;
+    return `  ${p.red(SYMBOL.fail)} ${e.condition}: ${e.state}${reason}`;
+  },
+  'step-end': (e, p) => {
+    if (e.skipped) return `${p.dim(SYMBOL.skip)} step ${e.step} skipped${e.message ? `: ${e.message}` : ''}`;
+    const head = e.ok ? `${p.green(SYMBOL.pass)} step ${e.step} ready (${formatMs(e.ms)})` : `${p.red(SYMBOL.fail)} step ${e.step} failed: ${e.message ?? ''}`;
+    return e.ok ? head : `${head}${e.hint ? `\n    hint: ${e.hint}` : ''}`;
+  },
+  'check-start': () => null,
+  check: (e, p) => {
+    const sym =
+      e.outcome === 'pass' ? p.green(SYMBOL.pass) : e.outcome === 'fail' ? p.red(SYMBOL.fail) : e.outcome === 'warn' ? p.yellow(SYMBOL.warn) : p.dim(SYMBOL.skip);
+    const lines = [`${sym} ${e.title}${e.outcome === 'skip' && e.message ? p.dim(` (skipped: ${e.message})`) : ''} ${p.dim(`[${e.id}]`)}`];
+    if (e.outcome === 'fail' || e.outcome === 'warn') {
+      if (e.expected !== undefined) lines.push(`    expected: ${e.expected}`);
+      if (e.actual !== undefined) lines.push(`    actual:   ${e.actual}`);
+      if (e.message) lines.push(`    ${e.message}`);
+      if (e.hop) lines.push(`    broken hop: ${e.hop}`);
+      for (const ev of e.evidence ?? []) lines.push(`    ${p.dim('evidence:')} ${ev}`);
+      if (e.fix) lines.push(...e.fix.split('\n').map((l, i) => `    ${i === 0 ? 'fix: ' : '     '}${l}`));
+      if (e.hint) lines.push(`    hint: ${e.hint}`);
+    } else if (e.actual !== undefined && e.outcome === 'pass') {
+      lines[0] += p.dim(` → ${e.actual}`);
+    }
+    return lines.join('\n');
+  },
+  hop: (e, p) => formatHop(e, p),
+  log: (e, p) => {
+    if (e.level === 'debug' && !process.env.MAAS_EGRESS_DEMO_DEBUG) return null;
+    const tag = e.level === 'warn' ? p.yellow('warning: ') : e.level === 'error' ? p.red('error: ') : '';
+    return `${tag}${e.message}`;
+  },
+  summary: (e, p, width) => {
+    const lines = [p.bold(e.title)];
+    if (e.table) {
+      const table = new Table({ head: e.table.head, style: { head: [], border: [] }, wordWrap: true, colWidths: fitColumns(e.table, width) });
+      for (const row of e.table.rows) table.push(row);
+      lines.push(table.toString());
+    }
+    for (const [k, v] of Object.entries(e.facts)) lines.push(`  ${k}: ${String(v)}`);
+    return lines.join('\n');
+  },
+  'run-end': (e, p) => {
+    if (e.error) return `${p.red('error:')} ${e.error.message}${e.error.hint ? `\nhint: ${e.error.hint}` : ''}`;
+    return e.ok ? p.green(`${SYMBOL.pass} done`) : p.red(`${SYMBOL.fail} failed (exit ${e.exitCode})`);
+  },
+};
+
+/** Column widths that fit `width`: the widest column (usually "actual") takes what is left. */
+function fitColumns(table: { head: string[]; rows: string[][] }, width: number): (number | null)[] {
+  const natural = table.head.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? '').length)) + 2);
+  const total = natural.reduce((a, b) => a + b, 0) + natural.length + 1;
+  if (total <= width) return natural;
+  const widest = natural.indexOf(Math.max(...natural));
+  const others = natural.reduce((a, b, i) => (i === widest ? a : a + b), 0) + natural.length + 1;
+  return natural.map((n, i) => (i === widest ? Math.max(12, width - others) : n));
+}
+
+export function formatEvent(e: DemoEvent, p: Palette, width = 100): string | null {
+  return (formatters[e.kind] as Formatter<typeof e.kind>)(e as never, p, width);
+}

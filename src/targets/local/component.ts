@@ -1,0 +1,115 @@
+/**
+ * Process entry of one local hop: `node component.js <maas-gateway|maas-api|egress-gateway> <stateDir>`.
+ * It reads its programmed spec from the state dir, serves on loopback, exposes an admin listener
+ * (ready / config / traces / rate-limit counters) protected by the admin token from its environment,
+ * and records its pid and ports in run/<name>.json. A restarted hop reuses its previous port.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { paths, readJson, writeJson, type ComponentState } from './state.js';
+import { listen, startAdmin, type TraceBuffer } from './hop-kit.js';
+import type { EgressSpec, MaasApiSpec, MaasGatewaySpec } from './spec.js';
+import type { SigningKeyFile } from './tokens.js';
+
+export interface SpecFile<T> {
+  generation: number;
+  spec: T;
+  /** Port to bind (kept across restarts so the gateway's address never changes). */
+  port?: number;
+  adminPort?: number;
+  clusterTokenSha256?: string;
+}
+
+interface Running {
+  server: Server;
+  traces: TraceBuffer;
+  setSpec(spec: unknown): void;
+  close(): Promise<void>;
+  extraAdmin?: Record<string, (req: unknown, body: Buffer, url: URL) => unknown>;
+}
+
+async function start(name: string, dir: string): Promise<void> {
+  const p = paths(dir);
+  const adminToken = process.env.MAAS_EGRESS_DEMO_ADMIN_TOKEN;
+  if (!adminToken) throw new Error('MAAS_EGRESS_DEMO_ADMIN_TOKEN is not set');
+  const file = readJson<SpecFile<unknown>>(p.specFile(name));
+  if (!file) throw new Error(`no spec for ${name} in ${p.spec}`);
+  let generation = file.generation;
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const signingKey = (): SigningKeyFile => JSON.parse(readFileSync(p.signingKey, 'utf8')) as SigningKeyFile;
+
+  let running: Running;
+  if (name === 'maas-gateway') {
+    const { createMaasGateway } = await import('./maas-gateway.js');
+    const hop = createMaasGateway({
+      spec: file.spec as MaasGatewaySpec,
+      tls: { cert: readFileSync(p.serverCert, 'utf8'), key: readFileSync(p.serverKey, 'utf8') },
+      signingKey: signingKey(),
+      clusterTokenSha256: file.clusterTokenSha256 ?? '',
+      log,
+    });
+    running = {
+      ...hop,
+      setSpec: (s) => hop.setSpec(s as MaasGatewaySpec),
+      extraAdmin: {
+        'GET /ratelimit': () => ({ counters: hop.limiter.snapshot(), now: Date.now() }),
+        'POST /ratelimit/reset': () => (hop.limiter.reset(), { ok: true }),
+      },
+    };
+  } else if (name === 'egress-gateway') {
+    const { createEgressGateway } = await import('./egress-gateway.js');
+    const hop = createEgressGateway(file.spec as EgressSpec, log);
+    running = { ...hop, setSpec: (s) => hop.setSpec(s as EgressSpec) };
+  } else if (name === 'maas-api') {
+    const { createMaasApi } = await import('./maas-api.js');
+    const hop = createMaasApi(file.spec as MaasApiSpec, signingKey());
+    running = { ...hop, setSpec: (s) => hop.setSpec(s as MaasApiSpec) };
+  } else {
+    throw new Error(`unknown component ${name}`);
+  }
+
+  const port = await listen(running.server as import('node:http').Server, file.port ?? 0);
+  const admin = await startAdmin(
+    adminToken,
+    {
+      'GET /ready': () => ({ name, generation, pid: process.pid }),
+      'GET /config': () => ({ generation, spec: readJson<SpecFile<unknown>>(p.specFile(name))?.spec }),
+      'PUT /config': (_req, body) => {
+        const next = JSON.parse(body.toString('utf8')) as { spec: unknown };
+        if (!next || typeof next !== 'object' || !('spec' in next)) throw new Error('body must be {"spec": …}');
+        generation += 1;
+        running.setSpec(next.spec);
+        const current = readJson<SpecFile<unknown>>(p.specFile(name)) ?? file;
+        writeJson(p.specFile(name), { ...current, generation, spec: next.spec });
+        return { generation };
+      },
+      'GET /traces': (_req, _body, url) => {
+        const id = url.searchParams.get('id');
+        return { records: id ? running.traces.find(id) : running.traces.recent(Number(url.searchParams.get('n') ?? 50)) };
+      },
+      ...(running.extraAdmin ?? {}),
+    },
+    file.adminPort ?? 0,
+  ).catch(() => startAdmin(adminToken, {}, 0));
+  const adminPort = (admin.address() as { port: number }).port;
+  const state: ComponentState = { pid: process.pid, port, adminPort };
+  const current = readJson<SpecFile<unknown>>(p.specFile(name)) ?? file;
+  writeJson(p.specFile(name), { ...current, port, adminPort });
+  writeJson(p.runFile(name), state);
+  log(`${name} listening on 127.0.0.1:${port} (admin ${adminPort}), pid ${process.pid}`);
+
+  const stop = async () => {
+    await Promise.race([Promise.all([running.close(), new Promise<void>((r) => admin.close(() => r()))]), new Promise((r) => setTimeout(r, 2_000))]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+const [, , name, dir] = process.argv;
+if (name && dir) {
+  start(name, dir).catch((err: Error) => {
+    process.stderr.write(`${name}: failed to start: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,131 @@
+/**
+ * The egress hop in the role of wg-ai-gateway's Envoy: HTTPRoutes with a path prefix and a
+ * ReplacePrefixMatch rewrite, backends from XBackendDestinations, Envoy's local replies (404 no
+ * route, 500 unresolved backend, 503 UF/UH, 504) with `server: envoy`.
+ */
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { SIM_HEADERS } from '../../sim/headers.js';
+import { mask } from '../../core/secret.js';
+import type { EgressSpec } from './spec.js';
+import { ENVOY_BODIES, type HopRecord, TraceBuffer, envoyRoute, firstHeader, harden, sendEnvoy } from './hop-kit.js';
+import { PoolCache, forwardHeaders, relay } from './proxy.js';
+
+const SERVER = 'envoy';
+const BODY_LIMIT = 8 * 1024 * 1024;
+/** wg routes set no timeout: Envoy's default route timeout of 15 s applies (contracts §9.18). */
+const ROUTE_TIMEOUT_MS = 15_000;
+
+/** Names that resolve without the local DNS table: IP literals and localhost. */
+function isResolvable(hostname: string): boolean {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(hostname) || hostname === 'localhost' || hostname.includes(':');
+}
+
+export interface EgressHop {
+  server: Server;
+  traces: TraceBuffer;
+  setSpec(spec: EgressSpec): void;
+  spec(): EgressSpec;
+  close(): Promise<void>;
+}
+
+/** Sorted as Envoy orders prefix routes: the longest prefix first. */
+function ordered(spec: EgressSpec) {
+  return [...spec.routes].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+}
+
+export function createEgressGateway(initial: EgressSpec, log: (line: string) => void = () => undefined): EgressHop {
+  let spec = initial;
+  const traces = new TraceBuffer();
+  const pools = new PoolCache();
+
+  const server = createServer(async (req, res) => {
+    const start = performance.now();
+    const requestId = firstHeader(req.headers['x-request-id']) ?? randomUUID();
+    const pathIn = req.url ?? '/';
+    const record = (r: Partial<HopRecord> & { status: number; answeredBy: HopRecord['answeredBy'] }) => {
+      const full: HopRecord = { requestId, hop: 'egress-gateway', at: Date.now(), ms: performance.now() - start, method: req.method ?? 'GET', pathIn, detail: {}, ...r };
+      traces.add(full);
+      log(`[${new Date().toISOString()}] "${full.method} ${full.pathOut ?? pathIn}" ${full.status} ${full.detail.flags ?? '-'} original_path=${pathIn} upstream=${full.detail.backend ?? '-'} request_id=${requestId}`);
+      if (spec.logLevel === 'trace') {
+        // The real Envoy at trace level prints every header value; we print names and masked values,
+        // and doctor reports the setting itself as an exposure.
+        log(`[trace] request headers: ${Object.entries(req.headers).map(([k, v]) => `${k}=${mask(String(v))}`).join(' ')}`);
+      }
+    };
+
+    const match = ordered(spec)
+      .map((route) => ({ route, m: envoyRoute(pathIn, route, spec.controllerFixed) }))
+      .find((x) => x.m.matched);
+    if (!match || !match.m.matched) {
+      sendEnvoy(res, 404, '', SERVER);
+      return record({ status: 404, answeredBy: 'self', detail: { flags: 'NR', reason: 'route_not_found' } });
+    }
+    const { route } = match;
+    const pathOut = match.m.pathOut;
+    const ref = route.backendRef;
+    const backend = spec.backends.find((b) => b.name === ref.name);
+    const kindOk = ref.kind === 'Backend' || ref.kind === 'Service';
+    if (!kindOk || !backend || !backend.ports.includes(ref.port)) {
+      sendEnvoy(res, 500, '', SERVER);
+      const reason = !kindOk ? `unsupported backend kind ${ref.kind}` : backend ? `port ${ref.port} not in ${backend.name}` : `backend ${ref.name} not found`;
+      return record({ status: 500, answeredBy: 'self', pathOut, detail: { route: route.name, flags: 'direct_response', reason } });
+    }
+    const port = ref.port;
+    // Name resolution: the local stand-in for cluster DNS maps the FQDN to a loopback address.
+    const resolved = spec.dns[`${backend.hostname}:${port}`] ?? (isResolvable(backend.hostname) ? `${backend.hostname}:${port}` : undefined);
+    if (!resolved) {
+      sendEnvoy(res, 503, ENVOY_BODIES.uh, SERVER);
+      return record({ status: 503, answeredBy: 'self', pathOut, detail: { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})`, flags: 'UH' } });
+    }
+    const origin = `${backend.scheme}://${resolved}`;
+    const drop = new Set(route.removeHeaders.map((h) => h.toLowerCase()));
+    const headers = forwardHeaders(req, drop);
+    headers.host = backend.hostname;
+    headers['x-request-id'] = requestId;
+    headers['x-forwarded-proto'] = 'http';
+    if (pathOut !== pathIn) headers['x-envoy-original-path'] = pathIn;
+    try {
+      const result = await relay({
+        pool: pools.get(origin),
+        req,
+        res,
+        path: pathOut,
+        headers,
+        timeoutMs: ROUTE_TIMEOUT_MS,
+        bodyLimit: BODY_LIMIT,
+        override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)) }),
+      });
+      const h = (n: string) => firstHeader(result.headers[n]);
+      const detail: Record<string, string> = { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})` };
+      for (const [key, name] of Object.entries(SIM_HEADERS)) {
+        const v = h(name);
+        if (v !== undefined) detail[`provider.${key}`] = v;
+      }
+      record({ status: result.status, answeredBy: 'upstream', pathOut, detail });
+    } catch (err) {
+      const failure = (err as { failure?: 'UF' | 'UH' | 'UT' | 'UC' }).failure;
+      if ((err as { tooLarge?: boolean }).tooLarge) {
+        sendEnvoy(res, 413, 'Payload Too Large', SERVER);
+        return record({ status: 413, answeredBy: 'self', pathOut, detail: { route: route.name } });
+      }
+      const status = failure === 'UT' ? 504 : 503;
+      const body = failure === 'UT' ? ENVOY_BODIES.ut : failure === 'UH' ? ENVOY_BODIES.uh : failure === 'UF' ? ENVOY_BODIES.uf : ENVOY_BODIES.uc;
+      sendEnvoy(res, status, body, SERVER);
+      record({ status, answeredBy: 'self', pathOut, detail: { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})`, flags: failure ?? 'UC' } });
+    }
+  });
+  harden(server);
+
+  return {
+    server,
+    traces,
+    setSpec: (s) => void (spec = s),
+    spec: () => spec,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await pools.close();
+    },
+  };
+}

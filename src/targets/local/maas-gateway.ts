@@ -1,0 +1,340 @@
+/**
+ * The MaaS gateway hop in the role of the Istio gateway with Kuadrant: HTTPS, Host matching, the
+ * maas-api routes, per-provider bridge routes with their AuthPolicies (token review, identity
+ * {userid, tier}, key injection, header removal, rewrite), the on-prem KServe route with the
+ * gateway policy (token review, tier lookup, access review), and the TokenRateLimitPolicy.
+ * Local replies are shaped as those components answer (contracts §3.1–§3.3).
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { mask, fingerprint } from '../../core/secret.js';
+import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from './spec.js';
+import { ENVOY_BODIES, type HopRecord, TraceBuffer, firstHeader, gatewayApiMatch, gatewayApiRewrite, harden, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
+import { PoolCache, forwardHeaders, relay } from './proxy.js';
+import { TokenLimiter, usageTokens } from './rate-limit.js';
+import { reviewToken, type SigningKeyFile } from './tokens.js';
+
+const SERVER = 'istio-envoy';
+export const BODY_LIMIT = 1024 * 1024;
+const UPSTREAM_TIMEOUT_MS = 60_000;
+/** How much of a response body is kept to find usage.total_tokens. */
+const USAGE_SCAN_LIMIT = 2 * 1024 * 1024;
+
+export interface MaasGatewayOptions {
+  spec: MaasGatewaySpec;
+  tls: { cert: string; key: string };
+  signingKey: SigningKeyFile;
+  /** SHA-256 of the cluster-user token (the stand-in for an OpenShift user token). */
+  clusterTokenSha256: string;
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+export interface MaasGatewayHop {
+  server: Server;
+  traces: TraceBuffer;
+  limiter: TokenLimiter;
+  setSpec(spec: MaasGatewaySpec): void;
+  spec(): MaasGatewaySpec;
+  close(): Promise<void>;
+}
+
+type Route =
+  | { kind: 'bridge'; bridge: BridgeSpec; prefix: string }
+  | { kind: 'onprem'; route: OnpremRouteSpec; prefix: string }
+  | { kind: 'maas-api'; prefix: string; rewrite: string | null };
+
+function routes(spec: MaasGatewaySpec): Route[] {
+  const all: Route[] = [
+    ...spec.bridges.map((bridge) => ({ kind: 'bridge' as const, bridge, prefix: bridge.pathPrefix })),
+    ...spec.onprem.map((route) => ({ kind: 'onprem' as const, route, prefix: route.pathPrefix })),
+    { kind: 'maas-api', prefix: '/v1/models', rewrite: null },
+    { kind: 'maas-api', prefix: '/maas-api', rewrite: '/' },
+  ];
+  return all.sort((a, b) => b.prefix.replace(/\/$/, '').length - a.prefix.replace(/\/$/, '').length);
+}
+
+interface Identity {
+  userid: string;
+  tier: string | undefined;
+  username: string;
+  groups: string[];
+}
+
+export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
+  let spec = opts.spec;
+  const traces = new TraceBuffer();
+  const pools = new PoolCache();
+  const limiter = new TokenLimiter(spec.rateLimit.windowSeconds * 1000, opts.now);
+  const log = opts.log ?? (() => undefined);
+
+  const tierOfGroups = (groups: string[]) =>
+    [...spec.tiers].sort((a, b) => b.level - a.level).find((t) => t.groups.some((g) => groups.includes(g)) || groups.includes(`system:serviceaccounts:${spec.instance}-tier-${t.name}`))?.name;
+
+  /** The bearer credential, or the reason Authorino gives when there is none. */
+  const bearer = (req: IncomingMessage): string | undefined => {
+    const value = firstHeader(req.headers.authorization);
+    const m = value ? /^Bearer\s+(\S+)$/i.exec(value) : null;
+    return m?.[1];
+  };
+
+  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key }, async (req, res) => {
+    const start = performance.now();
+    const requestId = firstHeader(req.headers['x-request-id']) ?? randomUUID();
+    const pathIn = req.url ?? '/';
+    const detail: Record<string, string> = {};
+    const record = (r: Partial<HopRecord> & { status: number; answeredBy: HopRecord['answeredBy'] }) => {
+      const rec: HopRecord = { requestId, hop: 'maas-gateway', at: Date.now(), ms: performance.now() - start, method: req.method ?? 'GET', pathIn, detail, ...r };
+      traces.add(rec);
+      log(`[${new Date().toISOString()}] "${rec.method} ${pathIn}" ${rec.status} ${detail.flags ?? '-'} route=${detail.route ?? '-'} request_id=${requestId}`);
+    };
+    const reply = (status: number, body: string, extra: Record<string, string> = {}) => {
+      sendEnvoy(res, status, body, SERVER, { 'x-request-id': requestId, ...extra });
+      record({ status, answeredBy: 'self' });
+    };
+
+    // Listener host match: any other Host is a route-not-found, as on the real gateway.
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!spec.hostnames.some((h) => h.toLowerCase() === host)) {
+      detail.flags = 'NR';
+      detail.reason = `host ${host || '(none)'} matches no listener`;
+      return reply(404, '');
+    }
+    const unsafe = unsafePathReason(pathIn);
+    if (unsafe) {
+      detail.reason = unsafe;
+      return reply(400, 'Bad Request');
+    }
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > BODY_LIMIT) {
+      detail.reason = `body of ${declared} bytes over the ${BODY_LIMIT}-byte limit`;
+      return reply(413, 'Payload Too Large');
+    }
+    const pathOnly = pathIn.split('?')[0] ?? '/';
+    const query = pathIn.slice(pathOnly.length);
+    const route = routes(spec).find((r) => gatewayApiMatch(pathOnly, r.prefix));
+    if (!route) {
+      detail.flags = 'NR';
+      detail.reason = 'route_not_found';
+      return reply(404, '');
+    }
+
+    // Headers a client must never set on the way in: hop-internal identity headers and any provider
+    // key header (a client-sent key must not reach a provider, whatever its name).
+    const drop = new Set(['x-maas-username', 'x-maas-group', 'x-provider-api-key', 'x-envoy-original-path']);
+    for (const b of spec.bridges) if (b.auth?.inject && b.auth.inject.header !== 'authorization') drop.add(b.auth.inject.header.toLowerCase());
+    const headers = forwardHeaders(req, drop);
+    headers['x-request-id'] = requestId;
+    headers['x-forwarded-proto'] = 'https';
+    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
+
+    let upstream: string | undefined;
+    let pathOut = pathOnly;
+    let identity: Identity | undefined;
+    let hop: 'egress' | 'onprem' | 'maas-api';
+
+    if (route.kind === 'maas-api') {
+      detail.route = route.rewrite ? 'maas-api-route (/maas-api)' : 'maas-api-route (/v1/models)';
+      // maas-api-auth-policy: OpenShift user tokens, or SA tokens with the gateway audience.
+      const token = bearer(req);
+      if (!token) return authFail('openshift-identities', 'credential not found');
+      let username: string;
+      let groups: string[];
+      if (safeEqual(createHash('sha256').update(token).digest('hex'), opts.clusterTokenSha256)) {
+        username = spec.user.name;
+        groups = spec.user.groups;
+      } else {
+        const review = await reviewToken(opts.signingKey, token, { audiences: [spec.audience], issuer: spec.issuer });
+        if (!review.authenticated) return authFail('openshift-identities', 'not authenticated');
+        username = review.username;
+        groups = review.groups;
+      }
+      detail.auth = `ok (${username})`;
+      headers['x-maas-username'] = username;
+      headers['x-maas-group'] = JSON.stringify(groups);
+      if (route.rewrite) pathOut = gatewayApiRewrite(pathOnly, route.prefix, route.rewrite);
+      upstream = spec.upstreams.maasApi;
+      hop = 'maas-api';
+    } else {
+      const token = bearer(req);
+      const realm = 'service-accounts';
+      if (route.kind === 'bridge') {
+        const b = route.bridge;
+        detail.route = b.name;
+        if (b.auth) {
+          if (!token) return authFail(realm, 'credential not found');
+          const review = await reviewToken(opts.signingKey, token, { audiences: b.auth.audiences, issuer: spec.issuer });
+          if (!review.authenticated) return authFail(realm, 'not authenticated');
+          const fields = review.username.split(':');
+          const ns = fields[2] ?? '';
+          identity = { userid: fields[3] ?? '', tier: ns.includes('-tier-') ? ns.slice(ns.indexOf('-tier-') + 6) : undefined, username: review.username, groups: review.groups };
+          detail.auth = 'ok';
+          detail.userid = identity.userid;
+          detail.tier = identity.tier ?? '(none)';
+        } else {
+          detail.auth = 'no AuthPolicy on route';
+        }
+        for (const h of b.removeHeaders) delete headers[h.toLowerCase()];
+        if (b.removeHeaders.length) detail.removed = b.removeHeaders.join(',');
+        if (b.auth?.inject) {
+          const { header, value } = b.auth.inject;
+          headers[header.toLowerCase()] = value;
+          const shown = header.toLowerCase() === 'authorization' ? value.replace(/^Bearer\s+/i, '') : value;
+          detail.keyInjected = `${header}: ${header.toLowerCase() === 'authorization' ? 'Bearer ' : ''}${mask(shown)}`;
+          detail.keyFp = fingerprint(shown);
+        } else {
+          detail.keyInjected = 'none';
+        }
+        pathOut = b.rewritePrefix === null ? pathOnly : gatewayApiRewrite(pathOnly, b.pathPrefix, b.rewritePrefix);
+        upstream = spec.upstreams.egress;
+        hop = 'egress';
+      } else {
+        const r = route.route;
+        detail.route = r.name;
+        // Gateway-level AuthPolicy: token review, tier lookup, then the access review on the model.
+        if (!token) return authFail(realm, 'credential not found');
+        const review = await reviewToken(opts.signingKey, token, { audiences: [spec.audience], issuer: spec.issuer });
+        if (!review.authenticated) return authFail(realm, 'not authenticated');
+        const fields = review.username.split(':');
+        identity = { userid: fields[3] ?? '', tier: tierOfGroups(review.groups), username: review.username, groups: review.groups };
+        detail.auth = 'ok';
+        detail.userid = identity.userid;
+        detail.tier = identity.tier ?? '(none)';
+        if (!identity.tier || (r.allowedTiers.length > 0 && !r.allowedTiers.includes(identity.tier))) {
+          detail.authz = 'denied';
+          return reply(403, '', { 'x-ext-auth-reason': 'not authorized: unknown reason' });
+        }
+        detail.authz = `ok (post llminferenceservices ${r.namespace}/${r.pathPrefix.split('/').pop()})`;
+        pathOut = gatewayApiRewrite(pathOnly, r.pathPrefix, r.rewritePrefix);
+        upstream = spec.upstreams.onprem;
+        hop = 'onprem';
+      }
+    }
+
+    // Token rate limit: every route of the gateway but model listings; one counter per user.
+    const rl = spec.rateLimit;
+    const limit = identity?.tier ? rl.limits.find((l) => l.tier === identity.tier)?.tokens : undefined;
+    const limited = rl.enabled && identity !== undefined && limit !== undefined && !pathOnly.endsWith('/v1/models');
+    const counterKey = identity ? `${identity.tier}-user-tokens/${identity.userid}` : '';
+    let reserved = 0;
+    let body: Buffer | undefined;
+    if (limited) {
+      if (rl.strictBudget) {
+        body = await readAll(req).catch(() => undefined);
+        if (!body) return reply(413, 'Payload Too Large');
+        reserved = estimateTokens(body);
+        const d = limiter.reserve(counterKey, limit, reserved);
+        detail.budget = `${Math.max(0, d.limit - d.spent)}/${d.limit} left (${d.reserved} reserved)`;
+        if (!d.admitted) {
+          detail.flags = 'RL';
+          return reply(429, 'Too Many Requests\n');
+        }
+      } else {
+        const d = limiter.check(counterKey, limit);
+        detail.budget = `${Math.max(0, d.limit - d.spent)}/${d.limit} left`;
+        if (!d.admitted) {
+          detail.flags = 'RL';
+          return reply(429, 'Too Many Requests\n');
+        }
+      }
+    }
+
+    if (!upstream) {
+      detail.flags = 'UH';
+      return reply(503, ENVOY_BODIES.uh);
+    }
+    detail.upstream = hop;
+    const scan: Buffer[] = [];
+    let scanned = 0;
+    try {
+      const result = await relay({
+        pool: pools.get(upstream),
+        req,
+        res,
+        path: `${pathOut}${query}`,
+        headers,
+        timeoutMs: UPSTREAM_TIMEOUT_MS,
+        bodyLimit: BODY_LIMIT,
+        ...(body ? { body } : {}),
+        override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)), 'x-request-id': requestId }),
+        onChunk: limited
+          ? (chunk) => {
+              if (scanned < USAGE_SCAN_LIMIT) {
+                scan.push(chunk);
+                scanned += chunk.length;
+              }
+            }
+          : undefined,
+      });
+      if (limited) {
+        const tokens = usageTokens(Buffer.concat(scan).toString('utf8'), firstHeader(result.headers['content-type']));
+        if (rl.countUsage && tokens !== undefined) {
+          limiter.report(counterKey, tokens, reserved);
+          detail.tokensCounted = String(tokens);
+        } else {
+          limiter.release(counterKey, reserved);
+          detail.tokensCounted = rl.countUsage ? 'none (no usage in response)' : 'none (usage not reported)';
+        }
+      }
+      record({ status: result.status, answeredBy: 'upstream', pathOut: `${pathOut}${query}` });
+    } catch (err) {
+      if (limited) limiter.release(counterKey, reserved);
+      if ((err as { tooLarge?: boolean }).tooLarge) {
+        detail.reason = 'request body over the limit';
+        return reply(413, 'Payload Too Large');
+      }
+      const failure = (err as { failure?: string }).failure ?? 'UC';
+      detail.flags = failure;
+      const status = failure === 'UT' ? 504 : 503;
+      const text = failure === 'UT' ? ENVOY_BODIES.ut : failure === 'UH' ? ENVOY_BODIES.uh : failure === 'UF' ? ENVOY_BODIES.uf : ENVOY_BODIES.uc;
+      sendEnvoy(res, status, text, SERVER, { 'x-request-id': requestId });
+      record({ status, answeredBy: 'self', pathOut });
+    }
+
+    function authFail(realm: string, reason: string) {
+      detail.auth = `denied: ${reason}`;
+      reply(401, '', { 'www-authenticate': `Bearer realm="${realm}"`, 'x-ext-auth-reason': reason });
+    }
+  });
+  harden(server);
+
+  return {
+    server,
+    traces,
+    limiter,
+    setSpec: (s) => void (spec = s),
+    spec: () => spec,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await pools.close();
+    },
+  };
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > BODY_LIMIT) throw new Error('too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Strict budget's admission estimate: the prompt's rough token count plus max_tokens (default 256). */
+export function estimateTokens(body: Buffer): number {
+  try {
+    const json = JSON.parse(body.toString('utf8')) as { max_tokens?: number; max_completion_tokens?: number; messages?: { content?: unknown }[]; prompt?: unknown };
+    const text = JSON.stringify(json.messages ?? json.prompt ?? '');
+    const prompt = Math.max(1, Math.ceil(text.split(/\s+/).filter(Boolean).length * 1.5));
+    const max = json.max_tokens ?? json.max_completion_tokens ?? 256;
+    return prompt + Math.max(0, max);
+  } catch {
+    return 256;
+  }
+}
+
+export type { ServerResponse };

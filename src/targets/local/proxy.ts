@@ -1,0 +1,121 @@
+/**
+ * Relaying a request to an upstream over a keep-alive undici pool, and classifying failures the way
+ * Envoy's access log flags them (UF connect failure, UH no healthy upstream, UT timeout, UC reset).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect', 'host', 'http2-settings']);
+
+export type UpstreamFailure = 'UF' | 'UH' | 'UT' | 'UC';
+
+export class PoolCache {
+  readonly #pools = new Map<string, Pool>();
+  get(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, { connections: 64, keepAliveTimeout: 4_000, connect: { timeout: 5_000 } });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.close().catch(() => undefined)));
+    this.#pools.clear();
+  }
+}
+
+/** Copies request headers minus hop-by-hop ones and the names in `drop`. */
+export function forwardHeaders(req: IncomingMessage, drop: Set<string>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function responseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+export function classifyUpstreamError(err: unknown): UpstreamFailure {
+  const code = (err as { code?: string }).code ?? '';
+  const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || cause === 'ENOTFOUND') return 'UH';
+  if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || cause === 'ECONNREFUSED') return 'UF';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'UT';
+  return 'UC';
+}
+
+export interface RelayResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  ms: number;
+}
+
+/**
+ * Sends the request upstream and streams the answer to `res`, calling `onChunk` for every body chunk
+ * (the MaaS gateway reads usage from it). Throws an UpstreamFailure-tagged error before anything
+ * was written to the client.
+ */
+export async function relay(opts: {
+  pool: Pool;
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string;
+  headers: Record<string, string | string[]>;
+  timeoutMs: number;
+  /** Response headers to set over the upstream's (server, x-envoy-upstream-service-time…). */
+  override: (upstream: RelayResult) => Record<string, string>;
+  onChunk?: (chunk: Buffer) => void;
+  body?: Buffer;
+  /** Bytes allowed in the request body; larger bodies end the relay with a 413. */
+  bodyLimit: number;
+}): Promise<RelayResult> {
+  const start = performance.now();
+  const hasBody = opts.body !== undefined || !(opts.req.method === 'GET' || opts.req.method === 'HEAD' || (opts.req.headers['content-length'] === '0' && !opts.req.headers['transfer-encoding']));
+  let response;
+  try {
+    response = await opts.pool.request({
+      path: opts.path,
+      method: (opts.req.method ?? 'GET') as 'GET',
+      headers: opts.headers,
+      body: opts.body ?? (hasBody ? Readable.from(limitStream(opts.req, opts.bodyLimit)) : null),
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'E_TOO_LARGE' || (err as { cause?: { code?: string } }).cause?.code === 'E_TOO_LARGE') {
+      throw Object.assign(new Error('request body too large'), { tooLarge: true });
+    }
+    throw Object.assign(new Error('upstream failed'), { failure: classifyUpstreamError(err) });
+  }
+  const result: RelayResult = { status: response.statusCode, headers: response.headers, ms: performance.now() - start };
+  opts.res.writeHead(response.statusCode, { ...responseHeaders(response.headers), ...opts.override(result) });
+  try {
+    for await (const chunk of response.body) {
+      opts.onChunk?.(chunk as Buffer);
+      if (!opts.res.write(chunk)) await new Promise((r) => opts.res.once('drain', r));
+    }
+    opts.res.end();
+  } catch {
+    opts.res.destroy();
+  }
+  return result;
+}
+
+async function* limitStream(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw Object.assign(new Error('body too large'), { code: 'E_TOO_LARGE' });
+    yield chunk as Buffer;
+  }
+}

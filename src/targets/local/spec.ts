@@ -1,0 +1,359 @@
+/**
+ * The local topology's configuration, shaped after the cluster objects each hop stands in for:
+ * bridge routes + AuthPolicies on the MaaS gateway, the TokenRateLimitPolicy, egress HTTPRoutes +
+ * XBackendDestinations, the external model registry. Each hop process is programmed with its part
+ * (like xDS), and named faults are mutations of this spec — the same mistakes a person can make
+ * in the YAML — so doctor diagnoses configuration and behaviour, not a test switch.
+ */
+import type { DemoConfig } from '../../core/config.js';
+import { onpremPrefix } from '../../core/config.js';
+
+export interface BridgeSpec {
+  /** HTTPRoute name, e.g. openai-bridge. */
+  name: string;
+  provider: string;
+  /** Gateway API PathPrefix, e.g. /external/openai/. */
+  pathPrefix: string;
+  /** URLRewrite ReplacePrefixMatch, e.g. /openai/; null when the route has no rewrite filter. */
+  rewritePrefix: string | null;
+  /** RequestHeaderModifier remove list (lower-case). */
+  removeHeaders: string[];
+  /** The route's AuthPolicy; null when none is attached (the route is then open). */
+  auth: {
+    audiences: string[];
+    /** response.success.headers: the provider key injected on success. */
+    inject: { header: string; value: string } | null;
+  } | null;
+}
+
+export interface OnpremRouteSpec {
+  name: string;
+  /** `/<namespace>/<name>` as KServe generates it. */
+  pathPrefix: string;
+  rewritePrefix: string;
+  namespace: string;
+  model: string;
+  /** Tiers granted `post` on the LLMInferenceService; empty = all tiers (annotation `[]`). */
+  allowedTiers: string[];
+}
+
+export interface RateLimitSpec {
+  /** False: no TokenRateLimitPolicy at all. */
+  enabled: boolean;
+  /** False: the policy admits but never receives usage reports (the "never counts" fault). */
+  countUsage: boolean;
+  windowSeconds: number;
+  limits: { tier: string; tokens: number }[];
+  /** Reserve max_tokens at admission and settle on the response. */
+  strictBudget: boolean;
+}
+
+export interface MaasGatewaySpec {
+  /** Listener hostnames (host:port forms are accepted for each). */
+  hostnames: string[];
+  audience: string;
+  issuer: string;
+  /** Groups of the cluster user (for the maas-api policy's identity). */
+  user: { name: string; groups: string[] };
+  bridges: BridgeSpec[];
+  onprem: OnpremRouteSpec[];
+  rateLimit: RateLimitSpec;
+  /** Upstream base URLs, filled in as hops start. */
+  upstreams: { egress?: string; maasApi?: string; onprem?: string };
+  /** Tier lookup for the gateway policy on /llm/ (maas-api's /v1/tiers/lookup). */
+  tiers: { name: string; level: number; groups: string[] }[];
+  instance: string;
+}
+
+export interface EgressRouteSpec {
+  name: string;
+  provider: string;
+  pathPrefix: string;
+  /** ReplacePrefixMatch; null = no URLRewrite filter; '' behaves as unset (proto3), i.e. no rewrite. */
+  rewritePrefix: string | null;
+  backendRef: { kind: string; name: string; port: number };
+  removeHeaders: string[];
+}
+
+export interface BackendSpec {
+  /** XBackendDestination name. */
+  name: string;
+  hostname: string;
+  ports: number[];
+  scheme: 'http' | 'https';
+}
+
+export interface EgressSpec {
+  /** The controller carries the prefix-rewrite fix (wg-ai-gateway PR #38). */
+  controllerFixed: boolean;
+  /** `trace` logs request headers (the seeds' Envoy runs with --log-level trace). */
+  logLevel: 'info' | 'trace';
+  routes: EgressRouteSpec[];
+  backends: BackendSpec[];
+  /**
+   * The local stand-in for cluster DNS: `hostname:port` of a backend → loopback `127.0.0.1:port`.
+   * A backend whose name is missing here (and is not an IP literal) gets 503 `no healthy upstream`.
+   */
+  dns: Record<string, string>;
+}
+
+export interface MaasApiSpec {
+  instance: string;
+  audience: string;
+  issuer: string;
+  minTokenSeconds: number;
+  defaultTokenSeconds: number;
+  tiers: { name: string; level: number; groups: string[] }[];
+  /** external-model-registry ConfigMap `models`; null when the ConfigMap is absent. */
+  registry: { id: string; provider: string; backend: string }[] | null;
+  onprem: { id: string; namespace: string; name: string; upstream: string; publicUrl: string }[];
+}
+
+export interface TopologySpec {
+  maasGateway: MaasGatewaySpec;
+  egress: EgressSpec;
+  maasApi: MaasApiSpec;
+}
+
+export function bridgeFor(cfg: DemoConfig, provider: DemoConfig['providers'][number]): BridgeSpec {
+  const keyIsAuthorization = provider.keyHeader === 'authorization';
+  return {
+    name: `${provider.name}-bridge`,
+    provider: provider.name,
+    pathPrefix: `/external/${provider.name}/`,
+    rewritePrefix: `/${provider.name}/`,
+    // Never forward the user's MaaS token to a provider. When the key travels in Authorization,
+    // injection replaces the header, so there is nothing to remove.
+    removeHeaders: keyIsAuthorization ? [] : ['authorization'],
+    auth: {
+      audiences: [cfg.maas.audience],
+      inject: keyIsAuthorization
+        ? { header: 'authorization', value: `Bearer ${provider.key.reveal()}` }
+        : { header: provider.keyHeader, value: provider.key.reveal() },
+    },
+  };
+}
+
+export function egressRouteFor(provider: DemoConfig['providers'][number]): EgressRouteSpec {
+  return {
+    name: `${provider.name}-route`,
+    provider: provider.name,
+    pathPrefix: `/${provider.name}/`,
+    rewritePrefix: '/',
+    backendRef: { kind: 'Backend', name: provider.backend, port: 8000 },
+    removeHeaders: [],
+  };
+}
+
+/** The spec of a healthy topology, before any step has programmed the hops. */
+export function baseSpec(cfg: DemoConfig, opts: { host: string; strictBudget: boolean }): TopologySpec {
+  const tiers = cfg.rateLimit.tiers.map((t) => ({ name: t.name, level: t.level, groups: t.groups }));
+  return {
+    maasGateway: {
+      hostnames: [opts.host, `localhost:${opts.host.split(':')[1] ?? ''}`],
+      audience: cfg.maas.audience,
+      issuer: cfg.maas.issuer,
+      user: cfg.user,
+      bridges: [],
+      onprem: [],
+      rateLimit: {
+        enabled: true,
+        countUsage: true,
+        windowSeconds: cfg.rateLimit.windowSeconds,
+        limits: cfg.rateLimit.tiers.map((t) => ({ tier: t.name, tokens: t.tokensPerWindow })),
+        strictBudget: opts.strictBudget,
+      },
+      upstreams: {},
+      tiers,
+      instance: cfg.maas.gatewayName,
+    },
+    egress: { controllerFixed: true, logLevel: 'info', routes: [], backends: [], dns: {} },
+    maasApi: {
+      instance: cfg.maas.gatewayName,
+      audience: cfg.maas.audience,
+      issuer: cfg.maas.issuer,
+      minTokenSeconds: cfg.maas.minTokenSeconds,
+      defaultTokenSeconds: cfg.maas.defaultTokenSeconds,
+      tiers,
+      registry: null,
+      onprem: [],
+    },
+  };
+}
+
+export function onpremRouteFor(cfg: DemoConfig): OnpremRouteSpec {
+  return {
+    name: `${cfg.onprem.name}-kserve-route`,
+    pathPrefix: onpremPrefix(cfg),
+    rewritePrefix: '/',
+    namespace: cfg.onprem.namespace,
+    model: cfg.onprem.model,
+    allowedTiers: [],
+  };
+}
+
+/** A fault is a named mutation of a healthy spec: what someone could get wrong in the real YAML. */
+export interface FaultDef {
+  name: string;
+  /** What is wrong, in the words a person would use. */
+  description: string;
+  /** The hop where the mistake lives. */
+  hop: 'maas-gateway' | 'egress-gateway' | 'maas-api' | 'provider';
+  /** The doctor check expected to fail when this fault is planted (self-test scoring). */
+  check: string;
+  /** Validation calls expected to fail with it (by call id). */
+  calls: string[];
+  apply: (spec: TopologySpec, ctx: { provider: string; deadPort: number }) => void;
+}
+
+const forProvider = <T extends { provider: string }>(items: T[], provider: string) => items.filter((i) => i.provider === provider);
+
+export const FAULTS: FaultDef[] = [
+  {
+    name: 'rewrite-double-slash',
+    description: 'egress controller without the prefix-rewrite fix: /openai/v1/… reaches the provider as //v1/…',
+    hop: 'egress-gateway',
+    check: 'rewrite-egress-strips-prefix',
+    calls: ['4', '5', '6', '10'],
+    apply: (s) => void (s.egress.controllerFixed = false),
+  },
+  {
+    name: 'egress-no-rewrite',
+    description: 'egress route without its URLRewrite: the provider receives /openai/v1/…',
+    hop: 'egress-gateway',
+    check: 'rewrite-egress-strips-prefix',
+    calls: ['4'],
+    apply: (s, c) => forProvider(s.egress.routes, c.provider).forEach((r) => (r.rewritePrefix = null)),
+  },
+  {
+    name: 'bridge-rewrite-missing',
+    description: 'bridge route without its URLRewrite: the egress gateway receives /external/openai/…',
+    hop: 'maas-gateway',
+    check: 'rewrite-bridge-prefix',
+    calls: ['4'],
+    apply: (s, c) => forProvider(s.maasGateway.bridges, c.provider).forEach((b) => (b.rewritePrefix = null)),
+  },
+  {
+    name: 'egress-route-missing',
+    description: 'no egress HTTPRoute for the provider: the egress gateway has no route for /openai/',
+    hop: 'egress-gateway',
+    check: 'rewrite-egress-route-present',
+    calls: ['4'],
+    apply: (s, c) => void (s.egress.routes = s.egress.routes.filter((r) => r.provider !== c.provider)),
+  },
+  {
+    name: 'key-header-wrong',
+    description: 'bridge policy injects the key under X-Api-Key; the provider reads X-Provider-Api-Key',
+    hop: 'maas-gateway',
+    check: 'key-injected',
+    calls: ['4'],
+    apply: (s, c) =>
+      forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
+        if (b.auth?.inject) b.auth.inject.header = 'x-api-key';
+      }),
+  },
+  {
+    name: 'wrong-key',
+    description: 'bridge policy injects a key the provider does not accept',
+    hop: 'maas-gateway',
+    check: 'key-injected',
+    calls: ['4'],
+    apply: (s, c) =>
+      forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
+        if (b.auth?.inject) b.auth.inject.value = 'sk-wrong-key-planted-by-fault';
+      }),
+  },
+  {
+    name: 'no-key',
+    description: 'bridge policy injects no key (e.g. its headers were pruned by the API server)',
+    hop: 'maas-gateway',
+    check: 'key-injected',
+    calls: ['4'],
+    apply: (s, c) =>
+      forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
+        if (b.auth) b.auth.inject = null;
+      }),
+  },
+  {
+    name: 'token-forwarded',
+    description: "bridge keeps the user's Authorization header: the MaaS token reaches the provider",
+    hop: 'maas-gateway',
+    check: 'exposure-user-token-forwarded',
+    calls: [],
+    apply: (s, c) => forProvider(s.maasGateway.bridges, c.provider).forEach((b) => (b.removeHeaders = [])),
+  },
+  {
+    name: 'ratelimit-missing',
+    description: 'no TokenRateLimitPolicy: requests are never limited',
+    hop: 'maas-gateway',
+    check: 'ratelimit-policy-present',
+    calls: ['10'],
+    apply: (s) => void (s.maasGateway.rateLimit.enabled = false),
+  },
+  {
+    name: 'ratelimit-no-count',
+    description: 'the rate limit admits requests but never counts their tokens',
+    hop: 'maas-gateway',
+    check: 'ratelimit-counts-tokens',
+    calls: ['10'],
+    apply: (s) => void (s.maasGateway.rateLimit.countUsage = false),
+  },
+  {
+    name: 'backend-down',
+    description: "the provider's backend is unreachable (nothing listens at its address)",
+    hop: 'egress-gateway',
+    check: 'rewrite-backend-reachable',
+    calls: ['4'],
+    apply: (s, c) =>
+      s.egress.backends
+        .filter((b) => s.egress.routes.some((r) => r.provider === c.provider && r.backendRef.name === b.name))
+        .forEach((b) => {
+          for (const port of b.ports) s.egress.dns[`${b.hostname}:${port}`] = `127.0.0.1:${c.deadPort}`;
+        }),
+  },
+  {
+    name: 'registry-missing-model',
+    description: "the external model registry does not list the provider's model",
+    hop: 'maas-api',
+    check: 'models-listed-routable',
+    calls: ['3'],
+    apply: (s, c) => {
+      if (s.maasApi.registry) s.maasApi.registry = s.maasApi.registry.filter((m) => m.provider !== c.provider);
+    },
+  },
+  {
+    name: 'bridge-audience-wrong',
+    description: 'bridge AuthPolicy without the maas-default-gateway-sa audience: valid MaaS tokens get 401',
+    hop: 'maas-gateway',
+    check: 'key-auth-accepts-maas-token',
+    calls: ['4'],
+    apply: (s, c) =>
+      forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
+        if (b.auth) b.auth.audiences = ['https://kubernetes.default.svc'];
+      }),
+  },
+  {
+    name: 'envoy-trace-logging',
+    description: 'egress Envoy logs at trace level, with key headers in its log',
+    hop: 'egress-gateway',
+    check: 'exposure-trace-logging',
+    calls: [],
+    apply: (s) => void (s.egress.logLevel = 'trace'),
+  },
+];
+
+export function findFault(name: string): FaultDef | undefined {
+  return FAULTS.find((f) => f.name === name);
+}
+
+/** Applies faults by name to a spec; the provider defaults to openai (most faults target one provider). */
+export function applyFaults(spec: TopologySpec, faults: string[], ctx: { provider?: string; deadPort: number }): TopologySpec {
+  const copy = JSON.parse(JSON.stringify(spec)) as TopologySpec;
+  for (const name of faults) {
+    const [fname, provider] = name.split(':');
+    const fault = findFault(fname ?? '');
+    if (!fault) throw new Error(`unknown fault ${name}`);
+    fault.apply(copy, { provider: provider ?? ctx.provider ?? 'openai', deadPort: ctx.deadPort });
+  }
+  return copy;
+}

@@ -1,0 +1,127 @@
+/**
+ * The local target's state directory: where the running topology is recorded (ports, pids, CA,
+ * the cluster-user token) so that `env`, `validate`, `doctor` and `down` can find it.
+ * XDG state dir by default; MAAS_EGRESS_DEMO_STATE_DIR overrides it. Files holding secrets are 0600.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../../core/errors.js';
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MAAS_EGRESS_DEMO_STATE_DIR) return env.MAAS_EGRESS_DEMO_STATE_DIR;
+  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'maas-egress-demo');
+}
+
+export type ComponentName =
+  | 'maas-api'
+  | 'maas-gateway'
+  | 'egress-gateway'
+  | 'onprem-sim'
+  | `provider-${string}`;
+
+export interface ComponentState {
+  pid: number;
+  port: number;
+  adminPort?: number;
+}
+
+export interface LocalState {
+  format: 1;
+  startedAt: string;
+  /** host:port of the MaaS gateway (HTTPS). */
+  host: string;
+  caFile: string;
+  /** Stand-in for `oc whoami -t`: an opaque token for the configured user. */
+  clusterToken: string;
+  /** Bearer token of the hops' admin listeners. */
+  adminToken: string;
+  components: Record<string, ComponentState>;
+  /** Steps that completed. */
+  steps: string[];
+  faults: string[];
+  vllm: { enabled: boolean; remote: boolean; url?: string };
+  strictBudget: boolean;
+}
+
+export const paths = (dir: string) => ({
+  dir,
+  state: join(dir, 'state.json'),
+  lock: join(dir, 'up.lock'),
+  run: join(dir, 'run'),
+  spec: join(dir, 'spec'),
+  logs: join(dir, 'logs'),
+  tls: join(dir, 'tls'),
+  caCert: join(dir, 'tls', 'ca.pem'),
+  serverCert: join(dir, 'tls', 'server.pem'),
+  serverKey: join(dir, 'tls', 'server-key.pem'),
+  signingKey: join(dir, 'tls', 'token-signing-key.json'),
+  config: join(dir, 'config.json'),
+  runFile: (name: string) => join(dir, 'run', `${name}.json`),
+  specFile: (name: string) => join(dir, 'spec', `${name}.json`),
+  logFile: (name: string) => join(dir, 'logs', `${name}.log`),
+});
+
+export function ensureDirs(dir: string): void {
+  const p = paths(dir);
+  for (const d of [p.dir, p.run, p.spec, p.logs, p.tls]) mkdirSync(d, { recursive: true, mode: 0o700 });
+}
+
+/** Writes JSON atomically with the given mode (0600 for anything holding a secret). */
+export function writeJson(file: string, value: unknown, mode = 0o600): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  renameSync(tmp, file);
+}
+
+export function readJson<T>(file: string): T | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readState(dir: string): LocalState | undefined {
+  return readJson<LocalState>(paths(dir).state);
+}
+
+export function pidAlive(pid: number | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the `up` lock: exactly one `up` (or `down`) works on a state dir at a time. A lock left by a
+ * dead process is taken over. Returns the release function.
+ */
+export function acquireLock(dir: string, what: string): () => void {
+  ensureDirs(dir);
+  const file = paths(dir).lock;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (pidAlive(holder) && holder !== process.pid) {
+        throw new UserError(
+          `another demo command is already working on ${dir} (pid ${holder}); ${what} not started`,
+          'wait for it to finish, or stop it with Ctrl-C; a lock left by a dead process is taken over automatically',
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new UserError(`could not take the lock ${file}`, 'remove the file if no demo command is running');
+}

@@ -1,0 +1,106 @@
+/**
+ * Service-account tokens as maas-api obtains them from a TokenRequest (contracts §4.1): ES256 JWTs
+ * signed with a key generated per install, verified by the gateway in the role of a TokenReview
+ * (signature, audience, issuer, expiry, not-before). Built on `jose`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK } from 'jose';
+
+export interface SigningKeyFile {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+export async function generateSigningKey(): Promise<SigningKeyFile> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = randomUUID();
+  return { kid, privateJwk: await exportJWK(privateKey), publicJwk: await exportJWK(publicKey) };
+}
+
+/** maas-api's SA name for a user: lower-cased, non-[a-z0-9-] runs → '-', trimmed, ≤ 54, + 8 hex of SHA-1. */
+export function serviceAccountName(username: string): string {
+  const base = username
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 54)
+    .replace(/-+$/g, '');
+  return `${base}-${createHash('sha1').update(username).digest('hex').slice(0, 8)}`;
+}
+
+export interface MintedToken {
+  token: string;
+  jti: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export async function mintServiceAccountToken(
+  key: SigningKeyFile,
+  opts: { namespace: string; serviceAccount: string; audience: string; issuer: string; seconds: number },
+): Promise<MintedToken> {
+  const privateKey = await importJWK(key.privateJwk, 'ES256');
+  const now = Math.floor(Date.now() / 1000);
+  const jti = randomUUID();
+  const token = await new SignJWT({
+    'kubernetes.io': {
+      namespace: opts.namespace,
+      serviceaccount: { name: opts.serviceAccount, uid: createHash('sha1').update(`${opts.namespace}/${opts.serviceAccount}`).digest('hex').slice(0, 32) },
+    },
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+    .setIssuer(opts.issuer)
+    .setSubject(`system:serviceaccount:${opts.namespace}:${opts.serviceAccount}`)
+    .setAudience([opts.audience])
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + opts.seconds)
+    .setJti(jti)
+    .sign(privateKey);
+  return { token, jti, issuedAt: now, expiresAt: now + opts.seconds };
+}
+
+export type Review = { authenticated: true; username: string; groups: string[] } | { authenticated: false; reason: string };
+
+/** The TokenReview's answer for a bearer token, for the given audiences. */
+export async function reviewToken(key: SigningKeyFile, token: string, opts: { audiences: string[]; issuer: string }): Promise<Review> {
+  try {
+    const publicKey = await importJWK(key.publicJwk, 'ES256');
+    const { payload } = await jwtVerify(token, publicKey, { algorithms: ['ES256'], issuer: opts.issuer, audience: opts.audiences, clockTolerance: 5 });
+    const sub = payload.sub ?? '';
+    const parts = sub.split(':');
+    if (parts.length !== 4 || parts[0] !== 'system' || parts[1] !== 'serviceaccount') return { authenticated: false, reason: 'not a service account' };
+    return { authenticated: true, username: sub, groups: ['system:serviceaccounts', `system:serviceaccounts:${parts[2]}`, 'system:authenticated'] };
+  } catch (err) {
+    return { authenticated: false, reason: (err as { code?: string }).code ?? 'invalid token' };
+  }
+}
+
+/** Parses a Go duration ("10m", "1h30m", "90s", "1.5h") or a number of seconds, as maas-api accepts. */
+export function parseExpiration(value: unknown): { seconds: number } | { error: string } {
+  if (value === undefined || value === null || value === '' || value === 0) return { seconds: 0 };
+  if (typeof value === 'number') return Number.isFinite(value) ? { seconds: value } : { error: 'invalid expiration' };
+  if (typeof value !== 'string') return { error: 'expiration must be a duration string or a number of seconds' };
+  if (/^-?\d+(\.\d+)?$/.test(value)) return { seconds: Number(value) };
+  const re = /(-?\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(value); m; m = re.exec(value)) {
+    total += Number(m[1]) * (unit[m[2]!] ?? 0);
+    consumed = re.lastIndex;
+  }
+  if (consumed !== value.length || consumed === 0) return { error: `time: invalid duration "${value}"` };
+  return { seconds: total };
+}
+
+/** Formats seconds as Go prints a time.Duration: 600 → "10m0s", 14400 → "4h0m0s". */
+export function formatGoDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round((seconds % 60) * 1000) / 1000;
+  if (h) return `${h}h${m}m${s}s`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
