@@ -299,6 +299,9 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
   if (key === '') throw new UsageError('an API key is required');
   const style = options.style ?? PROVIDER_SIM_DEFAULTS.style;
   if (style !== 'provider' && style !== 'vllm') throw new UsageError('--style must be provider or vllm');
+  if (style === 'vllm' && options.keyHeader !== undefined && options.keyHeader.toLowerCase() !== 'authorization') {
+    throw new UsageError('--key-header does not apply to --style vllm (it always reads Authorization: Bearer)');
+  }
   const keyHeader = (style === 'vllm' ? 'authorization' : options.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader).toLowerCase();
   if (!HEADER_NAME.test(keyHeader)) throw new UsageError('--key-header must be a header name');
   const latencyMs = options.latencyMs ?? PROVIDER_SIM_DEFAULTS.latencyMs;
@@ -383,12 +386,13 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
     host: stringFlag(values.host) ?? PROVIDER_SIM_DEFAULTS.host,
     name: stringFlag(values.name) ?? PROVIDER_SIM_DEFAULTS.name,
     model: stringFlag(values.model) ?? PROVIDER_SIM_DEFAULTS.model,
-    keyHeader: stringFlag(values['key-header']) ?? PROVIDER_SIM_DEFAULTS.keyHeader,
     style,
     latencyMs: intFlag(values['latency-ms'], 'latency-ms', 0, 0, 600_000),
     quiet: values.quiet === true,
     help,
   };
+  const keyHeader = stringFlag(values['key-header']);
+  if (keyHeader !== undefined) args.keyHeader = keyHeader;
   const portFile = stringFlag(values['port-file']);
   if (portFile !== undefined) args.portFile = portFile;
   return args;
@@ -409,7 +413,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
       ...(args.portFile !== undefined ? { portFile: args.portFile } : {}),
       banner: (port: number) =>
         `provider-sim ${args.name} (${args.style}) serving ${args.model} on ${args.host}:${port}, key header ${
-          args.style === 'vllm' ? 'Authorization' : displayHeaderName(args.keyHeader ?? '')}`,
+          args.style === 'vllm' ? 'Authorization' : displayHeaderName(args.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader)}`,
     };
   });
 }

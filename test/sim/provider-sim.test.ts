@@ -408,6 +408,10 @@ describe('provider-sim options', () => {
     expect(errorOf(missing).message).toBe('Missing API key. Set Authorization header.');
   });
 
+  it('refuses a key header with the vllm style, which always reads Authorization', async () => {
+    await expect(startProviderSim({ apiKey: KEY, style: 'vllm', keyHeader: 'x-provider-api-key' })).rejects.toThrow(UsageError);
+  });
+
   it('takes the key from anything with reveal(), like core Secret', async () => {
     const { port } = await start({ apiKey: { reveal: () => 'k' } });
     expect((await post(port, '/v1/chat/completions', CHAT, { 'x-provider-api-key': 'k' })).status).toBe(200);
