@@ -1,11 +1,173 @@
-/** `demo tour` — placeholder until its issue lands: says so and exits 2. */
-import type { CommandModule } from '../main.js';
-import { UserError } from '../../core/errors.js';
+/**
+ * `demo tour`: up, validate, doctor and down in one session, with a short explanation before each
+ * phase and a pause (enter continues, q stops). Without a keyboard (pipes, CI) it continues on its
+ * own. Each phase is the real command module, loaded when its turn comes and driven like
+ * `cli/main.ts` drives it; the TUI, the recorder and JUnit see one stream of several runs.
+ *
+ * @example
+ *   Step 1 of 4 · demo up
+ *   Deploy the demo. …
+ *   enter run demo up · q stop the tour
+ */
+import type { CommandContext, CommandModule } from '../main.js';
+import { EXIT } from '../../core/errors.js';
+import type { CommandName, EventInput } from '../../core/events.js';
+import type { EventSink } from '../../core/run.js';
+import { createOutputSinks } from './output-sinks.js';
+
+export interface Phase {
+  command: Extract<CommandName, 'up' | 'validate' | 'doctor' | 'down'>;
+  title: string;
+  /** What the phase does and why, in a few sentences of our own. */
+  text: string;
+  /** Runs even when an earlier phase failed (doctor explains failures; down cleans up). */
+  always: boolean;
+}
+
+export const PHASES: Phase[] = [
+  {
+    command: 'up',
+    title: 'demo up: deploy the pieces, one step at a time',
+    text:
+      'The egress gateway comes first: every call to an outside model provider leaves through it. Then an on-prem model, ' +
+      'simulators standing in for the hosted providers, and the MaaS routes that put each provider’s key on the request. ' +
+      'Each step waits until what it started reports ready, so a failure names the step that caused it.',
+    always: false,
+  },
+  {
+    command: 'validate',
+    title: 'demo validate: send real calls and follow each one',
+    text:
+      'A user token is minted, then each call goes in through the MaaS gateway with a named expected result: ' +
+      'a completion, a 401 without a token, a 429 once the budget is spent. Every hop reports the path it saw and what it changed, ' +
+      'so a wrong answer is pinned on the hop that made it. Use ↑/↓ and enter to open any call’s trace.',
+    always: false,
+  },
+  {
+    command: 'doctor',
+    title: 'demo doctor: look for the usual faults',
+    text:
+      'Doctor checks the install, the URL rewrites on both gateways, that the provider key is injected exactly once, ' +
+      'and the rate limits. Each finding comes with its evidence and the concrete fix, so you can repair it and run doctor again.',
+    always: true,
+  },
+  {
+    command: 'down',
+    title: 'demo down: leave nothing behind',
+    text:
+      'Down removes only what the demo created, found by its labels, and waits until all of it is gone. ' +
+      'Nothing else on your laptop or cluster is touched.',
+    always: true,
+  },
+];
+
+export type ModuleLoader = (name: Phase['command']) => Promise<CommandModule>;
+
+const loadModule: ModuleLoader = async (name) => {
+  switch (name) {
+    case 'up':
+      return (await import('./up.js')).default;
+    case 'validate':
+      return (await import('./validate.js')).default;
+    case 'doctor':
+      return (await import('./doctor.js')).default;
+    case 'down':
+      return (await import('./down.js')).default;
+  }
+};
+
+/** A direct module (one that prints for itself) run inside the stream, so its error still reaches the screen. */
+async function* asStream(mod: Extract<CommandModule, { kind: 'direct' }>, ctx: CommandContext): AsyncIterable<EventInput> {
+  const code = await mod.run(ctx);
+  if (code !== EXIT.ok) yield { kind: 'log', level: 'error', message: `demo ${ctx.command} exited with ${code}` };
+}
+
+/** Keeps a sink open across the phases: drive() closes its sinks after every run. */
+function keepOpen(sink: EventSink): EventSink {
+  return { write: (e) => sink.write(e) };
+}
+
+export interface TourOptions {
+  phases?: Phase[];
+  load?: ModuleLoader;
+}
+
+export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Promise<number> {
+  const phases = opts.phases ?? PHASES;
+  const load = opts.load ?? loadModule;
+  const { drive } = await import('../../core/run.js');
+  const out = await createOutputSinks(ctx);
+  const auto = Boolean(ctx.io.env.CI) || (out.tui ? !out.tui.keyboard : !ctx.io.isTTY);
+
+  /** Shows the explanation; resolves false when the user stops the tour. */
+  const intro = async (phase: Phase, index: number): Promise<boolean> => {
+    const title = `Step ${index + 1} of ${phases.length} · ${phase.title}`;
+    if (out.tui) {
+      const go = auto ? true : await out.tui.pause({ title, text: phase.text, next: `run demo ${phase.command}` });
+      if (go) out.tui.note(title, phase.text);
+      return go;
+    }
+    if (out.mode === 'plain') ctx.io.stdout(`\n${title}\n${phase.text}\n\n`);
+    if (auto || out.mode !== 'plain') return true;
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = await rl.question(`press enter to run demo ${phase.command}, q to stop `);
+      return answer.trim().toLowerCase() !== 'q';
+    } catch {
+      return false;
+    } finally {
+      rl.close();
+    }
+  };
+
+  let exitCode: number = EXIT.ok;
+  let upFailed = false;
+  let stopped = false;
+  try {
+    for (const [index, phase] of phases.entries()) {
+      if (ctx.signal.aborted) break;
+      if (upFailed && !phase.always) continue;
+      if (!(await intro(phase, index))) {
+        stopped = true;
+        break;
+      }
+      const phaseCtx: CommandContext = { ...ctx, command: phase.command, flags: { ...ctx.flags } };
+      const mod = await load(phase.command);
+      // json prints one document per run; the other sinks stay open for the whole tour.
+      const view = out.mode === 'json' ? (await import('../../render/json.js')).createJsonSink({ write: ctx.io.stdout }) : keepOpen(out.view);
+      const sinks = [view, ...out.extra.map(keepOpen)];
+      const plan = mod.kind === 'stream' && mod.plan ? await mod.plan(phaseCtx) : undefined;
+      const result = await drive(mod.kind === 'stream' ? mod.run(phaseCtx) : asStream(mod, phaseCtx), {
+        command: phase.command,
+        target: ctx.target,
+        version: ctx.version,
+        sinks,
+        signal: ctx.signal,
+        ...(plan ? { plan } : {}),
+        failOnWarning: mod.kind === 'stream' ? (mod.failOnWarning?.(phaseCtx) ?? false) : false,
+      });
+      if (result.exitCode !== EXIT.ok && exitCode === EXIT.ok) exitCode = result.exitCode;
+      if (phase.command === 'up' && result.exitCode !== EXIT.ok) upFailed = true;
+      if (result.exitCode === EXIT.interrupted) break;
+    }
+    if (stopped) {
+      const text = 'Stopped before the end. Whatever `demo up` started is still running; `demo down` removes it.';
+      if (out.tui) out.tui.note('Tour stopped', text);
+      else if (out.mode === 'plain') ctx.io.stdout(`\n${text}\n`);
+    }
+  } finally {
+    if (out.mode === 'json') {
+      for (const sink of out.extra) await sink.close?.();
+    } else {
+      for (const sink of out.all) await sink.close?.();
+    }
+  }
+  return ctx.signal.aborted ? EXIT.interrupted : exitCode;
+}
 
 const command: CommandModule = {
   kind: 'direct',
-  run: async () => {
-    throw new UserError('demo tour is not implemented yet', 'see README.md#status for what works today');
-  },
+  run: (ctx) => runTour(ctx),
 };
 export default command;

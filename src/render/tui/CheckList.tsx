@@ -44,10 +44,11 @@ function Field({ label, value, tone = 'plain' }: { label: string; value: string;
   return (
     <>
       {lines.map((l, i) => (
-        <Text key={i} wrap="wrap">
-          {'    '}
-          <Tinted tone={tone === 'plain' ? 'dim' : tone}>{i === 0 ? label : ' '.repeat(label.length)}</Tinted> {l}
-        </Text>
+        <Box key={i} paddingLeft={4}>
+          <Text wrap="wrap">
+            <Tinted tone={tone === 'plain' ? 'dim' : tone}>{i === 0 ? label : ' '.repeat(label.length)}</Tinted> {l}
+          </Text>
+        </Box>
       ))}
     </>
   );
@@ -61,7 +62,11 @@ export function CheckLine({ check, width, withTrace = true }: { check: CheckView
       <Head check={check} width={width} />
       {failed && check.expected !== undefined ? <Field label="expected:" value={check.expected} /> : null}
       {failed && check.actual !== undefined ? <Field label="actual:  " value={check.actual} /> : null}
-      {failed && check.message ? <Text wrap="wrap">{`    ${check.message}`}</Text> : null}
+      {failed && check.message ? (
+        <Box paddingLeft={4}>
+          <Text wrap="wrap">{check.message}</Text>
+        </Box>
+      ) : null}
       {failed && check.hop ? <Field label="broken hop:" value={check.hop} /> : null}
       {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} />) : null}
       {failed && check.fix ? <Field label="fix:" value={check.fix} /> : null}

@@ -50,14 +50,21 @@ export function StepLine({ step, width }: { step: StepView; width: number }) {
     <Box flexDirection="column" width={width}>
       <HeadLine symbol={ok ? '√' : '×'} tone={ok ? 'green' : 'red'} step={step} right={truncate(right, Math.floor(width / 3))} width={width} />
       {!ok && step.wait && step.wait.state !== 'met' ? (
-        <Text wrap="truncate-end">
-          {'    '}
-          <Tinted tone="dim">waited for</Tinted> {step.wait.condition}
-          {step.wait.reason ? <Tinted tone="yellow">{` (${step.wait.reason})`}</Tinted> : null}
-          <Tinted tone="dim">{` ${step.wait.state} after ${formatMs(step.wait.elapsedMs)}`}</Tinted>
-        </Text>
+        <Box flexDirection="column" paddingLeft={4}>
+          <Text wrap="truncate-end">
+            <Tinted tone="dim">waited for</Tinted> {step.wait.condition}
+          </Text>
+          <Text wrap="truncate-end">
+            <Tinted tone="dim">{`${step.wait.state} after ${formatMs(step.wait.elapsedMs)}`}</Tinted>
+            {step.wait.reason ? <Tinted tone="yellow">{`: ${step.wait.reason}`}</Tinted> : null}
+          </Text>
+        </Box>
       ) : null}
-      {!ok && step.message ? <Text wrap="wrap">{`    ${step.message}`}</Text> : null}
+      {!ok && step.message ? (
+        <Box paddingLeft={4}>
+          <Text wrap="wrap">{step.message}</Text>
+        </Box>
+      ) : null}
       {!ok && step.hint ? (
         <Text wrap="truncate-end">
           {'    '}

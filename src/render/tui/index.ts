@@ -85,6 +85,7 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
       onContinue: (go: boolean) => {
         const answer = answerPause;
         answerPause = undefined;
+        if (!go) quitRequested = true;
         store.setPause(undefined);
         answer?.(go);
       },
@@ -108,6 +109,7 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
     if (answerPause) {
       const answer = answerPause;
       answerPause = undefined;
+      quitRequested = true;
       store.setPause(undefined);
       answer(false);
     }

@@ -1,0 +1,51 @@
+/** Shared by the TUI tests: fixture streams, a pinned-size App render, and frame normalisation. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { render } from 'ink-testing-library';
+import type { DemoEvent } from '../../src/core/events.js';
+import { parseRecording } from '../../src/record/replay.js';
+import { App, type AppProps } from '../../src/render/tui/App.js';
+import { createEventStore, type EventStore } from '../../src/render/tui/use-event-stream.js';
+
+export function fixture(name: string): DemoEvent[] {
+  const file = fileURLToPath(new URL(`../fixtures/streams/${name}.ndjson`, import.meta.url));
+  return parseRecording(readFileSync(file, 'utf8'), file).events;
+}
+
+/** Strips ANSI and trailing spaces, and replaces spinner frames with `*`. */
+export function normalize(frame: string | undefined): string {
+  return (frame ?? '')
+    .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, '*')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .trimEnd();
+}
+
+export const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+export function renderApp(events: DemoEvent[], props: Partial<AppProps> = {}) {
+  const store: EventStore = createEventStore(() => 0);
+  const calls = { quit: 0, interrupt: 0, rerun: [] as string[][], continued: [] as boolean[] };
+  const app = render(
+    <App
+      store={store}
+      color={false}
+      interactive={false}
+      canRerun={false}
+      onQuit={() => calls.quit++}
+      onInterrupt={() => calls.interrupt++}
+      onRerun={(ids) => calls.rerun.push(ids)}
+      onContinue={(go) => calls.continued.push(go)}
+      columns={80}
+      rows={24}
+      clock={() => 0}
+      {...props}
+    />,
+  );
+  for (const e of events) store.push(e);
+  return { ...app, store, calls, screen: () => normalize(app.lastFrame()) };
+}
+
+export const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B' } as const;
