@@ -99,7 +99,10 @@ async function start(name: string, dir: string): Promise<void> {
   log(`${name} listening on 127.0.0.1:${port} (admin ${adminPort}), pid ${process.pid}`);
 
   const stop = async () => {
-    await Promise.race([Promise.all([running.close(), new Promise<void>((r) => admin.close(() => r()))]), new Promise((r) => setTimeout(r, 2_000))]);
+    // Idle keep-alive connections would hold close() open; drop them and give in-flight replies a moment.
+    (running.server as import('node:http').Server).closeIdleConnections?.();
+    admin.closeAllConnections();
+    await Promise.race([Promise.all([running.close(), new Promise<void>((r) => admin.close(() => r()))]), new Promise((r) => setTimeout(r, 300))]);
     process.exit(0);
   };
   process.once('SIGTERM', stop);
