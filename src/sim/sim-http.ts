@@ -122,7 +122,6 @@ export function startSse(res: ServerResponse): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
-    connection: 'keep-alive',
   });
   res.flushHeaders();
 }
@@ -155,11 +154,10 @@ export function responseClosedSignal(res: ServerResponse): AbortSignal {
 // ---------------------------------------------------------------------------------------------------
 // Paths and headers
 
-/** Splits a raw request target into path and query without URL parsing (`//v1/x` must stay a path). */
-export function splitTarget(target: string | undefined): { pathname: string; query: string } {
-  const raw = target ?? '';
-  const q = raw.indexOf('?');
-  return q < 0 ? { pathname: raw, query: '' } : { pathname: raw.slice(0, q), query: raw.slice(q + 1) };
+/** The path of a raw request target, query dropped, without URL parsing (`//v1/x` must stay a path). */
+export function pathOf(target: string): string {
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
 }
 
 export interface RouteEntry {
@@ -175,7 +173,7 @@ export function matchRoute<R extends RouteEntry>(
   target: string,
   method: string,
 ): { route: R | undefined; methodOk: boolean; allow: string } {
-  const route = routes.get(splitTarget(target).pathname);
+  const route = routes.get(pathOf(target));
   if (route === undefined) return { route, methodOk: false, allow: '' };
   const methodOk = method === route.method || (route.method === 'GET' && method === 'HEAD');
   return { route, methodOk, allow: route.method === 'GET' ? 'GET, HEAD' : route.method };
