@@ -643,8 +643,8 @@ export function planToYaml(plan: readonly RenderedStep[]): string {
     for (const n of r.notes) out += `# note: ${n}\n`;
     out += toYaml(r.objects);
     for (const p of r.patches) {
-      out += `# patch of the existing ${p.target.kind} ${p.target.namespace}/${p.target.name} (server-side apply, force)\n`;
-      out += `---\n${stringify(p.applyObject, YAML_OPTS)}`;
+      out += `---\n# patch of the existing ${p.target.kind} ${p.target.namespace}/${p.target.name} (server-side apply, force)\n`;
+      out += stringify(p.applyObject, YAML_OPTS);
     }
   }
   return out;
