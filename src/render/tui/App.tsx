@@ -12,7 +12,7 @@
  *   × validate failed · 3 passed · 1 failed · 1 skipped · exit 1
  *   ↑/↓ select · enter trace · r rerun failed · q quit
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { Box, Static, Text, useInput, useStdin } from 'ink';
 import type { FeedItem, ViewState } from '../state.js';
 import { browse, currentCheck, currentStep, defaultSelection, failedCheckIds, finishedChecks, type BrowseState } from '../state.js';
@@ -134,9 +134,14 @@ export function App(props: AppProps) {
   const [browsing, setBrowsing] = useState(false);
   const { ended, showBrowser } = liveView(view, { closing, browsing, interactive: props.interactive, pause: pause !== undefined });
   const failed = failedCheckIds(view);
+  // ink re-subscribes the input handler in an effect, which can run after the next key arrives:
+  // the handler reads the latest render's values through a ref, never a stale closure.
+  const latest = useRef({ ui, browsing, view, ended, pause, failed, props });
+  latest.current = { ui, browsing, view, ended, pause, failed, props };
 
   useInput(
     (input, key) => {
+      const { ui, browsing, view, ended, pause, failed, props } = latest.current;
       if (pause) {
         if (key.return || input === ' ') props.onContinue(true);
         else if (input === 'q' || (key.ctrl && input === 'c')) props.onContinue(false);
@@ -150,12 +155,10 @@ export function App(props: AppProps) {
       if (key.upArrow || key.downArrow || key.return || key.escape) {
         const base: BrowseState = { ...ui, ...(ui.selected === undefined ? { selected: defaultSelection(view) } : {}) };
         const move = key.upArrow ? 'up' : key.downArrow ? 'down' : key.return ? 'enter' : 'escape';
-        if (!browsing && !(props.interactive && ended)) {
-          // The first key shows the list with the default selection (enter also opens its trace).
-          setUi(move === 'enter' ? { ...base, expanded: true } : base);
-        } else {
-          setUi(browse(base, move, view));
-        }
+        // The first key shows the list with the default selection (enter also opens its trace).
+        const next = !browsing && !(props.interactive && ended) ? (move === 'enter' ? { ...base, expanded: true } : base) : browse(base, move, view);
+        latest.current = { ...latest.current, ui: next, browsing: true };
+        setUi(next);
         setBrowsing(true);
         return;
       }
