@@ -1,0 +1,182 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { DemoEvent, EventInput } from '../../src/core/events.js';
+import { drive } from '../../src/core/run.js';
+import { createRecorder } from '../../src/record/recorder.js';
+import { readRecording, replayEvents } from '../../src/record/replay.js';
+import { createTuiSink } from '../../src/render/tui/index.js';
+import { fixture, normalize, tick } from './tui-helpers.js';
+
+class FakeStdout extends EventEmitter {
+  columns = 80;
+  rows = 24;
+  isTTY = false;
+  frames: string[] = [];
+  write = (frame: string) => {
+    this.frames.push(frame);
+    return true;
+  };
+  last = () => this.frames.at(-1) ?? '';
+}
+
+class FakeStdin extends EventEmitter {
+  isTTY: boolean;
+  rawMode = false;
+  private data: string | null = null;
+  constructor(isTTY = true) {
+    super();
+    this.isTTY = isTTY;
+  }
+  send(text: string) {
+    this.data = text;
+    this.emit('readable');
+  }
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  setRawMode = (on: boolean) => {
+    this.rawMode = on;
+    return this;
+  };
+  setEncoding = () => this;
+  ref = () => this;
+  unref = () => this;
+  resume = () => this;
+  pause = () => this;
+}
+
+function makeSink(opts: { interactive?: boolean; stdinTTY?: boolean; color?: boolean; onInterrupt?: () => void } = {}) {
+  const stdout = new FakeStdout();
+  const stdin = new FakeStdin(opts.stdinTTY ?? true);
+  const sink = createTuiSink({
+    color: opts.color ?? false,
+    interactive: opts.interactive ?? false,
+    command: 'validate',
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    debug: true,
+    onInterrupt: opts.onInterrupt ?? (() => undefined),
+  });
+  return { stdout, stdin, sink };
+}
+
+/** The fixture without drive()'s own events and stamps: what a command module would yield. */
+function asCommandStream(events: DemoEvent[]): AsyncIterable<EventInput> {
+  return (async function* () {
+    for (const e of events) {
+      if (e.kind === 'run-start' || e.kind === 'run-end') continue;
+      const { t: _t, ...input } = e;
+      yield input as EventInput;
+    }
+  })();
+}
+
+describe('createTuiSink', () => {
+  test('close() draws the final frame without key help, unmounts and leaves the screen', async () => {
+    // Given a sink fed a whole validate run
+    const { stdout, stdin, sink } = makeSink();
+    const tui = await sink;
+    for (const e of fixture('validate')) tui.write(e);
+    await tick();
+    expect(normalize(stdout.last())).toContain('↑/↓ select · enter trace · q quit');
+    // When it closes
+    await tui.close?.();
+    // Then the last frame is the final screen, and raw mode is off again
+    const final = normalize(stdout.last());
+    expect(final).toContain('× validate failed · 3 passed · 1 failed · 1 skipped · exit 1');
+    expect(final).not.toContain('q quit');
+    expect(stdin.rawMode).toBe(false);
+  });
+
+  test('--interactive: close() waits until q is pressed', async () => {
+    const { stdin, sink } = makeSink({ interactive: true });
+    const tui = await sink;
+    for (const e of fixture('validate')) tui.write(e);
+    let closed = false;
+    const closing = Promise.resolve(tui.close?.()).then(() => (closed = true));
+    await tick();
+    expect(closed).toBe(false);
+    stdin.send('q');
+    await closing;
+    expect(closed).toBe(true);
+    expect(stdin.rawMode).toBe(false);
+  });
+
+  test('--interactive without a keyboard does not wait for a key that cannot come', async () => {
+    const { sink } = makeSink({ interactive: true, stdinTTY: false });
+    const tui = await sink;
+    for (const e of fixture('down')) tui.write(e);
+    await tui.close?.();
+  });
+
+  test('q while the command runs asks it to stop (like SIGINT)', async () => {
+    let interrupted = 0;
+    const { stdin, sink } = makeSink({ onInterrupt: () => interrupted++ });
+    const tui = await sink;
+    for (const e of fixture('validate').slice(0, 5)) tui.write(e);
+    await tick();
+    stdin.send('q');
+    await tick();
+    expect(interrupted).toBe(1);
+    await tui.close?.();
+  });
+
+  test('with colour off no colour codes are written', async () => {
+    const { stdout, sink } = makeSink({ color: false });
+    const tui = await sink;
+    for (const e of fixture('validate')) tui.write(e);
+    await tui.close?.();
+    expect(stdout.frames.join('')).not.toMatch(/\u001b\[(3\d|2|1|22|39)m/);
+    // (and the same run with colour on does carry them)
+    const coloured = makeSink({ color: true });
+    const tuiOn = await coloured.sink;
+    for (const e of fixture('validate')) tuiOn.write(e);
+    await tuiOn.close?.();
+    expect(coloured.stdout.frames.join('')).toMatch(/\u001b\[1m/);
+  });
+
+  test('pause() shows the explanation and resolves on enter; note() keeps it on screen', async () => {
+    const { stdout, stdin, sink } = makeSink();
+    const tui = await sink;
+    const answer = tui.pause({ title: 'Step 1 of 4 · demo up', text: 'Deploys the pieces.', next: 'run demo up' });
+    await tick();
+    expect(normalize(stdout.last())).toContain('enter run demo up · q stop the tour');
+    stdin.send('\r');
+    await expect(answer).resolves.toBe(true);
+    tui.note('Step 1 of 4 · demo up', 'Deploys the pieces.');
+    await tui.close?.();
+    expect(normalize(stdout.last())).toContain('Step 1 of 4 · demo up\nDeploys the pieces.');
+  });
+});
+
+describe('replay', () => {
+  test('produces the same final screen as the live run it recorded', async () => {
+    // Given a live run driven into the TUI and the recorder
+    const file = join(mkdtempSync(join(tmpdir(), 'demo-replay-')), 'validate.ndjson');
+    let clock = 0;
+    const live = makeSink();
+    const liveTui = await live.sink;
+    await drive(asCommandStream(fixture('validate')), {
+      command: 'validate',
+      target: 'local',
+      version: '0.1.0',
+      sinks: [liveTui, createRecorder({ file, command: 'validate', target: 'local', version: '0.1.0', argv: ['validate'] })],
+      now: () => (clock += 7),
+    });
+    // When the recording is replayed into a fresh TUI
+    const replayed = makeSink();
+    const replayTui = await replayed.sink;
+    for await (const e of replayEvents(readRecording(file).events, { speed: 0 })) replayTui.write(e);
+    await replayTui.close?.();
+    // Then both final screens are the same, and the recording holds no raw secrets
+    const liveScreen = normalize(live.stdout.last());
+    expect(liveScreen).toContain('× validate failed');
+    expect(normalize(replayed.stdout.last())).toBe(liveScreen);
+    expect(readFileSync(file, 'utf8')).not.toMatch(/sk-[a-z]+-[A-Za-z0-9]{8,}/);
+  });
+});
