@@ -52,7 +52,9 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
 };
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  // Compiled: dist/src/cli/main.js; from sources (vitest, in-process tests): src/cli/main.ts.
+  const rel = import.meta.url.endsWith('.ts') ? '../../package.json' : '../../../package.json';
+  const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
