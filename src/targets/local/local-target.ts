@@ -309,6 +309,9 @@ export async function* localUp(cfg: DemoConfig, opts: LocalUpOptions, dir: strin
   try {
     const existing = readState(dir);
     if (existing) {
+      // This process did not create these tokens: register them so the summary masks them too.
+      registerSecretValue(existing.clusterToken);
+      registerSecretValue(existing.adminToken);
       const h = await health(existing);
       if (h.dead.length === 0) {
         yield { kind: 'log', level: 'info', message: `already up: the local topology is running (MaaS gateway https://${existing.host}); nothing changed` };
