@@ -1,0 +1,112 @@
+/**
+ * A real terminal: `demo replay` of the fixture streams inside tmux at 80×24, asserting what the
+ * screen shows, that keys work, and that q hands back a sane shell (canonical mode, cursor shown).
+ * Needs tmux and a build (`npm run build`, run here in beforeAll); skipped when tmux is missing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const sessions: string[] = [];
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+function screen(session: string): string {
+  return tmux('capture-pane', '-t', session, '-p');
+}
+
+async function waitFor(session: string, check: (s: string) => boolean, what: string, ms = 15_000): Promise<string> {
+  const until = Date.now() + ms;
+  let last = '';
+  while (Date.now() < until) {
+    last = screen(session);
+    if (check(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
+}
+
+/** A fresh 80×24 shell with a known prompt, outside CI (ink draws differently under CI). */
+async function shell(): Promise<string> {
+  const name = `demo-e2e-${process.pid}-${sessions.length}`;
+  sessions.push(name);
+  tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', '-c', root, 'env -u CI -u NO_COLOR TERM=xterm-256color PS1="READY$ " bash --norc --noprofile');
+  await waitFor(name, (s) => s.includes('READY$'), 'the shell prompt');
+  return name;
+}
+
+function run(session: string, command: string): void {
+  tmux('send-keys', '-t', session, `clear; ${command}; echo EXIT=$?`, 'Enter');
+}
+
+const fixture = (name: string) => `test/fixtures/streams/${name}.ndjson`;
+
+describe.skipIf(!hasTmux)('demo replay in a real terminal (tmux 80×24)', () => {
+  beforeAll(() => {
+    // Other parts of the tree may not type-check while they are written; tsc still emits, so only the
+    // files this test runs must exist.
+    spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
+    if (!existsSync(`${root}dist/src/cli/commands/replay.js`)) throw new Error('build failed: dist/src/cli/commands/replay.js is missing');
+  }, 120_000);
+
+  afterEach(() => {
+    for (const s of sessions.splice(0)) spawnSync('tmux', ['kill-session', '-t', s]);
+  });
+
+  test('leaves the final screen in place and exits with the recorded code', async () => {
+    const s = await shell();
+    run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0`);
+    const final = await waitFor(s, (x) => x.includes('EXIT='), 'the replay to end');
+    expect(final).toContain('× validate failed · 3 passed · 1 failed · 1 skipped · exit 1');
+    expect(final).toContain('│ 5    │ 200 message from claude   │ 404 from anthropic-sim    │ × │');
+    expect(final).toContain('EXIT=1');
+    expect(final).not.toContain('q quit');
+    for (const line of final.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  test('an error ends in the banner with its hint', async () => {
+    const s = await shell();
+    run(s, `node bin/demo.js replay ${fixture('up-failed')} --speed 0`);
+    const final = await waitFor(s, (x) => x.includes('EXIT='), 'the replay to end');
+    expect(final).toContain('│ error: step 1 did not become ready');
+    expect(final).toContain('│ try:   check the image pull secret, then resume with `demo up`');
+    expect(final).toContain('EXIT=1');
+  });
+
+  test('--interactive: ↓ and enter open a trace, q quits and restores the terminal', async () => {
+    const s = await shell();
+    run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);
+    await waitFor(s, (x) => x.includes('↑/↓ select · enter trace · q quit'), 'the browser');
+    expect(screen(s)).toContain('› × 5 Anthropic messages through both gateways');
+    tmux('send-keys', '-t', s, 'Down');
+    await waitFor(s, (x) => x.includes('› √ 8 no token'), 'the selection to move');
+    tmux('send-keys', '-t', s, 'Enter');
+    const open = await waitFor(s, (x) => x.includes('trace of call-8'), 'the trace of call 8');
+    expect(open).toContain('└ 1 maas-gateway  answered');
+    tmux('send-keys', '-t', s, 'q');
+    const after = await waitFor(s, (x) => x.includes('EXIT=1') && /READY\$ *$/m.test(x.split('EXIT=1')[1] ?? ''), 'the prompt after q');
+    expect(after).toContain('× validate failed');
+    expect(after).not.toContain('trace of call-8');
+    // The terminal is back in canonical mode with the cursor shown.
+    tmux('send-keys', '-t', s, "stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon", 'Enter');
+    await waitFor(s, (x) => /^-?icanon$/m.test(x), 'stty');
+    expect(screen(s)).toMatch(/^icanon$/m);
+    expect(tmux('display-message', '-p', '-t', s, '#{cursor_flag}').trim()).toBe('1');
+  });
+
+  test('the live area reflows when the terminal gets narrower', async () => {
+    const s = await shell();
+    run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);
+    await waitFor(s, (x) => x.includes('q quit'), 'the browser');
+    tmux('resize-window', '-t', s, '-x', '60', '-y', '24');
+    const narrow = await waitFor(s, (x) => x.split('\n').some((l) => /^› × 5 Anthropic.*\[call-5\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60), 'the list at 60 columns');
+    expect(narrow).toContain('q quit');
+    tmux('send-keys', '-t', s, 'q');
+    await waitFor(s, (x) => x.includes('EXIT=1'), 'exit');
+  });
+});
