@@ -81,14 +81,16 @@ export const formatters: FormatterMap = {
   },
 };
 
-/** Column widths that fit `width`: the widest column (usually "actual") takes what is left. */
-function fitColumns(table: { head: string[]; rows: string[][] }, width: number): (number | null)[] {
-  const natural = table.head.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? '').length)) + 2);
-  const total = natural.reduce((a, b) => a + b, 0) + natural.length + 1;
-  if (total <= width) return natural;
-  const widest = natural.indexOf(Math.max(...natural));
-  const others = natural.reduce((a, b, i) => (i === widest ? a : a + b), 0) + natural.length + 1;
-  return natural.map((n, i) => (i === widest ? Math.max(12, width - others) : n));
+/** Column widths that fit `width`: the widest column gives up a character until the table fits. */
+function fitColumns(table: { head: string[]; rows: string[][] }, width: number): number[] {
+  const cols = table.head.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? '').length)) + 2);
+  const total = () => cols.reduce((a, b) => a + b, 0) + cols.length + 1;
+  while (total() > width) {
+    const widest = cols.indexOf(Math.max(...cols));
+    if (cols[widest]! <= 8) break;
+    cols[widest]! -= 1;
+  }
+  return cols;
 }
 
 export function formatEvent(e: DemoEvent, p: Palette, width = 100): string | null {

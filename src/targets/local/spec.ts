@@ -222,7 +222,7 @@ export const FAULTS: FaultDef[] = [
     description: 'egress route without its URLRewrite: the provider receives /openai/v1/…',
     hop: 'egress-gateway',
     check: 'rewrite-egress-strips-prefix',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) => forProvider(s.egress.routes, c.provider).forEach((r) => (r.rewritePrefix = null)),
   },
   {
@@ -230,7 +230,7 @@ export const FAULTS: FaultDef[] = [
     description: 'bridge route without its URLRewrite: the egress gateway receives /external/openai/…',
     hop: 'maas-gateway',
     check: 'rewrite-bridge-prefix',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) => forProvider(s.maasGateway.bridges, c.provider).forEach((b) => (b.rewritePrefix = null)),
   },
   {
@@ -238,7 +238,7 @@ export const FAULTS: FaultDef[] = [
     description: 'no egress HTTPRoute for the provider: the egress gateway has no route for /openai/',
     hop: 'egress-gateway',
     check: 'rewrite-egress-route-present',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) => void (s.egress.routes = s.egress.routes.filter((r) => r.provider !== c.provider)),
   },
   {
@@ -246,7 +246,7 @@ export const FAULTS: FaultDef[] = [
     description: 'bridge policy injects the key under X-Api-Key; the provider reads X-Provider-Api-Key',
     hop: 'maas-gateway',
     check: 'key-injected',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) =>
       forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
         if (b.auth?.inject) b.auth.inject.header = 'x-api-key';
@@ -257,7 +257,7 @@ export const FAULTS: FaultDef[] = [
     description: 'bridge policy injects a key the provider does not accept',
     hop: 'maas-gateway',
     check: 'key-injected',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) =>
       forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
         if (b.auth?.inject) b.auth.inject.value = 'sk-wrong-key-planted-by-fault';
@@ -268,7 +268,7 @@ export const FAULTS: FaultDef[] = [
     description: 'bridge policy injects no key (e.g. its headers were pruned by the API server)',
     hop: 'maas-gateway',
     check: 'key-injected',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) =>
       forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
         if (b.auth) b.auth.inject = null;
@@ -279,7 +279,7 @@ export const FAULTS: FaultDef[] = [
     description: "bridge keeps the user's Authorization header: the MaaS token reaches the provider",
     hop: 'maas-gateway',
     check: 'exposure-user-token-forwarded',
-    calls: [],
+    calls: ['4'],
     apply: (s, c) => forProvider(s.maasGateway.bridges, c.provider).forEach((b) => (b.removeHeaders = [])),
   },
   {
@@ -303,7 +303,7 @@ export const FAULTS: FaultDef[] = [
     description: "the provider's backend is unreachable (nothing listens at its address)",
     hop: 'egress-gateway',
     check: 'rewrite-backend-reachable',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) =>
       s.egress.backends
         .filter((b) => s.egress.routes.some((r) => r.provider === c.provider && r.backendRef.name === b.name))
@@ -326,7 +326,7 @@ export const FAULTS: FaultDef[] = [
     description: 'bridge AuthPolicy without the maas-default-gateway-sa audience: valid MaaS tokens get 401',
     hop: 'maas-gateway',
     check: 'key-auth-accepts-maas-token',
-    calls: ['4'],
+    calls: ['4', '10'],
     apply: (s, c) =>
       forProvider(s.maasGateway.bridges, c.provider).forEach((b) => {
         if (b.auth) b.auth.audiences = ['https://kubernetes.default.svc'];

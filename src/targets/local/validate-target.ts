@@ -1,0 +1,120 @@
+/**
+ * The local target as validate and doctor see it: endpoint and CA from the state, the cluster-user
+ * token, the hops' own trace records (every hop reports its part), the programmed route objects
+ * and the rate-limit counters.
+ */
+import { readFileSync } from 'node:fs';
+import type { DemoConfig } from '../../core/config.js';
+import { deserializeConfig, type SerializedConfig } from '../../core/config.js';
+import { UserError } from '../../core/errors.js';
+import { Secret, fingerprint } from '../../core/secret.js';
+import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
+import type { HopRecord } from './hop-kit.js';
+import { AdminClient } from './launcher.js';
+import { envFacts, gatewayAgent, health } from './local-target.js';
+import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from './spec.js';
+import { paths, readState, stateDir, type LocalState } from './state.js';
+
+export class LocalTarget implements ValidateTarget {
+  readonly kind = 'local' as const;
+  readonly cfg: DemoConfig;
+  readonly state: LocalState;
+  readonly dir: string;
+  #agent: ReturnType<typeof gatewayAgent> | undefined;
+
+  private constructor(dir: string, state: LocalState, cfg: DemoConfig) {
+    this.dir = dir;
+    this.state = state;
+    this.cfg = cfg;
+  }
+
+  /** Opens the running topology, or says how to start it. */
+  static async open(env: NodeJS.ProcessEnv, opts: { allowBroken?: boolean } = {}): Promise<LocalTarget> {
+    const dir = stateDir(env);
+    const state = readState(dir);
+    if (!state) throw new UserError(`the local topology is not running (no state in ${dir})`, 'start it with `demo up`');
+    const raw = JSON.parse(readFileSync(paths(dir).config, 'utf8')) as SerializedConfig;
+    const cfg = deserializeConfig(raw);
+    new Secret(state.clusterToken);
+    new Secret(state.adminToken);
+    const h = await health(state);
+    if (h.dead.length && !opts.allowBroken) {
+      throw new UserError(`the local topology is broken: ${h.dead.join(', ')} not running`, 'run `demo up` to restart the stopped hops');
+    }
+    return new LocalTarget(dir, state, cfg);
+  }
+
+  admin(name: string): AdminClient | undefined {
+    const c = this.state.components[name];
+    return c?.adminPort ? new AdminClient(c.adminPort, this.state.adminToken) : undefined;
+  }
+
+  async endpoint(): Promise<Endpoint> {
+    this.#agent ??= gatewayAgent(this.state.caFile);
+    return { baseUrl: `https://${this.state.host}`, dispatcher: this.#agent, insecure: false };
+  }
+
+  async clusterToken(): Promise<Secret> {
+    return new Secret(this.state.clusterToken);
+  }
+
+  providers(): DemoConfig['providers'] {
+    return this.cfg.providers.filter((p) => !p.optional || this.state.vllm.enabled);
+  }
+
+  async vllmDirectUrl(): Promise<string | undefined> {
+    return this.state.vllm.enabled ? envFacts(this.state, this.cfg).VLLM_URL : undefined;
+  }
+
+  async hopRecords(requestId: string): Promise<HopRecord[]> {
+    const out: HopRecord[] = [];
+    for (const name of ['maas-gateway', 'maas-api', 'egress-gateway']) {
+      try {
+        const r = await this.admin(name)?.call<{ records: HopRecord[] }>('GET', `/traces?id=${encodeURIComponent(requestId)}`);
+        out.push(...(r?.records ?? []));
+      } catch {
+        /* a hop that is down reports nothing; the trace says so */
+      }
+    }
+    return out;
+  }
+
+  async topology(): Promise<Partial<TopologySpec>> {
+    const get = async <T>(name: string) => (await this.admin(name)?.call<{ spec: T }>('GET', '/config').catch(() => undefined))?.spec;
+    const maasGateway = await get<MaasGatewaySpec>('maas-gateway');
+    const egress = await get<EgressSpec>('egress-gateway');
+    const maasApi = await get<MaasApiSpec>('maas-api');
+    return { ...(maasGateway ? { maasGateway } : {}), ...(egress ? { egress } : {}), ...(maasApi ? { maasApi } : {}) };
+  }
+
+  async routeModel(): Promise<RouteModel> {
+    const t = await this.topology();
+    return {
+      bridges: (t.maasGateway?.bridges ?? []).map((b) => ({
+        provider: b.provider,
+        pathPrefix: b.pathPrefix,
+        rewritePrefix: b.rewritePrefix,
+        removeHeaders: b.removeHeaders,
+        injectHeader: b.auth?.inject?.header ?? null,
+        injectFingerprint: b.auth?.inject ? fingerprint(b.auth.inject.header.toLowerCase() === 'authorization' ? b.auth.inject.value.replace(/^Bearer\s+/i, '') : b.auth.inject.value) : null,
+        audiences: b.auth?.audiences ?? null,
+      })),
+      egress: (t.egress?.routes ?? []).map((r) => ({ provider: r.provider, pathPrefix: r.pathPrefix, rewritePrefix: r.rewritePrefix, backend: r.backendRef.name, controllerFixed: t.egress?.controllerFixed ?? null })),
+      onprem: (t.maasGateway?.onprem ?? []).map((o) => ({ pathPrefix: o.pathPrefix, rewritePrefix: o.rewritePrefix })),
+    };
+  }
+
+  async budget(userid: string, tier: string): Promise<BudgetRecord | undefined> {
+    const t = await this.topology();
+    const rl = t.maasGateway?.rateLimit;
+    const limit = rl?.limits.find((l) => l.tier === tier)?.tokens;
+    if (!rl || limit === undefined) return undefined;
+    const r = await this.admin('maas-gateway')?.call<{ counters: Record<string, { spent: number; resetAt: number }> }>('GET', '/ratelimit');
+    const c = r?.counters[`${tier}-user-tokens/${userid}`];
+    return { tier, limit, spent: c?.spent ?? 0, ...(c ? { resetAt: c.resetAt } : {}), source: 'observed' };
+  }
+
+  async close(): Promise<void> {
+    await this.#agent?.close();
+  }
+}
