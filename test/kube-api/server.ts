@@ -15,6 +15,7 @@ import {
   unauthorized,
   unknownResource,
 } from './errors.js';
+import { jsonPatch, mergePatch } from './apply.js';
 import { Faults } from './faults.js';
 import { openApiV3Doc, openApiV3Root } from './openapi.js';
 import { Registry, type ResourceType } from './registry.js';
@@ -43,8 +44,10 @@ export interface KubeApiOptions {
   /** Print every request to stderr (also on when KUBE_API_DEBUG is set). */
   log?: boolean;
   /**
-   * Serve HTTPS with a self-signed certificate (the kubeconfig then carries it as certificate-authority-data).
-   * Needed for kubectl, which does not send bearer tokens over plain HTTP. Default false (plain HTTP).
+   * Serve HTTPS with a self-signed certificate that the kubeconfig carries as certificate-authority-data
+   * (default true). Both real clients want TLS: kubectl sends no bearer token over plain HTTP, and
+   * client-node 1.4 refuses an http:// server unless the kubeconfig sets insecure-skip-tls-verify (which
+   * writeKubeconfig then does). With `tls: false` only client-node (and raw fetch) can talk to the server.
    */
   tls?: boolean;
 }
@@ -71,7 +74,7 @@ export interface SeedOptions {
 export interface KubeApi {
   url: string;
   port: number;
-  /** PEM of the serving certificate when started with tls: true. */
+  /** PEM of the serving certificate (absent with tls: false); trust it to call `url` with fetch/undici. */
   caPem?: string;
   token: string;
   user: string;
@@ -301,6 +304,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
         }
         const obj = store.mustGet(t, ns, r.name);
         if (r.subresource === 'log') return serveLog(res, obj, q);
+        if (r.subresource === 'scale') return send(res, 200, scaleOf(obj));
         return send(res, 200, present(obj, t, r.version));
       }
       case 'POST': {
@@ -321,6 +325,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       case 'PUT': {
         if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const body = parseBody(await readBody(req), contentType);
+        if (r.subresource === 'scale') return send(res, 200, scaleOf(setReplicas(t, ns, r.name, body, writeOpts)));
         if (!isPlainObject(body)) throw badRequest('request body must be an object');
         const result = store.replace(t, ns, r.name, body as KObj, writeOpts);
         return send(res, 200, present(result.object, t, r.version), warn(result.warnings));
@@ -328,6 +333,11 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       case 'PATCH': {
         if (!r.name) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         const body = parseBody(await readBody(req), contentType);
+        if (r.subresource === 'scale') {
+          const current = scaleOf(store.mustGet(t, ns, r.name));
+          const next = contentType.startsWith('application/json-patch') ? jsonPatch(current, body) : mergePatch(current, body);
+          return send(res, 200, scaleOf(setReplicas(t, ns, r.name, next, writeOpts)));
+        }
         const force = q.get('force') === 'true';
         if (force && !contentType.startsWith('application/apply-patch')) {
           throw badRequest('force may only be specified with apply patches');
@@ -371,6 +381,26 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       default:
         throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     }
+  };
+
+  const scaleOf = (o: KObj): object => {
+    const spec = (o['spec'] ?? {}) as Record<string, unknown>;
+    const status = (o['status'] ?? {}) as Record<string, unknown>;
+    const labels = ((spec['selector'] as Record<string, unknown> | undefined)?.['matchLabels'] ?? {}) as Record<string, string>;
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+      spec: { replicas: spec['replicas'] ?? 1 },
+      status: { replicas: status['replicas'] ?? 0, selector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') },
+    };
+  };
+
+  const setReplicas = (t: ResourceType, ns: string | undefined, name: string, body: unknown, o: { manager: string; dryRun: boolean }): KObj => {
+    const replicas = (body as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
+    if (typeof replicas !== 'number') throw badRequest('spec.replicas must be a number');
+    const obj = store.mustGet(t, ns, name);
+    return store.replace(t, ns, name, { ...obj, spec: { ...(obj['spec'] as object), replicas } }, { manager: o.manager, dryRun: o.dryRun }).object;
   };
 
   const serveLog = (res: ServerResponse, pod: KObj, q: URLSearchParams): void => {
@@ -487,7 +517,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       send(res, e.code, e.toStatus());
     });
   };
-  const cert = opts.tls ? await servingCert() : undefined;
+  const cert = opts.tls === false ? undefined : await servingCert();
   const server: Server = cert ? createTlsServer({ cert: cert.certPem, key: cert.keyPem }, listener) : createServer(listener);
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -521,7 +551,12 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
         clusters: [
           {
             name: 'kube-api-test',
-            cluster: { server: url, ...(cert ? { 'certificate-authority-data': Buffer.from(cert.certPem).toString('base64') } : {}) },
+            cluster: {
+              server: url,
+              ...(cert
+                ? { 'certificate-authority-data': Buffer.from(cert.certPem).toString('base64') }
+                : { 'insecure-skip-tls-verify': true }),
+            },
           },
         ],
         users: [{ name: user, user: { token: o.token ?? token } }],
