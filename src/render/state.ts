@@ -59,6 +59,8 @@ export interface CheckView {
   hops: HopView[];
   /** How many times the check has started (2+ after a rerun). */
   runs: number;
+  /** Which run of the stream it belongs to (the tour has several); see `ViewState.runs`. */
+  run: number;
 }
 
 export interface RunView {
@@ -152,7 +154,7 @@ function seal(state: ViewState, keep?: string): ViewState {
   return { ...state, feed, lastCategory, unsealed: state.unsealed.filter((id) => id === keep) };
 }
 
-function checkFromEvent(e: CheckEvent, prev: CheckView | undefined): CheckView {
+function checkFromEvent(e: CheckEvent, prev: CheckView | undefined, run: number): CheckView {
   const view: CheckView = {
     id: e.id,
     title: e.title,
@@ -161,6 +163,7 @@ function checkFromEvent(e: CheckEvent, prev: CheckView | undefined): CheckView {
     ms: e.ms,
     hops: prev?.hops ?? [],
     runs: Math.max(prev?.runs ?? 0, 1),
+    run,
     ...(prev?.startT !== undefined ? { startT: prev.startT } : {}),
   };
   if (e.expected !== undefined) view.expected = e.expected;
@@ -244,16 +247,17 @@ export function reduce(state: ViewState, event: DemoEvent): ViewState {
           startT: event.t,
           hops: [],
           runs: (prev?.runs ?? 0) + 1,
+          run: s.runs,
         })),
       };
     case 'check': {
-      const checks = replaceCheck(s, event.id, (prev) => checkFromEvent(event, prev));
+      const checks = replaceCheck(s, event.id, (prev) => checkFromEvent(event, prev, s.runs));
       return { ...s, checks, unsealed: [...s.unsealed.filter((id) => id !== event.id), event.id] };
     }
     case 'hop': {
       const { kind: _k, check: id, ...hop } = event;
       const checks = replaceCheck(s, id, (prev) => {
-        const c: CheckView = prev ?? { id, title: id, category: '', status: 'running', hops: [], runs: 1 };
+        const c: CheckView = prev ?? { id, title: id, category: '', status: 'running', hops: [], runs: 1, run: s.runs };
         const hops = [...c.hops.filter((h) => h.index !== hop.index || h.requestId !== hop.requestId), hop].sort((a, b) => a.index - b.index);
         return { ...c, hops };
       });
@@ -316,10 +320,15 @@ export function failedCheckIds(state: ViewState): string[] {
   return state.checks.filter((c) => c.status === 'fail').map((c) => c.id);
 }
 
+/** Checks of the latest run (the tour's status line counts only the phase that just ended). */
+export function checksOfLastRun(state: ViewState): CheckView[] {
+  return state.checks.filter((c) => c.run === state.runs);
+}
+
 /** Counts for the footer: `7 passed · 2 failed · 1 warning`. */
 export function tally(state: ViewState): Record<Outcome, number> {
   const out: Record<Outcome, number> = { pass: 0, fail: 0, warn: 0, skip: 0 };
-  for (const c of state.checks) if (c.status in out) out[c.status as Outcome]++;
+  for (const c of checksOfLastRun(state)) if (c.status in out) out[c.status as Outcome]++;
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { DemoEvent } from '../../src/core/events.js';
-import { browse, currentStep, defaultSelection, failedCheckIds, foldEvents, initialState, reduce, tally } from '../../src/render/state.js';
+import { browse, type BrowseState, currentStep, defaultSelection, failedCheckIds, foldEvents, initialState, reduce, tally } from '../../src/render/state.js';
 import { fixture } from './tui-helpers.js';
 
 const start: DemoEvent = { kind: 'run-start', t: 0, command: 'validate', target: 'local', version: '0.1.0', startedAt: '2026-11-20T10:00:00.000Z' };
@@ -84,13 +84,18 @@ describe('reduce', () => {
     expect(state.end).toBeUndefined();
     expect(state.feed.filter((f) => f.kind === 'run')).toHaveLength(2);
   });
+
+  test('the counts of the status line cover only the latest run', () => {
+    const state = foldEvents([...fixture('validate'), ...fixture('doctor')]);
+    expect(tally(state)).toEqual({ pass: 3, fail: 1, warn: 1, skip: 0 });
+  });
 });
 
 describe('browse', () => {
   const state = foldEvents(fixture('validate'));
   test('selects the first failed call by default and moves with up/down within bounds', () => {
     expect(defaultSelection(state)).toBe('call-5');
-    let ui = { selected: 'call-5', expanded: false };
+    let ui: BrowseState = { selected: 'call-5', expanded: false };
     ui = browse(ui, 'down', state);
     expect(ui.selected).toBe('call-8');
     ui = browse(browse(browse(ui, 'down', state), 'down', state), 'down', state);
@@ -99,7 +104,7 @@ describe('browse', () => {
     expect(ui.selected).toBe('call-8');
   });
   test('enter toggles the trace and escape closes it', () => {
-    let ui = browse({ selected: 'call-4', expanded: false }, 'enter', state);
+    let ui: BrowseState = browse({ selected: 'call-4', expanded: false }, 'enter', state);
     expect(ui.expanded).toBe(true);
     ui = browse(ui, 'escape', state);
     expect(ui.expanded).toBe(false);

@@ -195,13 +195,13 @@ export function App(props: AppProps) {
             <CheckList checks={checks} selected={selected} expanded={ui.expanded} width={width} maxRows={listRows} traceRows={traceRows} />
           </Box>
         ) : null}
-        {pause ? <PausePanel pause={pause} width={width} /> : null}
         {view.end ? (
           <Box flexDirection="column" marginTop={1}>
             <ErrorBanner end={view.end} width={width} />
             <StatusLine state={view} end={view.end} width={width} />
           </Box>
         ) : null}
+        {pause ? <PausePanel pause={pause} width={width} /> : null}
         {keyHelp ? (
           <Text wrap="truncate-end">
             <Tinted tone="dim">

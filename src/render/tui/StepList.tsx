@@ -48,7 +48,7 @@ export function StepLine({ step, width }: { step: StepView; width: number }) {
   const right = [detail, step.ms !== undefined ? formatMs(step.ms) : ''].filter(Boolean).join(' · ');
   return (
     <Box flexDirection="column" width={width}>
-      <HeadLine symbol={ok ? '√' : '×'} tone={ok ? 'green' : 'red'} step={step} right={truncate(right, Math.floor(width / 3))} width={width} />
+      <HeadLine symbol={ok ? '√' : '×'} tone={ok ? 'green' : 'red'} step={step} right={truncate(right, Math.floor(width * 0.45))} width={width} />
       {!ok && step.wait && step.wait.state !== 'met' ? (
         <Box flexDirection="column" paddingLeft={4}>
           <Text wrap="truncate-end">

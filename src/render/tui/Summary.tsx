@@ -1,6 +1,6 @@
 /**
- * End-of-command blocks: the facts and, for validate, the expected-results table (drawn with the same
- * cli-table3 layout as the plain output, so both show the same columns), and the final status line.
+ * End-of-command blocks: the facts and, for validate, the expected-results table (cli-table3, like the
+ * plain output, with columns fitted to the terminal so long cells wrap), and the final status line.
  *
  * @example
  *   Expected results
@@ -12,17 +12,48 @@
 import { Box, Text } from 'ink';
 import type { SummaryEvent } from '../../core/events.js';
 import type { EndView, ViewState } from '../state.js';
-import { tally } from '../state.js';
-import { formatEvent } from '../formatters.js';
+import { checksOfLastRun, tally } from '../state.js';
+import Table from 'cli-table3';
 import { palette } from '../style.js';
 import { Tinted } from './theme.js';
 
+/**
+ * Column widths (cell padding included) whose table fits `width`: narrow columns keep their natural
+ * width, the wide ones share what is left evenly, and cli-table3 wraps their text.
+ */
+export function fitTableColumns(head: string[], rows: string[][], width: number): number[] {
+  const natural = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2);
+  let room = width - (natural.length + 1);
+  if (natural.reduce((a, b) => a + b, 0) <= room) return natural;
+  const out = [...natural];
+  let open = natural.map((_, i) => i);
+  // Give every column that fits in an even share its natural width; split the rest evenly.
+  for (;;) {
+    const share = Math.floor(room / Math.max(1, open.length));
+    const fits = open.filter((i) => natural[i]! <= share);
+    if (fits.length === 0) {
+      open.forEach((i, k) => (out[i] = Math.max(5, share + (k < room - share * open.length ? 1 : 0))));
+      return out;
+    }
+    for (const i of fits) room -= natural[i]!;
+    open = open.filter((i) => !fits.includes(i));
+    if (open.length === 0) return out;
+  }
+}
+
 export function SummaryBlock({ summary, width, color }: { summary: Omit<SummaryEvent, 'kind'>; width: number; color: boolean }) {
-  // The table comes from the plain formatter so the TUI and plain output cannot disagree.
-  const text = formatEvent({ kind: 'summary', ...summary }, palette(color), width) ?? '';
+  const p = palette(color);
+  const lines = [p.bold(summary.title)];
+  if (summary.table) {
+    const { head, rows } = summary.table;
+    const table = new Table({ head, style: { head: [], border: [] }, wordWrap: true, colWidths: fitTableColumns(head, rows, width) });
+    for (const row of rows) table.push(row);
+    lines.push(...table.toString().split('\n'));
+  }
+  for (const [k, v] of Object.entries(summary.facts)) lines.push(`  ${k}: ${String(v)}`);
   return (
     <Box flexDirection="column" width={width}>
-      {text.split('\n').map((line, i) => (
+      {lines.map((line, i) => (
         <Text key={i} wrap="truncate-end">
           {line}
         </Text>
@@ -35,7 +66,7 @@ export function SummaryBlock({ summary, width, color }: { summary: Omit<SummaryE
 export function StatusLine({ state, end, width }: { state: ViewState; end: EndView; width: number }) {
   const t = tally(state);
   const parts: string[] = [];
-  if (state.checks.length > 0) {
+  if (checksOfLastRun(state).length > 0) {
     parts.push(`${t.pass} passed`);
     if (t.fail) parts.push(`${t.fail} failed`);
     if (t.warn) parts.push(`${t.warn} warning${t.warn > 1 ? 's' : ''}`);
