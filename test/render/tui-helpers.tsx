@@ -1,4 +1,5 @@
 /** Shared by the TUI tests: fixture streams, a pinned-size App render, and frame normalisation. */
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { render } from 'ink-testing-library';
@@ -6,6 +7,7 @@ import type { DemoEvent } from '../../src/core/events.js';
 import { parseRecording } from '../../src/record/replay.js';
 import { App, type AppProps } from '../../src/render/tui/App.js';
 import { createEventStore, type EventStore } from '../../src/render/tui/use-event-stream.js';
+import { createTuiSink } from '../../src/render/tui/index.js';
 
 export function fixture(name: string): DemoEvent[] {
   const file = fileURLToPath(new URL(`../fixtures/streams/${name}.ndjson`, import.meta.url));
@@ -49,3 +51,62 @@ export function renderApp(events: DemoEvent[], props: Partial<AppProps> = {}) {
 }
 
 export const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B' } as const;
+
+/** An 80×24 stdout that keeps every frame (with ink's debug mode the last one is the whole screen). */
+export class FakeStdout extends EventEmitter {
+  columns = 80;
+  rows = 24;
+  isTTY = false;
+  frames: string[] = [];
+  write = (frame: string) => {
+    this.frames.push(frame);
+    return true;
+  };
+  last = () => this.frames.at(-1) ?? '';
+}
+
+/** A stdin that can be a TTY, for keys. */
+export class FakeStdin extends EventEmitter {
+  isTTY: boolean;
+  rawMode = false;
+  private data: string | null = null;
+  constructor(isTTY = true) {
+    super();
+    this.isTTY = isTTY;
+  }
+  send(text: string) {
+    this.data = text;
+    this.emit('readable');
+  }
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  setRawMode = (on: boolean) => {
+    this.rawMode = on;
+    return this;
+  };
+  setEncoding = () => this;
+  ref = () => this;
+  unref = () => this;
+  resume = () => this;
+  pause = () => this;
+}
+
+/** A real TUI sink on fake streams, in ink debug mode. */
+export function makeSink(opts: { interactive?: boolean; stdinTTY?: boolean; color?: boolean; onInterrupt?: () => void } = {}) {
+  const stdout = new FakeStdout();
+  const stdin = new FakeStdin(opts.stdinTTY ?? true);
+  const sink = createTuiSink({
+    color: opts.color ?? false,
+    interactive: opts.interactive ?? false,
+    command: 'validate',
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    debug: true,
+    onInterrupt: opts.onInterrupt ?? (() => undefined),
+  });
+  return { stdout, stdin, sink };
+}
+

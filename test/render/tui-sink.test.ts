@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,63 +6,7 @@ import type { DemoEvent, EventInput } from '../../src/core/events.js';
 import { drive } from '../../src/core/run.js';
 import { createRecorder } from '../../src/record/recorder.js';
 import { readRecording, replayEvents } from '../../src/record/replay.js';
-import { createTuiSink } from '../../src/render/tui/index.js';
-import { fixture, normalize, tick } from './tui-helpers.js';
-
-class FakeStdout extends EventEmitter {
-  columns = 80;
-  rows = 24;
-  isTTY = false;
-  frames: string[] = [];
-  write = (frame: string) => {
-    this.frames.push(frame);
-    return true;
-  };
-  last = () => this.frames.at(-1) ?? '';
-}
-
-class FakeStdin extends EventEmitter {
-  isTTY: boolean;
-  rawMode = false;
-  private data: string | null = null;
-  constructor(isTTY = true) {
-    super();
-    this.isTTY = isTTY;
-  }
-  send(text: string) {
-    this.data = text;
-    this.emit('readable');
-  }
-  read = () => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setRawMode = (on: boolean) => {
-    this.rawMode = on;
-    return this;
-  };
-  setEncoding = () => this;
-  ref = () => this;
-  unref = () => this;
-  resume = () => this;
-  pause = () => this;
-}
-
-function makeSink(opts: { interactive?: boolean; stdinTTY?: boolean; color?: boolean; onInterrupt?: () => void } = {}) {
-  const stdout = new FakeStdout();
-  const stdin = new FakeStdin(opts.stdinTTY ?? true);
-  const sink = createTuiSink({
-    color: opts.color ?? false,
-    interactive: opts.interactive ?? false,
-    command: 'validate',
-    stdout: stdout as unknown as NodeJS.WriteStream,
-    stdin: stdin as unknown as NodeJS.ReadStream,
-    debug: true,
-    onInterrupt: opts.onInterrupt ?? (() => undefined),
-  });
-  return { stdout, stdin, sink };
-}
+import { fixture, makeSink, normalize, tick } from './tui-helpers.js';
 
 /** The fixture without drive()'s own events and stamps: what a command module would yield. */
 function asCommandStream(events: DemoEvent[]): AsyncIterable<EventInput> {
