@@ -163,6 +163,8 @@ export interface RawRequest {
   /** Called with each body chunk as it arrives (streaming tests). */
   onChunk?: (chunk: string, atMs: number) => void;
   timeoutMs?: number;
+  /** TLS server name to verify (when the Host header names something else). */
+  servername?: string;
 }
 
 /** One HTTPS request to the MaaS gateway over node:https, trusting only the install's CA. */
@@ -173,7 +175,7 @@ export function gateway(topo: Topology, req: RawRequest): Promise<HttpResult> {
   const start = performance.now();
   return new Promise((resolvePromise, reject) => {
     const r = httpsRequest(
-      { hostname, port: Number(port), method: req.method ?? (body === undefined ? 'GET' : 'POST'), path: req.path, headers, ca: topo.ca, agent: false, timeout: req.timeoutMs ?? 20_000 },
+      { hostname, port: Number(port), method: req.method ?? (body === undefined ? 'GET' : 'POST'), path: req.path, headers, ca: topo.ca, agent: false, ...(req.servername ? { servername: req.servername } : {}), timeout: req.timeoutMs ?? 20_000 },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
