@@ -188,6 +188,7 @@ describe('custom resources', () => {
     const [crd] = api.installCrds(['xbackenddestinations.ainetworking.prototype.x-k8s.io']);
     await call('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd!.metadata.name}`);
     const { metadata: _m, status: _s, ...rest } = crd!;
+    api.controllers.delayMs = 400; // wide enough that the early read always lands before Established
     const created = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { ...rest, metadata: { name: crd!.metadata.name } });
     expect(created.status).toBe(201);
     const early = await call('GET', '/apis/ainetworking.prototype.x-k8s.io/v0alpha0/namespaces/demo/xbackenddestinations');
@@ -380,5 +381,10 @@ describe('faults', () => {
     api.faults.missingCrd('TokenRateLimitPolicy');
     expect((await call('GET', '/apis/kuadrant.io/v1alpha1/tokenratelimitpolicies')).status).toBe(404);
     expect((await call('GET', '/apis/kuadrant.io/v1/authpolicies')).status).toBe(200);
+    api.installCrds(['TokenRateLimitPolicy']);
+    await api.settle();
+    expect((await call('GET', '/apis/kuadrant.io/v1alpha1/tokenratelimitpolicies')).status).toBe(404);
+    const crd = api.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, 'tokenratelimitpolicies.kuadrant.io');
+    expect(condition(crd, 'Established')).toMatchObject({ status: 'False' });
   });
 });

@@ -587,7 +587,10 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
         if (status !== undefined && t.subresources.includes('status')) {
           saved = store.replace(t, ns, obj.metadata.name!, { ...saved, status }, { manager: 'seed', subresource: 'status', fieldValidation: 'Ignore' }).object;
         }
-        if (t.plural === 'customresourcedefinitions') {
+        const crdKind = String(((saved['spec'] as Record<string, unknown> | undefined)?.['names'] as Record<string, unknown> | undefined)?.['kind'] ?? '');
+        if (t.plural === 'customresourcedefinitions' && faults.crdBlocked(saved.metadata.name!, crdKind)) {
+          controllers.enqueue('apiextensions.k8s.io/customresourcedefinitions', undefined, saved.metadata.name!);
+        } else if (t.plural === 'customresourcedefinitions') {
           store.registerCrd(saved);
           const established = {
             acceptedNames: (saved['spec'] as Record<string, unknown>)['names'],
