@@ -324,7 +324,8 @@ export async function* localUp(cfg: DemoConfig, opts: LocalUpOptions, dir: strin
         return;
       }
       yield { kind: 'log', level: 'warn', message: `found a stale state in ${dir} (no process of it is running): cleaning it up and starting afresh` };
-      cleanDir(dir);
+      // Keep the lock we hold: removing it here let a concurrent `up` start a second topology.
+      cleanDir(dir, { keepLock: true });
     }
     yield* freshUp(cfg, opts, dir, signal);
   } finally {
@@ -467,9 +468,10 @@ async function stopComponents(components: Record<string, ComponentState>): Promi
 }
 
 /** Removes every file the demo created in the state dir, then the dir itself when empty. */
-export function cleanDir(dir: string): void {
+export function cleanDir(dir: string, opts: { keepLock?: boolean } = {}): void {
   const p = paths(dir);
   for (const f of [p.state, p.config, p.run, p.spec, p.tls, p.logs]) rmSync(f, { recursive: true, force: true });
+  if (opts.keepLock) return;
   try {
     if (existsSync(dir) && readdirSync(dir).filter((f) => f !== 'up.lock').length === 0) {
       rmSync(p.lock, { force: true });
