@@ -99,6 +99,25 @@ describe.skipIf(!hasTmux)('demo replay in a real terminal (tmux 80×24)', () => 
     expect(tmux('display-message', '-p', '-t', s, '#{cursor_flag}').trim()).toBe('1');
   });
 
+  test('with a long trace open the live area stays shorter than the screen, so the final screen ends cleanly', async () => {
+    // Given the recording of a real local validate run, with the trace of call 5 open
+    const s = await shell();
+    run(s, 'node bin/demo.js replay recordings/validate.ndjson --speed 0 --interactive');
+    await waitFor(s, (x) => x.includes('q quit'), 'the browser');
+    for (const key of ['Down', 'Down', 'Down', 'Down']) tmux('send-keys', '-t', s, key);
+    await waitFor(s, (x) => x.includes('› √ 5 anthropic'), 'call 5 selected');
+    tmux('send-keys', '-t', s, 'Enter');
+    const open = await waitFor(s, (x) => x.includes('trace of call-5'), 'the trace');
+    // Then the whole live area is on screen (list, trace, status, key help)
+    expect(open).toContain('  ├ 1 maas-gateway');
+    expect(open).toMatch(/keyInjected=x-provider-api-key: sk-a…demo/);
+    expect(open).not.toContain('sk-ant-claude-key-for-demo');
+    expect(open.trimEnd().split('\n').at(-1)).toContain('q quit');
+    tmux('send-keys', '-t', s, 'q');
+    const after = await waitFor(s, (x) => x.includes('EXIT='), 'exit');
+    expect(after).toMatch(/^√ validate done · 10 passed · exit 0\s*\nEXIT=0$/m);
+  });
+
   test('the live area reflows when the terminal gets narrower', async () => {
     const s = await shell();
     run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);

@@ -3,6 +3,7 @@ import { render } from 'ink-testing-library';
 import { foldEvents } from '../../src/render/state.js';
 import { HopTrace, hopTraceLines } from '../../src/render/tui/HopTrace.js';
 import { CheckList, windowAround } from '../../src/render/tui/CheckList.js';
+import { browserBudget } from '../../src/render/tui/App.js';
 import { fixture, KEY, normalize, renderApp, tick } from './tui-helpers.js';
 
 const validate = fixture('validate');
@@ -112,6 +113,15 @@ describe('HopTrace', () => {
     const { lastFrame } = render(<HopTrace check={check} width={80} maxLines={3} />);
     expect(normalize(lastFrame()).split('\n')).toHaveLength(3);
     expect(normalize(lastFrame())).toContain('… 7 more lines');
+  });
+});
+
+describe('browser budget', () => {
+  test('list and trace share what the live area leaves free, below the terminal height', () => {
+    const { listRows, traceRows } = browserBudget(24, 9, 10);
+    expect(listRows + traceRows + 9).toBeLessThanOrEqual(22);
+    expect(listRows).toBeGreaterThanOrEqual(3);
+    expect(browserBudget(40, 9, 3).listRows).toBe(3);
   });
 });
 

@@ -106,11 +106,15 @@ function PausePanel({ pause, width }: { pause: PauseRequest; width: number }) {
   );
 }
 
-/** Which rows the live area may spend on the browser, so the whole screen fits the terminal. */
-function budget(rows: number, fixed: number, count: number): { listRows: number; traceRows: number } {
-  const free = Math.max(4, rows - 1 - fixed);
-  const listRows = Math.max(1, Math.min(count, Math.floor(free / 3), 8));
-  return { listRows, traceRows: Math.max(2, free - listRows - 3) };
+/**
+ * Rows the browser may use so the live area stays shorter than the terminal: ink redraws the whole
+ * screen once its live area reaches the terminal height, which would flicker and lose the scrollback.
+ */
+export function browserBudget(rows: number, other: number, count: number, expanded = false): { listRows: number; traceRows: number } {
+  const free = Math.max(4, rows - 2 - other);
+  // With a trace open, the list shrinks to a few rows around the selection and the trace gets the rest.
+  const listRows = Math.max(1, Math.min(count, Math.floor(free / 3), expanded ? 3 : 8));
+  return { listRows, traceRows: Math.max(2, free - listRows) };
 }
 
 /** What the live area shows, as a pure function of the state and the browse selection. */
@@ -172,10 +176,12 @@ export function App(props: AppProps) {
   const planIsSteps = view.run?.command === 'up' || view.run?.command === 'down';
   const checks = finishedChecks(view);
   const selected = ui.selected ?? defaultSelection(view);
-  const activityRows = (step ? 3 : 0) + (check ? 1 : 0) + (planIsSteps ? 4 : 0);
-  const footerRows = ended ? 1 + (view.end?.error ? 4 : 0) : 0;
-  const { listRows, traceRows } = budget(rows, activityRows + footerRows + 1, checks.length);
   const keyHelp = isRawModeSupported && !closing && !pause;
+  const activityRows = ended ? 0 : (step ? 3 : 0) + (check ? 1 : 0) + (planIsSteps ? 4 : 0);
+  const footerRows = ended ? 2 + (view.end?.error ? 4 : 0) : 0;
+  // margin above the list, the "↑/↓ N more" lines, the trace title, the key help
+  const chromeRows = 1 + 2 + (ui.expanded ? 1 : 0) + (keyHelp ? 1 : 0);
+  const { listRows, traceRows } = browserBudget(rows, activityRows + footerRows + chromeRows, checks.length, ui.expanded);
 
   return (
     <ColorContext.Provider value={props.color}>

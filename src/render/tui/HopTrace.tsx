@@ -81,16 +81,26 @@ export function hopTraceLines(check: CheckView, width: number): Line[] {
     lines.push(gap >= 1 ? [...left, seg(' '.repeat(gap)), seg(right, h.status !== undefined && h.status >= 400 ? 'yellow' : 'plain')] : clip([...left, seg(` ${right}`)], width));
 
     const indent = `  ${rail}   `;
-    const path = pathText(h, width - indent.length);
-    const detail = Object.entries(h.detail)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ');
-    if (path && detail && indent.length + path.length + 2 + detail.length <= width) {
-      lines.push([seg(indent, 'dim'), seg(path), seg(`  ${detail}`, 'dim')]);
-    } else {
-      if (path) lines.push([seg(indent, 'dim'), seg(path)]);
-      if (detail) lines.push(clip([seg(indent, 'dim'), seg(detail, 'dim')], width));
+    const room = width - indent.length;
+    const path = pathText(h, room);
+    const entries = Object.entries(h.detail).map(([k, v]) => truncate(`${k}=${v}`, room));
+    // The path and the hop's facts on one line when they fit; else the path, then the facts packed
+    // into as many lines as they need (never cut between a name and its value).
+    const facts = entries.join(' ');
+    if (path && facts && path.length + 2 + facts.length <= room) {
+      lines.push([seg(indent, 'dim'), seg(path), seg(`  ${facts}`, 'dim')]);
+      return;
     }
+    if (path) lines.push([seg(indent, 'dim'), seg(path)]);
+    let packed = '';
+    for (const entry of entries) {
+      if (packed && packed.length + 1 + entry.length > room) {
+        lines.push([seg(indent, 'dim'), seg(packed, 'dim')]);
+        packed = '';
+      }
+      packed = packed ? `${packed} ${entry}` : entry;
+    }
+    if (packed) lines.push([seg(indent, 'dim'), seg(packed, 'dim')]);
   });
   return lines;
 }
