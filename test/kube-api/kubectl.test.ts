@@ -148,6 +148,19 @@ spec:
     expect(stored.spec.rules).toEqual({});
   });
 
+  it('refuses a conflicting apply from another field manager unless forced', async () => {
+    // Given
+    await writeFile(join(dir, 'web-5.yaml'), manifest.replace('replicas: 2', 'replicas: 5'));
+    // When
+    const refused = await kubectl('apply', '--server-side', '--field-manager=other', '-f', join(dir, 'web-5.yaml'));
+    const forced = await kubectl('apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', join(dir, 'web-5.yaml'));
+    // Then
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas');
+    expect(forced.code).toBe(0);
+    expect((api.get('apps/v1', 'Deployment', 'demo', 'web')!['spec'] as { replicas: number }).replicas).toBe(5);
+  });
+
   it('deletes, garbage-collecting the ReplicaSet and Pods', async () => {
     // When
     const d = await kubectl('delete', '-f', join(dir, 'web.yaml'));

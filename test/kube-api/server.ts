@@ -142,6 +142,13 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function parseBody(text: string, contentType: string): unknown {
+  if (/protobuf|cbor/.test(contentType)) {
+    throw new ApiError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+    );
+  }
   if (!text.trim()) return undefined;
   try {
     if (contentType.includes('yaml')) return YAML.parse(text);
