@@ -1,0 +1,208 @@
+/**
+ * The plain, JSON, NDJSON and JUnit renderers over one hand-made stream: what each prints, that
+ * colour is off with `color: false` (NO_COLOR) and changes nothing but colour, and that a secret that
+ * slipped into an event never reaches any output.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { DemoEvent } from '../../src/core/events.js';
+import { registerSecretValue } from '../../src/core/secret.js';
+import { createPlainSink } from '../../src/render/plain.js';
+import { createJsonSink, toJsonDocument } from '../../src/render/json.js';
+import { createNdjsonSink } from '../../src/render/ndjson.js';
+import { createJunitSink, toJunit } from '../../src/render/junit.js';
+import { stripAnsi } from '../../src/render/style.js';
+
+const LEAKED_KEY = 'sk-leaked-into-a-message-42';
+registerSecretValue(LEAKED_KEY);
+const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQxx.c2lnbmF0dXJlLWhlcmUtMTIz';
+
+const events: DemoEvent[] = [
+  { kind: 'run-start', t: 0, command: 'validate', target: 'local', version: '0.1.0', startedAt: '2026-11-20T10:00:00.000Z', plan: [{ id: 'call-4', title: 'OpenAI chat' }] },
+  { kind: 'step-start', t: 1, step: '1', title: 'Egress gateway' },
+  { kind: 'apply', t: 2, step: '1', object: 'process/egress-gateway', action: 'started' },
+  { kind: 'wait', t: 3, step: '1', condition: 'Gateway poc-gateway Programmed', state: 'pending', elapsedMs: 0 },
+  { kind: 'wait', t: 44, step: '1', condition: 'Gateway poc-gateway Programmed', state: 'met', elapsedMs: 41 },
+  { kind: 'step-end', t: 45, step: '1', ok: true, ms: 44 },
+  { kind: 'step-start', t: 46, step: '3', title: 'Simulated providers' },
+  { kind: 'wait', t: 2046, step: '3', condition: 'HTTPRoute openai-route Accepted', state: 'timeout', reason: 'HTTP 503', elapsedMs: 2000 },
+  { kind: 'step-end', t: 2047, step: '3', ok: false, ms: 2001, message: 'route not accepted', hint: 'check the backend' },
+  { kind: 'check-start', t: 2048, id: 'call-4', category: 'calls', title: '4 OpenAI chat' },
+  { kind: 'hop', t: 2049, check: 'call-4', requestId: 'r1', index: 0, hop: 'client', source: 'observed', pathIn: '/external/openai/v1/chat/completions', status: 200, detail: {} },
+  { kind: 'hop', t: 2050, check: 'call-4', requestId: 'r1', index: 1, hop: 'maas-gateway', source: 'observed', pathIn: '/external/openai/v1/chat/completions', pathOut: '/openai/v1/chat/completions', status: 200, ms: 12, detail: { keyInjected: 'sk-o…demo' } },
+  { kind: 'hop', t: 2051, check: 'call-4', requestId: 'r1', index: 2, hop: 'provider:openai', source: 'inferred', pathIn: '/v1/chat/completions', detail: {} },
+  { kind: 'check', t: 2052, id: 'call-4', category: 'calls', title: '4 OpenAI chat', outcome: 'pass', actual: '200 completion from gpt-4', ms: 30 },
+  { kind: 'check', t: 2060, id: 'call-5', category: 'calls', title: '5 Anthropic <chat> & "quotes"', outcome: 'fail', expected: '200', actual: '404', hop: 'egress-gateway', fix: 'kubectl apply -f fixed.yaml\nkubectl rollout restart', hint: 'README.md#doctor', evidence: ['x-sim-path: //v1/chat/completions'], ms: 9 },
+  { kind: 'check', t: 2061, id: 'call-9', category: 'calls', title: '9 wrong vLLM key', outcome: 'skip', message: 'no vLLM', ms: 0 },
+  { kind: 'check', t: 2062, id: 'call-10', category: 'calls', title: '10 rate limit', outcome: 'warn', message: `limit hit early ${LEAKED_KEY}`, ms: 5 },
+  { kind: 'log', t: 2063, level: 'warn', message: `token was ${JWT}` },
+  { kind: 'log', t: 2064, level: 'debug', message: 'debug only' },
+  { kind: 'summary', t: 2065, title: 'Results', facts: { passed: 1, failed: 1, ok: false }, table: { head: ['call', 'result'], rows: [['4', 'pass'], ['5', 'fail']] } },
+  { kind: 'run-end', t: 2070, ok: false, exitCode: 1 },
+];
+
+function plain(color: boolean, list: DemoEvent[] = events): string {
+  let out = '';
+  const sink = createPlainSink({ write: (t) => void (out += t), color, width: 100 });
+  for (const e of list) sink.write(e);
+  return out;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'spine-render-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('plain', () => {
+  const text = plain(false);
+
+  test('one line (or a few indented ones) per event, in order', () => {
+    const lines = text.split('\n');
+    expect(lines.slice(0, 9)).toEqual([
+      'maas-egress-demo validate · target local · v0.1.0',
+      'step 1  Egress gateway',
+      '  + process/egress-gateway started',
+      '  … waiting: Gateway poc-gateway Programmed',
+      '  √ Gateway poc-gateway Programmed (41 ms)',
+      '√ step 1 ready (44 ms)',
+      'step 3  Simulated providers',
+      '  × HTTPRoute openai-route Accepted: timeout (HTTP 503)',
+      '× step 3 failed: route not accepted',
+    ]);
+    expect(text).toContain('    hint: check the backend\n');
+  });
+
+  test('checks: a pass on one line with its result; a failure with expected, actual, hop, evidence, fix and hint', () => {
+    expect(text).toContain('√ 4 OpenAI chat [call-4] → 200 completion from gpt-4\n');
+    expect(text).toContain(
+      [
+        '× 5 Anthropic <chat> & "quotes" [call-5]',
+        '    expected: 200',
+        '    actual:   404',
+        '    broken hop: egress-gateway',
+        '    evidence: x-sim-path: //v1/chat/completions',
+        '    fix: kubectl apply -f fixed.yaml',
+        '         kubectl rollout restart',
+        '    hint: README.md#doctor',
+      ].join('\n'),
+    );
+    expect(text).toContain('- 9 wrong vLLM key (skipped: no vLLM) [call-9]\n');
+    expect(text).toContain('‼ 10 rate limit [call-10]\n');
+  });
+
+  test('hops show the path change, status, timing, details and whether they were inferred', () => {
+    expect(text).toContain('    1. maas-gateway /external/openai/v1/chat/completions → /openai/v1/chat/completions 200 12 ms keyInjected=sk-o…demo\n');
+    expect(text).toContain('    2. provider:openai /v1/chat/completions (inferred)\n');
+  });
+
+  test('summary table and facts; debug logs hidden; failed run-end', () => {
+    expect(text).toMatch(/Results\n.*call.*result/s);
+    expect(text).toContain('  passed: 1\n  failed: 1\n  ok: false\n');
+    expect(text).not.toContain('debug only');
+    expect(text.trimEnd().split('\n').at(-1)).toBe('× failed (exit 1)');
+  });
+
+  test('run-end with an error prints error: and hint: lines; a clean run prints done', () => {
+    const failed = plain(false, [{ kind: 'run-end', t: 1, ok: false, exitCode: 2, error: { message: 'bad flag', hint: 'see --help' } }]);
+    expect(failed).toBe('error: bad flag\nhint: see --help\n');
+    expect(plain(false, [{ kind: 'run-end', t: 1, ok: true, exitCode: 0 }])).toBe('√ done\n');
+  });
+
+  test('color: false has no ANSI escape at all; color: true differs only by colour', () => {
+    expect(text).not.toMatch(/\u001b\[/);
+    const colored = plain(true);
+    expect(colored).toMatch(/\u001b\[32m√/);
+    expect(colored).toMatch(/\u001b\[31m×/);
+    expect(stripAnsi(colored)).toBe(text);
+  });
+});
+
+describe('json', () => {
+  test('exactly one document, written at close, with ok agreeing with the exit code', async () => {
+    let out = '';
+    const sink = createJsonSink({ write: (t) => void (out += t) });
+    for (const e of events) sink.write(e);
+    expect(out).toBe('');
+    await sink.close?.();
+    const doc = JSON.parse(out) as ReturnType<typeof toJsonDocument>;
+    expect(out.trimEnd().split('\n').length).toBeGreaterThan(1); // pretty-printed, yet one document
+    expect(doc).toMatchObject({ ok: false, exitCode: 1, command: 'validate', target: 'local', version: '0.1.0', startedAt: '2026-11-20T10:00:00.000Z', durationMs: 2070 });
+    expect(doc.steps).toEqual([
+      { id: '1', title: 'Egress gateway', ok: true, skipped: false, ms: 44, applied: [{ object: 'process/egress-gateway', action: 'started' }], waits: [{ condition: 'Gateway poc-gateway Programmed', state: 'met', elapsedMs: 41 }] },
+      { id: '3', title: 'Simulated providers', ok: false, skipped: false, ms: 2001, message: 'route not accepted', hint: 'check the backend', applied: [], waits: [{ condition: 'HTTPRoute openai-route Accepted', state: 'timeout', reason: 'HTTP 503', elapsedMs: 2000 }] },
+    ]);
+    expect(doc.checks.map((c) => [c.id, c.outcome, c.hops.length])).toEqual([
+      ['call-4', 'pass', 3],
+      ['call-5', 'fail', 0],
+      ['call-9', 'skip', 0],
+      ['call-10', 'warn', 0],
+    ]);
+    expect(doc.checks[0]!.hops[1]).toEqual({ requestId: 'r1', index: 1, hop: 'maas-gateway', source: 'observed', pathIn: '/external/openai/v1/chat/completions', pathOut: '/openai/v1/chat/completions', status: 200, ms: 12, detail: { keyInjected: 'sk-o…demo' } });
+    expect(doc.logs).toEqual([{ level: 'warn', message: expect.stringMatching(/^token was eyJh…/) }]);
+    expect(doc.summaries).toHaveLength(1);
+  });
+
+  test('a stream cut before run-end is not ok', () => {
+    expect(toJsonDocument(events.slice(0, 5))).toMatchObject({ ok: false, exitCode: 1 });
+    expect(toJsonDocument([{ kind: 'run-end', t: 0, ok: true, exitCode: 0 }])).toMatchObject({ ok: true, exitCode: 0 });
+  });
+});
+
+describe('ndjson', () => {
+  test('the event stream itself: one parseable event per line, in order', () => {
+    const lines: string[] = [];
+    const sink = createNdjsonSink({ write: (t) => void lines.push(t) });
+    for (const e of events) sink.write(e);
+    expect(lines.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n'))).toBe(true);
+    const parsed = lines.map((l) => JSON.parse(l) as DemoEvent);
+    expect(parsed.map((e) => e.kind)).toEqual(events.map((e) => e.kind));
+    expect(parsed[0]).toEqual(events[0]);
+  });
+});
+
+describe('junit', () => {
+  const xml = toJunit(events);
+
+  test('one testcase per step and per check; failures and skips counted; names are the stable ids', () => {
+    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites><testsuite name="maas-egress-demo validate" tests="6" failures="2" skipped="1" time="2.070">/);
+    expect(xml).toContain('<testcase classname="validate.steps" name="step-1" time="0.044"></testcase>');
+    expect(xml).toContain('<testcase classname="validate.steps" name="step-3" time="2.001"><failure message="route not accepted">check the backend</failure></testcase>');
+    expect(xml).toContain('<testcase classname="validate.calls" name="call-9" time="0.000"><skipped message="no vLLM"/></testcase>');
+    expect(xml).toMatch(/<testcase classname="validate.calls" name="call-4" time="0.030"><system-out>0. client .*\n1. maas-gateway \/external\/openai\/v1\/chat\/completions -&gt; \/openai\/v1\/chat\/completions 200 keyInjected=sk-o…demo/);
+    expect(xml).toContain('<failure message="expected 200, got 404">expected: 200\nactual: 404\nbroken hop: egress-gateway\nfix: kubectl apply -f fixed.yaml\nkubectl rollout restart\nhint: README.md#doctor\nx-sim-path: //v1/chat/completions</failure>');
+    expect(xml.trimEnd().endsWith('</testsuite></testsuites>')).toBe(true);
+  });
+
+  test('XML special characters are escaped', () => {
+    expect(xml).not.toContain('<chat>');
+    expect(xml).not.toContain('& "quotes"');
+  });
+
+  test('a run error becomes an <error> testcase', () => {
+    const withError = toJunit([events[0]!, { kind: 'run-end', t: 10, ok: false, exitCode: 2, error: { message: 'bad <flag>', hint: 'see --help' } }]);
+    expect(withError).toContain('failures="1"');
+    expect(withError).toContain('<testcase classname="validate" name="run"><error message="bad &lt;flag&gt;">see --help</error></testcase>');
+  });
+});
+
+describe('no secret in any output', () => {
+  test('a registered key and a JWT that slipped into events are masked by every renderer', async () => {
+    const outputs: Record<string, string> = { plain: plain(false), colored: plain(true) };
+    let json = '';
+    const js = createJsonSink({ write: (t) => void (json += t) });
+    let nd = '';
+    const ns = createNdjsonSink({ write: (t) => void (nd += t) });
+    const file = join(dir, 'junit.xml');
+    const ju = createJunitSink({ file });
+    for (const e of events) for (const s of [js, ns, ju]) s.write(e);
+    await js.close?.();
+    await ju.close?.();
+    Object.assign(outputs, { json, ndjson: nd, junit: readFileSync(file, 'utf8') });
+    for (const [name, out] of Object.entries(outputs)) {
+      expect(out.includes(LEAKED_KEY), `key in ${name}`).toBe(false);
+      expect(out.includes(JWT), `jwt in ${name}`).toBe(false);
+      // JUnit carries no warn message; every other output shows the masked form
+      if (name !== 'junit') expect(out, name).toContain('sk-l…e-42');
+    }
+  });
+});
