@@ -207,6 +207,15 @@ async function makeSinks(mode: OutputMode, ctx: CommandContext): Promise<EventSi
   return sinks;
 }
 
+function argvWantsJson(argv: string[]): boolean {
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i]!;
+    if ((a === '--output' || a === '-o') && argv[i + 1] === 'json') return true;
+    if (a === '--output=json' || a === '-ojson' || a === '-o=json') return true;
+  }
+  return false;
+}
+
 /** Runs the CLI with argv (without node and script) and returns the exit code. Never throws. */
 export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
   const debug = argv.includes('--debug') || Boolean(io.env.MAAS_EGRESS_DEMO_DEBUG);
@@ -214,7 +223,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  let wantJson = false;
+  // Known before parsing, so a usage error of a `--output json` run is still one JSON document.
+  let wantJson = argvWantsJson(argv) || (io.env.DEMO_OUTPUT === 'json' && !argv.some((a) => a === '-o' || a === '--output' || a.startsWith('--output=') || /^-o./.test(a)));
   try {
     const first = argv.find((a) => !a.startsWith('-'));
     const cmd = first ? findCommand(first) : undefined;
