@@ -162,7 +162,12 @@ async function loadConfig(file: string | undefined): Promise<DemoConfig> {
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new UserError(`config file ${file} must hold an object`, 'see README.md#configuration for the shape');
   }
-  return mergeConfig(defaultConfig(), data as Record<string, unknown>);
+  try {
+    return mergeConfig(defaultConfig(), data as Record<string, unknown>);
+  } catch (err) {
+    // A shape the merge cannot follow (e.g. `providers: [null]`) is bad configuration (exit 2), not a bug.
+    throw new UserError(`config file ${file} does not fit the configuration's shape: ${(err as Error).message}`, 'see README.md#configuration for the shape');
+  }
 }
 
 export type OutputMode = 'tui' | 'plain' | 'json' | 'ndjson';
