@@ -106,16 +106,28 @@ describe('usage errors: exit 2, one error line, a hint, no stack trace', () => {
     expectUsageError(await runMain(['down', '--config', list], env), /must hold an object/);
   });
 
-  test('a bug is exit 70 with one line; --debug adds the stack', async () => {
+  test('a config whose shape the merge cannot follow is bad configuration (exit 2), not a bug', async () => {
     const bad = join(dir, 'cfg.json');
-    // providers must be a list of objects: a string makes the merge fail inside our code
     writeFileSync(bad, JSON.stringify({ providers: [null] }));
-    const r = await runMain(['down', '--config', bad], env);
-    expect(r.code).toBe(70);
-    expect(r.stderr).toMatch(/^error: .*\nhint: re-run with --debug for the stack trace\n$/);
-    const dbg = await runMain(['down', '--config', bad, '--debug'], env);
-    expect(dbg.code).toBe(70);
-    expect(dbg.stderr).toMatch(/\n\s+at /);
+    expectUsageError(await runMain(['down', '--config', bad], env), /does not fit the configuration's shape/);
+  });
+
+  test('an unexpected error is exit 70 with one line and a hint; --debug adds the stack', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    let stderr = '';
+    const io = (debug: boolean): Io => ({
+      stdout: () => {
+        throw new TypeError('stdout went away');
+      },
+      stderr: (t) => void (stderr += t),
+      env: debug ? { MAAS_EGRESS_DEMO_DEBUG: '1' } : {},
+      isTTY: false,
+    });
+    expect(await main(['--version'], io(false))).toBe(70);
+    expect(stderr).toBe('error: stdout went away\nhint: re-run with --debug for the stack trace\n');
+    stderr = '';
+    expect(await main(['--version', '--debug'], io(true))).toBe(70);
+    expect(stderr).toMatch(/^error: stdout went away\nhint: .*\nTypeError: stdout went away\n\s+at /);
   });
 });
 
