@@ -1,0 +1,85 @@
+/**
+ * Exit codes 1 and 130 of a real `up` (through bin/demo.js): a step that fails prints one JSON
+ * document with ok false and exit 1; Ctrl-C mid-way exits 130. Either way every process that run
+ * started is stopped and no state is left.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { ndjsonLines, runCli, spawnCli, tempStateDir } from '../helpers/run-cli.js';
+import { pidAlive, stopTopology } from '../helpers/topology.js';
+
+const dirs: string[] = [];
+const started: number[] = [];
+afterAll(async () => {
+  for (const dir of dirs) {
+    await stopTopology(dir, started);
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+}, 60_000);
+
+const pidsIn = (text: string) => [...text.matchAll(/\(pid (\d+)/g)].map((m) => Number(m[1]));
+
+async function waitDead(pids: number[]): Promise<number[]> {
+  const deadline = Date.now() + 5_000;
+  while (pids.some((p) => pidAlive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  return pids.filter((p) => pidAlive(p));
+}
+
+describe('up that fails', () => {
+  test('a step that never gets ready: exit 1, one JSON document with ok false naming the step, nothing left running', async () => {
+    const dir = tempStateDir('fail');
+    dirs.push(dir);
+    // nothing listens on port 1: step 3a's route never resolves to a live backend
+    const r = await runCli(['up', '--output', 'json', '--vllm-url', 'http://127.0.0.1:1', '--timeout', '1'], { stateDir: dir });
+    const pids = pidsIn(r.stdout);
+    started.push(...pids);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    const doc = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; error: { message: string; hint: string }; steps: { id: string; ok: boolean | null }[]; logs: { level: string; message: string }[] };
+    expect(doc).toMatchObject({ ok: false, exitCode: 1 });
+    expect(doc.error.message).toMatch(/^step 3a: .* not met within 1000 ms/);
+    expect(doc.error.hint).toBeTruthy();
+    expect(doc.steps.map((s) => [s.id, s.ok])).toEqual([
+      ['platform', true],
+      ['1', true],
+      ['2', true],
+      ['3', true],
+      ['3a', null],
+    ]);
+    expect(doc.logs.at(-1)?.message).toMatch(/every process this run started was stopped/);
+    expect(pids.length).toBeGreaterThanOrEqual(5);
+    expect(await waitDead(pids)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('up interrupted', () => {
+  test('Ctrl-C mid-way: exit 130, run-end says interrupted, every started process stopped, no state left', async () => {
+    const dir = tempStateDir('sigint');
+    dirs.push(dir);
+    const { child, result } = spawnCli(['up', '--output', 'ndjson'], { stateDir: dir });
+    let seen = '';
+    await new Promise<void>((resolveStarted, reject) => {
+      const timer = setTimeout(() => reject(new Error('up never started a process')), 20_000);
+      child.stdout!.on('data', (d: Buffer | string) => {
+        seen += String(d);
+        if (/"action":"started"/.test(seen)) {
+          clearTimeout(timer);
+          resolveStarted();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const r = await result;
+    const pids = pidsIn(r.stdout);
+    started.push(...pids);
+    expect(r.code).toBe(130);
+    const events = ndjsonLines(r.stdout);
+    expect(events.at(-1)).toMatchObject({ kind: 'run-end', ok: false, exitCode: 130, error: { name: 'InterruptedError' } });
+    expect(events.some((e) => e.kind === 'log' && /interrupted .*every process this run started was stopped/.test(String(e.message)))).toBe(true);
+    expect(pids.length).toBeGreaterThanOrEqual(1);
+    expect(await waitDead(pids)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
