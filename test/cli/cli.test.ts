@@ -199,7 +199,6 @@ describe('colour', () => {
     expect(noColor.stdout).not.toMatch(/\u001b\[/);
     const flag = await runMain(['down', '--no-color'], { ...env, FORCE_COLOR: '1' });
     expect(flag.stdout).not.toMatch(/\u001b\[/);
-    // eslint-disable-next-line no-control-regex
     const strip = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
     expect(normalize(noColor.stdout)).toBe(normalize(strip(colored.stdout)));
     expect(normalize(flag.stdout)).toBe(normalize(noColor.stdout));

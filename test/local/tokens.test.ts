@@ -101,7 +101,7 @@ describe('mint and review', () => {
     const priv = await importJWK(key.privateJwk, 'ES256');
     const now = Math.floor(Date.now() / 1000);
     const sub = 'system:serviceaccount:maas-default-gateway-tier-free:mallory';
-    const sign = (o: { aud?: string; iss?: string; exp?: number; nbf?: number; sub?: string }, k: CryptoKey | Uint8Array | import('node:crypto').KeyObject = priv, alg = 'ES256') =>
+    const sign = (o: { aud?: string; iss?: string; exp?: number; nbf?: number; sub?: string }, k: Parameters<SignJWT['sign']>[0] = priv, alg = 'ES256') =>
       new SignJWT({})
         .setProtectedHeader({ alg, kid: key.kid })
         .setIssuer(o.iss ?? issuer)
