@@ -1,18 +1,203 @@
-/** Cluster target entry points (placeholder until the cluster target issue lands). */
+/**
+ * Cluster target entry points: `up` (preflight, record originals, apply each step and wait for it),
+ * `down` (restore and delete what we created), `env` (export lines) and the validate/doctor target.
+ *
+ * `up` is idempotent: a second run reports every object unchanged. A failed wait or a refused apply
+ * ends the step with the cluster's reason and the fix, and the run with a PartialApplyError saying
+ * which steps are complete and to resume with `demo up --target cluster`; so does Ctrl-C.
+ */
 import type { CommandContext } from '../../cli/main.js';
+import type { DemoConfig } from '../../core/config.js';
 import type { EventInput } from '../../core/events.js';
-import { UserError } from '../../core/errors.js';
+import { InterruptedError, PartialApplyError, StepFailedError, UserError } from '../../core/errors.js';
+import type { ValidateTarget } from '../target.js';
+import { Kube } from './client.js';
+import { loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
+import { renderAll, type RenderedStep } from './render.js';
+import { stepContext, wgDirOf } from './options.js';
+import { preflight } from './preflight.js';
+import { ApplyFailedError, applyStep, dryRunStep, emptyCounts, recordState } from './apply.js';
+import { readState } from './state.js';
+import { runWait, WaitFailedError } from './wait.js';
+import { labelledObjects, teardown } from './teardown.js';
 
-const notYet = () => new UserError('the cluster target is not implemented yet', 'use the local target (the default) for now; see README.md#status');
+export const RESUME = 'demo up --target cluster';
 
-// eslint-disable-next-line require-yield
-export async function* clusterUp(_ctx: CommandContext): AsyncGenerator<EventInput> {
-  throw notYet();
+function load(ctx: CommandContext): LoadedKubeconfig {
+  return loadKubeconfig({
+    env: ctx.io.env,
+    ...(typeof ctx.flags.kubeconfig === 'string' ? { file: ctx.flags.kubeconfig } : {}),
+    ...(typeof ctx.flags.context === 'string' ? { context: ctx.flags.context } : {}),
+  });
 }
-// eslint-disable-next-line require-yield
-export async function* clusterDown(_ctx: CommandContext): AsyncGenerator<EventInput> {
-  throw notYet();
+
+/** `--timeout SECONDS` overrides every wait's own budget. */
+export function timeoutOverride(ctx: CommandContext): number | undefined {
+  const raw = ctx.flags.timeout;
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError(`--timeout must be a positive number of seconds; got "${String(raw)}"`, 'e.g. --timeout 120');
+  return n * 1000;
 }
-export async function clusterEnv(_ctx: CommandContext): Promise<Record<string, string>> {
-  throw notYet();
+
+function copyConfig(cfg: DemoConfig): DemoConfig {
+  return { ...cfg, maas: { ...cfg.maas }, egress: { ...cfg.egress } };
+}
+
+const elapsed = (t0: number) => Math.round(performance.now() - t0);
+
+export async function* clusterUp(ctx: CommandContext): AsyncGenerator<EventInput> {
+  const loaded = load(ctx);
+  const kube = new Kube(loaded.kc);
+  const dryRun = Boolean(ctx.flags['dry-run']);
+  const override = timeoutOverride(ctx);
+  const cfg = copyConfig(ctx.cfg);
+  const wgDir = wgDirOf(ctx);
+  const skipFlag = Boolean(ctx.flags['skip-crds']);
+  let sctx = stepContext(ctx, cfg, { skipCrds: skipFlag, ...(wgDir ? { wgDir } : {}) });
+  const facts = yield* preflight(kube, loaded, cfg, {
+    mode: dryRun ? 'dry-run' : 'up',
+    ...(wgDir ? { wgDir } : {}),
+    skipCrds: skipFlag,
+    render: (f) => {
+      cfg.maas.apiNamespace = f.maasNamespace;
+      sctx = stepContext(ctx, cfg, { skipCrds: skipFlag || f.xbackendServed, ...(wgDir ? { wgDir } : {}) });
+      return renderAll(sctx);
+    },
+  });
+  const plan: RenderedStep[] = facts.plan;
+  const gateway = `https://maas.${facts.domain}`;
+
+  if (dryRun) {
+    const state = await readState(kube, facts.maasNamespace);
+    for (const r of plan) {
+      const t0 = performance.now();
+      yield { kind: 'step-start', step: r.step.id, title: r.step.title, explain: r.step.explain };
+      for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
+      try {
+        yield* dryRunStep(kube, r, state?.preexisting ?? []);
+      } catch (err) {
+        const e = err instanceof ApplyFailedError ? err : new ApplyFailedError((err as Error).message, 'run again with --debug');
+        yield { kind: 'step-end', step: r.step.id, ok: false, ms: elapsed(t0), message: e.message, hint: e.hint };
+        throw new StepFailedError(`dry run of step ${r.step.id}: ${e.message}`, e.hint);
+      }
+      yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
+    }
+    yield {
+      kind: 'summary',
+      title: 'Dry run: nothing was changed',
+      facts: { context: facts.context, 'maas-api namespace': facts.maasNamespace, objects: plan.reduce((n, r) => n + r.objects.length + r.patches.length, 0), yaml: '`demo manifests` prints every object', apply: RESUME },
+    };
+    return;
+  }
+
+  const counts = emptyCounts();
+  const completed: string[] = [];
+  let current: string | undefined;
+  let appliedInStep = 0;
+  const existing = await readState(kube, facts.maasNamespace);
+  try {
+    for (const r of plan) {
+      if (ctx.signal.aborted) throw new InterruptedError();
+      const t0 = performance.now();
+      current = r.step.id;
+      appliedInStep = 0;
+      yield { kind: 'step-start', step: r.step.id, title: r.step.title, explain: r.step.explain };
+      try {
+        for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
+        const state = completed.length === 0 ? yield* recordState(kube, plan, facts.maasNamespace, existing, r.step.id) : undefined;
+        const preexisting = state?.preexisting ?? (await readState(kube, facts.maasNamespace))?.preexisting ?? [];
+        yield* applyStep(kube, r, { preexisting, signal: ctx.signal, counts, onApplied: () => void appliedInStep++ });
+        for (const w of r.step.waits(sctx)) {
+          if (ctx.signal.aborted) break;
+          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal: ctx.signal });
+        }
+        if (ctx.signal.aborted) throw new InterruptedError();
+        yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
+        completed.push(r.step.id);
+      } catch (err) {
+        if (ctx.signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
+        const e = err instanceof WaitFailedError || err instanceof ApplyFailedError || err instanceof StepFailedError || err instanceof UserError ? err : new StepFailedError((err as Error).message, 'run again with --debug for details');
+        if (err instanceof WaitFailedError) {
+          for (const line of err.failure.evidence) yield { kind: 'log', level: 'info', message: `  ${line}` };
+        }
+        const hint = (e as { hint?: string }).hint ?? '';
+        yield { kind: 'step-end', step: r.step.id, ok: false, ms: elapsed(t0), message: e.message, ...(hint ? { hint } : {}) };
+        throw new PartialApplyError(
+          `step ${r.step.id} failed: ${e.message}`,
+          completed,
+          RESUME,
+          `${hint ? `${hint}; then ` : ''}resume with \`${RESUME}\`${completed.length ? ` (steps ${completed.join(', ')} are complete)` : ''}`,
+        );
+      }
+    }
+  } catch (err) {
+    if (err instanceof InterruptedError || ctx.signal.aborted) {
+      const where = current ? `during step ${current}${appliedInStep ? ` (${appliedInStep} of its objects applied)` : ''}` : 'before the first step';
+      const done = completed.length ? `steps ${completed.join(', ')} complete` : 'no step complete';
+      yield { kind: 'log', level: 'warn', message: `interrupted ${where}; ${done}; what was applied stays, resume with \`${RESUME}\`` };
+      throw new PartialApplyError(`interrupted ${where}; ${done}`, completed, RESUME);
+    }
+    throw err;
+  }
+  const changed = counts.created + counts.configured;
+  yield {
+    kind: 'summary',
+    title: changed ? 'Cluster demo ready' : 'Cluster demo ready: nothing changed',
+    facts: {
+      'MaaS gateway': gateway,
+      context: `${facts.context} (${facts.server})`,
+      'maas-api namespace': facts.maasNamespace,
+      changes: changed
+        ? `${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged${counts.skipped ? `, ${counts.skipped} left as they were` : ''}`
+        : `none: all ${counts.unchanged} objects already as rendered${counts.skipped ? `, ${counts.skipped} left as they were` : ''}`,
+      next: 'demo validate --target cluster  (add --ca-file FILE if the gateway certificate is not publicly trusted)',
+    },
+  };
+}
+
+export async function* clusterDown(ctx: CommandContext): AsyncGenerator<EventInput> {
+  const loaded = load(ctx);
+  const kube = new Kube(loaded.kc);
+  const cfg = copyConfig(ctx.cfg);
+  const timeoutMs = timeoutOverride(ctx) ?? 180_000;
+  const facts = yield* preflight(kube, loaded, cfg, { mode: 'down' });
+  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: ctx.signal });
+  if (ctx.signal.aborted) {
+    yield { kind: 'log', level: 'warn', message: 'interrupted: run `demo down --target cluster` again to finish; it only touches what is left' };
+    throw new InterruptedError();
+  }
+  const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));
+  yield {
+    kind: 'summary',
+    title: left.length ? 'Cluster demo partly removed' : 'Cluster demo removed',
+    facts: {
+      deleted: result.deleted,
+      'maas-api': result.restored ? 'image and opendatahub.io/managed restored' : 'not changed by the demo (nothing recorded)',
+      ...(result.kept.length ? { kept: `${result.kept.join(', ')} (existed before the demo)` } : {}),
+      'labelled objects left': left.length,
+    },
+  };
+  if (left.length) throw new StepFailedError(`${left.length} labelled objects are still there`, 'run `demo down --target cluster` again');
+}
+
+export async function clusterEnv(ctx: CommandContext): Promise<Record<string, string>> {
+  const { ClusterTarget } = await import('./validate-target.js');
+  const t = await ClusterTarget.open(ctx);
+  try {
+    const url = new URL(t.baseUrl());
+    const out: Record<string, string> = { HOST: url.host };
+    const token = await t.clusterToken().catch(() => undefined);
+    if (token) out.CLUSTER_TOKEN = token.reveal();
+    const vllm = await t.vllmDirectUrl();
+    if (vllm) out.VLLM_URL = vllm;
+    return out;
+  } finally {
+    await t.close();
+  }
+}
+
+export async function openClusterTarget(ctx: CommandContext): Promise<ValidateTarget> {
+  const { ClusterTarget } = await import('./validate-target.js');
+  return ClusterTarget.open(ctx);
 }

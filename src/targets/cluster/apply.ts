@@ -1,0 +1,231 @@
+/**
+ * Applying a rendered step: server-side apply with the field manager `maas-egress-demo`, one object
+ * at a time in the plan's order, each reported as created, configured or unchanged by comparing the
+ * resourceVersion before and after (a no-op apply leaves it alone, so a second `up` says "unchanged").
+ *
+ * Three exceptions to "apply everything":
+ * - a Namespace or CRD that existed before our first `up` without our labels is left untouched (we
+ *   need it to exist, not to own it), so `down` cannot delete it;
+ * - an object marked `maas-egress-demo/apply: if-absent` (the gateway TokenRateLimitPolicy MaaS may
+ *   already ship) is created only when missing;
+ * - patches of foreign objects (step 5, maas-api) are applied with `force`, taking the image field
+ *   from the operator that owns it; the original values were recorded first (state.ts).
+ */
+import type { EventInput } from '../../core/events.js';
+import type { K8sObject, ObjectPatch, RenderedStep } from './render.js';
+import { Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
+import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal } from './state.js';
+import { kindOwner } from './wait.js';
+
+export const APPLY_MODE_ANNOTATION = 'maas-egress-demo/apply';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface ApplyCounts {
+  created: number;
+  configured: number;
+  unchanged: number;
+  skipped: number;
+}
+
+export function emptyCounts(): ApplyCounts {
+  return { created: 0, configured: 0, unchanged: 0, skipped: 0 };
+}
+
+/** An apply the cluster refused: the object, the cluster's reason and the fix. */
+export class ApplyFailedError extends Error {
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.name = 'ApplyFailedError';
+    this.hint = hint;
+  }
+}
+
+/** Kinds we never take over when they pre-exist: creating them was someone else's decision. */
+const NEVER_ADOPT = new Set(['Namespace', 'CustomResourceDefinition']);
+
+function withoutApplyMode(obj: K8sObject): K8sObject {
+  const ann = { ...(obj.metadata.annotations ?? {}) };
+  if (!(APPLY_MODE_ANNOTATION in ann)) return obj;
+  delete ann[APPLY_MODE_ANNOTATION];
+  const { annotations: _drop, ...meta } = obj.metadata;
+  return { ...obj, metadata: Object.keys(ann).length ? { ...meta, annotations: ann } : meta };
+}
+
+export function applyFailure(obj: { kind?: string; metadata?: { namespace?: string; name?: string } }, err: unknown): ApplyFailedError {
+  const e = toKubeError(err, `apply ${refText(obj)}`);
+  const what = refText(obj);
+  switch (e.errorKind) {
+    case 'forbidden':
+      return new ApplyFailedError(`${what}: ${e.message}`, 'your user lacks this permission: log in as a cluster admin (`oc login -u kubeadmin …`) or ask one to grant it, then run `demo up --target cluster` again');
+    case 'kind-not-served':
+      return new ApplyFailedError(`${what}: the cluster does not serve this kind (its CRD is missing)`, `install ${kindOwner(obj.kind ?? '')}, then run \`demo up --target cluster\` again`);
+    case 'conflict':
+      return new ApplyFailedError(`${what}: ${e.message}`, 'another field manager owns these fields: remove that manager\'s copy or apply the change by hand; `oc get -o yaml --show-managed-fields` shows who owns what');
+    case 'invalid':
+      return new ApplyFailedError(`${what}: the API server rejected it: ${e.message}`, `\`demo manifests\` prints the object as rendered; check the values your --config gave it`);
+    case 'unreachable':
+      return new ApplyFailedError(`${what}: the API server went away: ${e.message}`, 'check the connection to the cluster, then run `demo up --target cluster` again to resume');
+    default:
+      return new ApplyFailedError(`${what}: ${e.message}`, 'run `demo up --target cluster` again; if it repeats, run with --debug');
+  }
+}
+
+/** Applies one object of ours; returns what happened. */
+export async function applyObject(kube: Kube, obj: K8sObject, preexisting: readonly ObjRef[]): Promise<{ action: ApplyAction | 'skipped'; note?: string }> {
+  const ref = refOf(obj);
+  let before: K8sObject | undefined;
+  try {
+    before = await kube.get(ref);
+  } catch (err) {
+    const e = toKubeError(err, `get ${refText(obj)}`);
+    if (e.errorKind !== 'kind-not-served') throw applyFailure(obj, e);
+  }
+  if (before && NEVER_ADOPT.has(obj.kind) && !isOurs(before) && preexisting.some((p) => sameRef(p, ref))) {
+    return { action: 'skipped', note: 'existed before the demo; left as it is' };
+  }
+  if (obj.metadata.annotations?.[APPLY_MODE_ANNOTATION] === 'if-absent' && before && !isOurs(before)) {
+    return { action: 'skipped', note: 'exists already; the cluster\'s own copy is kept' };
+  }
+  let after: K8sObject;
+  try {
+    after = await kube.apply(withoutApplyMode(obj));
+  } catch (err) {
+    throw applyFailure(obj, err);
+  }
+  if (!before) return { action: 'created' };
+  return { action: before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured' };
+}
+
+/** Applies a patch of a foreign object (force: the operator owns those fields). */
+export async function applyPatch(kube: Kube, patch: ObjectPatch): Promise<ApplyAction> {
+  const ref = { apiVersion: patch.target.apiVersion, kind: patch.target.kind, namespace: patch.target.namespace, name: patch.target.name };
+  let before: K8sObject | undefined;
+  try {
+    before = await kube.get(ref);
+  } catch (err) {
+    throw applyFailure(patch.applyObject, err);
+  }
+  if (!before) {
+    throw new ApplyFailedError(`${refText(patch.applyObject)} does not exist, so it cannot be patched`, 'step 5 changes the MaaS maas-api Deployment: install MaaS first (preflight should have said so)');
+  }
+  try {
+    const after = await kube.apply(patch.applyObject, { force: true });
+    return before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
+  } catch (err) {
+    throw applyFailure(patch.applyObject, err);
+  }
+}
+
+/** The maas-api values step 5 replaces, read from the live Deployment. */
+export function maasApiOriginal(deployment: K8sObject, container: string): MaasApiOriginal {
+  const spec = deployment.spec as { template?: { spec?: { containers?: { name: string; image?: string }[] } } } | undefined;
+  const image = spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? null;
+  const managed = deployment.metadata.annotations?.[MANAGED_ANNOTATION] ?? null;
+  return { namespace: deployment.metadata.namespace ?? '', name: deployment.metadata.name, container, image, managed };
+}
+
+/**
+ * Records, before the first change, what `down` must restore or keep: the maas-api originals and the
+ * plan's objects that exist without our labels. Earlier records win (a second `up` must not record
+ * our own patched image as the original). Yields the apply event of the state ConfigMap.
+ */
+export async function* recordState(
+  kube: Kube,
+  plan: readonly RenderedStep[],
+  namespace: string,
+  existing: DemoState | undefined,
+  step: string,
+): AsyncGenerator<EventInput, DemoState> {
+  const preexisting: ObjRef[] = [...(existing?.preexisting ?? [])];
+  for (const obj of plan.flatMap((r) => r.objects)) {
+    const ref = refOf(obj);
+    if (preexisting.some((p) => sameRef(p, ref))) continue;
+    const live = await kube.get(ref).catch((err: unknown) => {
+      if (err instanceof KubeApiError && err.errorKind === 'kind-not-served') return undefined;
+      throw applyFailure(obj, err);
+    });
+    if (live && !isOurs(live)) preexisting.push(ref);
+  }
+  let maasApi = existing?.maasApi;
+  const patch = plan.flatMap((r) => r.patches)[0];
+  if (!maasApi && patch) {
+    const live = await kube.get({ apiVersion: patch.target.apiVersion, kind: patch.target.kind, namespace: patch.target.namespace, name: patch.target.name });
+    if (live) {
+      maasApi = maasApiOriginal(live, patch.container?.name ?? patch.target.name);
+      if (maasApi.image && maasApi.image === patch.container?.image) {
+        yield { kind: 'log', level: 'warn', message: `${patch.target.kind} ${patch.target.namespace}/${patch.target.name} already runs ${maasApi.image} and no original was recorded: \`demo down\` will not be able to restore the stock image` };
+        maasApi = { ...maasApi, image: null };
+      }
+    }
+  }
+  const state: DemoState = { ...(maasApi ? { maasApi } : {}), preexisting, recordedAt: existing?.recordedAt || new Date().toISOString() };
+  const obj = stateObject(namespace, state);
+  const r = await applyObject(kube, obj, []);
+  yield { kind: 'apply', step, object: refText(obj), action: r.action === 'skipped' ? 'unchanged' : r.action };
+  for (const p of preexisting.filter((x) => !existing?.preexisting.some((y) => sameRef(x, y)))) {
+    yield { kind: 'log', level: 'info', message: `${refText(p)} existed before the demo: it is used but never deleted by \`demo down\`` };
+  }
+  return state;
+}
+
+/**
+ * Applies one rendered step's objects and patches; `dryRun` asks the server to validate each one
+ * without persisting it (kinds not served yet are only listed).
+ */
+export async function* applyStep(
+  kube: Kube,
+  rendered: RenderedStep,
+  opts: { preexisting: readonly ObjRef[]; signal: AbortSignal; counts: ApplyCounts; onApplied?: (ref: string) => void },
+): AsyncGenerator<EventInput> {
+  const step = rendered.step.id;
+  for (const obj of rendered.objects) {
+    if (opts.signal.aborted) return;
+    const r = await applyObject(kube, obj, opts.preexisting);
+    if (r.action === 'skipped') {
+      opts.counts.skipped++;
+      yield { kind: 'apply', step, object: `${refText(obj)} (${r.note})`, action: 'unchanged' };
+      continue;
+    }
+    opts.counts[r.action]++;
+    opts.onApplied?.(refText(obj));
+    yield { kind: 'apply', step, object: refText(obj), action: r.action };
+  }
+  for (const patch of rendered.patches) {
+    if (opts.signal.aborted) return;
+    const action = await applyPatch(kube, patch);
+    opts.counts[action]++;
+    opts.onApplied?.(refText(patch.applyObject));
+    const what = [patch.container ? `image ${patch.container.image}` : '', ...Object.entries(patch.annotations).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(', ');
+    yield { kind: 'apply', step, object: `${refText(patch.applyObject)} (patched: ${what})`, action };
+  }
+}
+
+/** `--dry-run`: what each object would do, validated by the server where its kind is served. */
+export async function* dryRunStep(kube: Kube, rendered: RenderedStep, preexisting: readonly ObjRef[]): AsyncGenerator<EventInput> {
+  const step = rendered.step.id;
+  const all: { obj: K8sObject; force: boolean; patch: boolean }[] = [
+    ...rendered.objects.map((obj) => ({ obj, force: false, patch: false })),
+    ...rendered.patches.map((p) => ({ obj: p.applyObject, force: true, patch: true })),
+  ];
+  for (const { obj, force, patch } of all) {
+    const ref = refOf(obj);
+    const served = await kube.served(obj.apiVersion, obj.kind);
+    if (!served) {
+      yield { kind: 'apply', step, object: `${refText(obj)} (new; kind not served yet, installed by an earlier step)`, action: 'would-apply' };
+      continue;
+    }
+    const live = await kube.get(ref).catch(() => undefined);
+    if (live && !patch && ((NEVER_ADOPT.has(obj.kind) && !isOurs(live) && preexisting.some((p) => sameRef(p, ref))) || (obj.metadata.annotations?.[APPLY_MODE_ANNOTATION] === 'if-absent' && !isOurs(live)))) {
+      yield { kind: 'apply', step, object: `${refText(obj)} (exists and is not ours: left as it is)`, action: 'would-apply' };
+      continue;
+    }
+    try {
+      await kube.apply(withoutApplyMode(obj), { force, dryRun: true });
+    } catch (err) {
+      throw applyFailure(obj, err);
+    }
+    yield { kind: 'apply', step, object: `${refText(obj)} (${patch ? 'patch of the existing object' : live ? 'exists: would be updated if it differs' : 'new'})`, action: 'would-apply' };
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * Preflight, before anything is touched: the cluster answers and accepts our credentials, it is
+ * OpenShift (and its apps domain is read), Gateway API, Kuadrant and KServe are served, MaaS is
+ * installed (maas-api and its gateway; its namespace is detected), MaaS is the tier generation the
+ * demo needs, the XBackendDestination CRD is there or can be installed from --wg-dir, and the user
+ * may do every verb the run needs (SelfSubjectAccessReview). Each check is a `wait` event of the
+ * pseudo-step `preflight`; the first failure ends it with the cluster's answer and the fix.
+ */
+import type { EventInput } from '../../core/events.js';
+import { StepFailedError, UserError } from '../../core/errors.js';
+import type { DemoConfig } from '../../core/config.js';
+import type { K8sObject, RenderedStep } from './render.js';
+import { loadXBackendCrds } from './render.js';
+import { Kube, KubeApiError, toKubeError } from './client.js';
+import type { LoadedKubeconfig } from './kubeconfig.js';
+import { detectMaasGeneration, identityFor, type GenerationFacts, type MaasIdentity } from './identity.js';
+import { kindOwner } from './wait.js';
+
+export const PREFLIGHT_STEP = 'preflight';
+
+export const MAAS_NAMESPACES = ['opendatahub', 'redhat-ods-applications'] as const;
+export const XBACKEND = { apiVersion: 'ainetworking.prototype.x-k8s.io/v0alpha0', kind: 'XBackendDestination' } as const;
+
+export interface ClusterFacts {
+  context: string;
+  server: string;
+  user: string;
+  serverVersion: string;
+  /** Apps domain (ingresses.config.openshift.io/cluster spec.domain). */
+  domain: string;
+  maasNamespace: string;
+  generation: GenerationFacts;
+  identity: MaasIdentity;
+  /** The cluster serves XBackendDestination already (step 1 then renders no CRD). */
+  xbackendServed: boolean;
+}
+
+export interface PreflightOptions {
+  mode: 'up' | 'dry-run' | 'down' | 'read';
+  wgDir?: string;
+  skipCrds?: boolean;
+  /** Renders the plan once the facts are known, so permissions are checked on the exact objects. */
+  render?: (facts: ClusterFacts) => RenderedStep[];
+}
+
+class PreflightError extends StepFailedError {}
+
+function fail(message: string, hint: string): never {
+  throw new PreflightError(message, hint);
+}
+
+/** A check: `wait` met with its text, or `failed` with the reason; the caller ends the step. */
+async function* check<T>(condition: string, run: () => Promise<{ value: T; detail?: string }>): AsyncGenerator<EventInput, T> {
+  const start = performance.now();
+  try {
+    const { value, detail } = await run();
+    yield { kind: 'wait', step: PREFLIGHT_STEP, condition: detail ? `${condition}: ${detail}` : condition, state: 'met', elapsedMs: Math.round(performance.now() - start) };
+    return value;
+  } catch (err) {
+    const e = err instanceof StepFailedError ? err : err instanceof UserError ? new PreflightError(err.message, err.hint) : connectionFailure(err);
+    yield { kind: 'wait', step: PREFLIGHT_STEP, condition, state: 'failed', reason: e.message, elapsedMs: Math.round(performance.now() - start) };
+    throw e;
+  }
+}
+
+function connectionFailure(err: unknown): StepFailedError {
+  const e = err instanceof KubeApiError ? err : toKubeError(err, 'request');
+  if (e.errorKind === 'forbidden') return new PreflightError(e.message, 'log in as a cluster admin or ask one for read access to this resource');
+  if (e.errorKind === 'unauthorized') return new PreflightError(e.message, 'log in again (`oc login <api-url>`): the token in the kubeconfig is missing or expired');
+  if (e.errorKind === 'unreachable') return new PreflightError(e.message, 'check the API server URL of the context (`oc whoami --show-server`) and your network or VPN');
+  return new PreflightError(e.message, 'run again with --debug for details');
+}
+
+async function servedAll(kube: Kube, kinds: { apiVersion: string; kind: string }[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const k of kinds) if (!(await kube.served(k.apiVersion, k.kind))) missing.push(`${k.kind} (${k.apiVersion})`);
+  return missing;
+}
+
+/** `plural.group` of a kind, from discovery when served, else the usual lower-case plural. */
+async function resourceOf(kube: Kube, apiVersion: string, kind: string): Promise<{ group: string; resource: string }> {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+  const served = await kube.served(apiVersion, kind).catch(() => undefined);
+  return { group, resource: served?.name ?? `${kind.toLowerCase()}s` };
+}
+
+interface Need {
+  verb: string;
+  group: string;
+  resource: string;
+  namespace?: string;
+  subresource?: string;
+}
+
+function needText(n: Need): string {
+  return `${n.verb} ${n.resource}${n.subresource ? `/${n.subresource}` : ''}${n.group ? `.${n.group}` : ''}${n.namespace ? ` in ${n.namespace}` : ' (cluster-wide)'}`;
+}
+
+/** The verbs a run needs on the plan's objects: apply (create+patch) and read them, watch what waits watch. */
+export async function permissionNeeds(kube: Kube, plan: readonly RenderedStep[], mode: PreflightOptions['mode']): Promise<Need[]> {
+  const needs = new Map<string, Need>();
+  const add = (n: Need) => needs.set(needText(n), n);
+  const objects: K8sObject[] = [...plan.flatMap((r) => r.objects), ...plan.flatMap((r) => r.patches.map((p) => p.applyObject))];
+  const writeVerbs = mode === 'down' ? ['delete', 'list'] : mode === 'up' ? ['create', 'patch', 'get'] : mode === 'dry-run' ? ['patch', 'get'] : ['get'];
+  for (const obj of objects) {
+    const { group, resource } = await resourceOf(kube, obj.apiVersion, obj.kind);
+    const ns = obj.kind === 'Namespace' || obj.kind === 'CustomResourceDefinition' || !obj.metadata.namespace ? undefined : obj.metadata.namespace;
+    for (const verb of writeVerbs) add({ verb, group, resource, ...(ns ? { namespace: ns } : {}) });
+    if (mode === 'up') add({ verb: 'watch', group, resource, ...(ns ? { namespace: ns } : {}) });
+  }
+  if (mode === 'up') {
+    const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter((n): n is string => Boolean(n)));
+    for (const ns of namespaces) {
+      add({ verb: 'list', group: '', resource: 'pods', namespace: ns });
+      add({ verb: 'watch', group: '', resource: 'pods', namespace: ns });
+      add({ verb: 'list', group: '', resource: 'events', namespace: ns });
+    }
+  }
+  return [...needs.values()];
+}
+
+async function missingPermissions(kube: Kube, needs: Need[]): Promise<string[]> {
+  const missing: string[] = [];
+  const batch = 16;
+  for (let i = 0; i < needs.length; i += batch) {
+    const answers = await Promise.all(needs.slice(i, i + batch).map(async (n) => ({ n, r: await kube.canI(n) })));
+    for (const { n, r } of answers) if (!r.allowed) missing.push(needText(n));
+  }
+  return missing;
+}
+
+/** Finds maas-api: the configured namespace first, then ODH's and RHOAI's. */
+async function findMaasApi(kube: Kube, cfg: DemoConfig): Promise<string | undefined> {
+  const candidates = [...new Set([cfg.maas.apiNamespace, ...MAAS_NAMESPACES])];
+  for (const ns of candidates) {
+    if (await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'maas-api' })) return ns;
+  }
+  return undefined;
+}
+
+/** The cluster's apps domain, e.g. apps.cluster.example.com. */
+export async function clusterDomain(kube: Kube): Promise<string | undefined> {
+  if (!(await kube.served('config.openshift.io/v1', 'Ingress'))) return undefined;
+  const ing = await kube.get({ apiVersion: 'config.openshift.io/v1', kind: 'Ingress', name: 'cluster' });
+  const domain = (ing?.spec as { domain?: string } | undefined)?.domain;
+  return typeof domain === 'string' && domain !== '' ? domain : undefined;
+}
+
+/**
+ * Runs the checks for `mode` and returns the facts. Emits step-start/step-end of `preflight`;
+ * throws StepFailedError (exit 1) with the fix on the first failing check.
+ */
+export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: DemoConfig, opts: PreflightOptions): AsyncGenerator<EventInput, ClusterFacts & { plan: RenderedStep[] }> {
+  const t0 = performance.now();
+  yield {
+    kind: 'step-start',
+    step: PREFLIGHT_STEP,
+    title: 'Preflight: cluster, credentials, OpenShift, MaaS, Kuadrant and permissions',
+    explain: 'Checks everything the deployment relies on before touching the cluster, so a missing piece is named up front instead of failing half-way.',
+  };
+  try {
+    const serverVersion = yield* check(`cluster reachable at ${loaded.server} (context ${loaded.context}, user ${loaded.user})`, async () => {
+      const v = await kube.version();
+      return { value: v.gitVersion ?? 'unknown', detail: `Kubernetes ${v.gitVersion ?? '?'}` };
+    });
+    const domain = yield* check('OpenShift cluster domain (ingresses.config.openshift.io/cluster)', async () => {
+      const d = await clusterDomain(kube).catch((err: unknown) => {
+        if (opts.mode === 'down') return undefined;
+        throw err;
+      });
+      if (!d && opts.mode === 'down') return { value: '', detail: 'not found (not needed to remove the demo)' };
+      if (!d) {
+        fail(
+          `${loaded.server} is not an OpenShift cluster with an apps domain (no ingresses.config.openshift.io/cluster spec.domain)`,
+          'the cluster target needs OpenShift with OpenShift AI / ODH MaaS; without one, run the demo locally: `demo up`',
+        );
+      }
+      return { value: d, detail: d };
+    });
+    if (opts.mode !== 'down') {
+      yield* check('Gateway API, Kuadrant and KServe are served', async () => {
+        const missing = await servedAll(kube, [
+          { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway' },
+          { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' },
+          { apiVersion: 'kuadrant.io/v1', kind: 'AuthPolicy' },
+          { apiVersion: 'kuadrant.io/v1alpha1', kind: 'TokenRateLimitPolicy' },
+          { apiVersion: 'serving.kserve.io/v1alpha1', kind: 'LLMInferenceService' },
+        ]);
+        if (missing.length) {
+          const owners = [...new Set(missing.map((m) => kindOwner(m.split(' ')[0]!)))];
+          fail(`the cluster does not serve ${missing.join(', ')}: their CRDs are missing`, `install ${owners.join(' and ')} (MaaS relies on them), then run again`);
+        }
+        return { value: true };
+      });
+    }
+    const maasNamespace = yield* check('MaaS installed (maas-api and maas-default-gateway)', async () => {
+      const ns = await findMaasApi(kube, cfg);
+      if (!ns) {
+        if (opts.mode === 'down') return { value: cfg.maas.apiNamespace, detail: `maas-api not found; assuming ${cfg.maas.apiNamespace}` };
+        fail(
+          `no maas-api Deployment in ${[...new Set([cfg.maas.apiNamespace, ...MAAS_NAMESPACES])].join(' or ')}`,
+          'install Models-as-a-Service first (OpenShift AI / ODH with MaaS enabled, or models-as-a-service scripts/deploy-rhoai-stable.sh)',
+        );
+      }
+      if (opts.mode !== 'down') {
+        const gw = await kube.get({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', namespace: cfg.maas.gatewayNamespace, name: cfg.maas.gatewayName });
+        if (!gw) fail(`maas-api runs in ${ns} but there is no Gateway ${cfg.maas.gatewayNamespace}/${cfg.maas.gatewayName}`, 'the MaaS install is incomplete: re-run its deploy script, which creates the maas-default-gateway');
+      }
+      return { value: ns, detail: `maas-api in ${ns}` };
+    });
+    const generation = yield* check('MaaS generation is the tier era the demo needs', async () => {
+      const g = await detectMaasGeneration(kube, maasNamespace);
+      const identity = identityFor(g.generation);
+      if (!identity.supported && opts.mode !== 'down') {
+        const why = identity.explain();
+        fail(`${why.message} (${g.evidence.join('; ')})`, why.hint);
+      }
+      return { value: g, detail: `${g.generation}${g.assumed ? ' (assumed)' : ''}: ${g.evidence.join('; ')}` };
+    });
+    if (generation.assumed) yield { kind: 'log', level: 'warn', message: 'could not tell the MaaS generation (no tier ConfigMap, no api-key CRDs); assuming the tier era' };
+    let xbackendServed = false;
+    if (opts.mode === 'up' || opts.mode === 'dry-run') {
+      xbackendServed = yield* check('XBackendDestination CRD installed or available from --wg-dir', async () => {
+        const served = Boolean(await kube.served(XBACKEND.apiVersion, XBACKEND.kind));
+        if (served) return { value: true, detail: 'already served by the cluster; step 1 will not install it' };
+        if (opts.skipCrds) fail('--skip-crds was given but the cluster does not serve XBackendDestination', 'drop --skip-crds and pass --wg-dir <wg-ai-gateway>/prototypes/backend-control-plane so step 1 installs it');
+        if (!opts.wgDir) {
+          fail(
+            'the cluster has no XBackendDestination CRD and no --wg-dir was given to install it from',
+            'pass --wg-dir <wg-ai-gateway checkout>/prototypes/backend-control-plane, or install the CRD yourself (`kubectl apply -f <wg-ai-gateway>/prototypes/backend-control-plane/backend/k8s/crds/`)',
+          );
+        }
+        loadXBackendCrds(opts.wgDir);
+        return { value: false, detail: `from ${opts.wgDir}` };
+      });
+    }
+    const facts: ClusterFacts = {
+      context: loaded.context,
+      server: loaded.server,
+      user: loaded.user,
+      serverVersion,
+      domain,
+      maasNamespace,
+      generation,
+      identity: identityFor(generation.generation),
+      xbackendServed,
+    };
+    const plan = opts.render ? opts.render(facts) : [];
+    if (plan.length) {
+      yield* check(`permissions for ${opts.mode === 'down' ? 'removing' : 'applying'} the demo (SelfSubjectAccessReview)`, async () => {
+        const needs = await permissionNeeds(kube, plan, opts.mode);
+        const missing = await missingPermissions(kube, needs);
+        if (missing.length) {
+          fail(
+            `user ${loaded.user} may not ${missing.slice(0, 6).join('; ')}${missing.length > 6 ? `; and ${missing.length - 6} more` : ''}`,
+            'log in as a cluster admin (`oc login -u kubeadmin …`) or ask one to grant these verbs, then run again',
+          );
+        }
+        return { value: true, detail: `${needs.length} verbs allowed` };
+      });
+    }
+    yield { kind: 'step-end', step: PREFLIGHT_STEP, ok: true, ms: Math.round(performance.now() - t0) };
+    return { ...facts, plan };
+  } catch (err) {
+    const e = err instanceof StepFailedError ? err : err instanceof UserError ? new PreflightError(err.message, err.hint) : connectionFailure(err);
+    yield { kind: 'step-end', step: PREFLIGHT_STEP, ok: false, ms: Math.round(performance.now() - t0), message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    throw e;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The cluster as validate and doctor see it. Requests go to the MaaS gateway at
+ * `https://maas.<cluster domain>` (or `DEMO_GATEWAY_URL`), verified with the system CAs, `--ca-file`,
+ * or not at all only with `--insecure` (said on stderr, and reported by doctor as an exposure).
+ * Hops cannot be asked on a cluster, so `hopRecords` is empty and traces are inferred from the route
+ * objects read here; the token budget comes from the TokenRateLimitPolicy (what was spent is unknown).
+ */
+import { readFileSync } from 'node:fs';
+import { Agent } from 'undici';
+import type { CommandContext } from '../../cli/main.js';
+import type { DemoConfig } from '../../core/config.js';
+import { UserError } from '../../core/errors.js';
+import { Secret, fingerprint } from '../../core/secret.js';
+import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
+import type { HopRecord } from '../local/hop-kit.js';
+import { DEMO_SELECTOR, type K8sObject } from './render.js';
+import { Kube } from './client.js';
+import { kubeconfigToken, loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
+import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
+import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
+
+type HttpRoute = K8sObject & {
+  spec?: {
+    parentRefs?: { name?: string; namespace?: string }[];
+    rules?: {
+      matches?: { path?: { type?: string; value?: string } }[];
+      filters?: { type?: string; urlRewrite?: { path?: { replacePrefixMatch?: string } }; requestHeaderModifier?: { remove?: string[] } }[];
+      backendRefs?: { name?: string; kind?: string; port?: number }[];
+    }[];
+  };
+};
+
+/** The value of a CEL string literal (`'sk-…'` → `sk-…`); undefined for anything else. */
+export function celLiteral(expr: unknown): string | undefined {
+  if (typeof expr !== 'string') return undefined;
+  const m = /^\s*(['"])((?:\\.|(?!\1).)*)\1\s*$/.exec(expr);
+  return m ? m[2]!.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c)) : undefined;
+}
+
+function rule(route: HttpRoute) {
+  const r = route.spec?.rules?.[0];
+  const prefix = r?.matches?.[0]?.path?.value ?? '';
+  const rewrite = r?.filters?.find((f) => f.type === 'URLRewrite')?.urlRewrite?.path?.replacePrefixMatch ?? null;
+  const remove = r?.filters?.filter((f) => f.type === 'RequestHeaderModifier').flatMap((f) => f.requestHeaderModifier?.remove ?? []) ?? [];
+  return { prefix, rewrite, remove, backend: r?.backendRefs?.[0]?.name ?? '' };
+}
+
+export class ClusterTarget implements ValidateTarget {
+  readonly kind = 'cluster' as const;
+  readonly cfg: DemoConfig;
+  readonly kube: Kube;
+  readonly loaded: LoadedKubeconfig;
+  readonly #ctx: CommandContext;
+  readonly #domain: string | undefined;
+  #agent: Agent | undefined;
+  #token: Secret | undefined;
+  #routes: HttpRoute[] | undefined;
+
+  private constructor(ctx: CommandContext, loaded: LoadedKubeconfig, kube: Kube, cfg: DemoConfig, domain: string | undefined) {
+    this.#ctx = ctx;
+    this.loaded = loaded;
+    this.kube = kube;
+    this.cfg = cfg;
+    this.#domain = domain;
+  }
+
+  /** Connects to the cluster of the kubeconfig/--context and reads what validate needs up front. */
+  static async open(ctx: CommandContext): Promise<ClusterTarget> {
+    const loaded = loadKubeconfig({ env: ctx.io.env, ...(typeof ctx.flags.kubeconfig === 'string' ? { file: ctx.flags.kubeconfig } : {}), ...(typeof ctx.flags.context === 'string' ? { context: ctx.flags.context } : {}) });
+    const kube = new Kube(loaded.kc);
+    const override = ctx.io.env.DEMO_GATEWAY_URL;
+    let domain: string | undefined;
+    try {
+      domain = await clusterDomain(kube);
+    } catch (err) {
+      if (!override) throw new UserError(`cannot read the cluster domain from ${loaded.server}: ${(err as Error).message}`, 'check `oc whoami` works for this context, or set DEMO_GATEWAY_URL to the MaaS gateway URL');
+    }
+    if (!domain && !override) {
+      throw new UserError(`${loaded.server} has no OpenShift apps domain (ingresses.config.openshift.io/cluster)`, 'set DEMO_GATEWAY_URL=https://<MaaS gateway host> to say where the gateway is');
+    }
+    const cfg: DemoConfig = { ...ctx.cfg, maas: { ...ctx.cfg.maas } };
+    for (const ns of [...new Set([cfg.maas.apiNamespace, ...MAAS_NAMESPACES])]) {
+      const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'maas-api' }).catch(() => undefined);
+      if (d) {
+        cfg.maas.apiNamespace = ns;
+        break;
+      }
+    }
+    const t = new ClusterTarget(ctx, loaded, kube, cfg, domain);
+    await t.#ourRoutes();
+    if (ctx.flags.insecure && !ctx.flags['ca-file']) {
+      ctx.io.stderr(`warning: TLS verification of ${t.baseUrl()} is OFF (--insecure): anyone on the path can read tokens and keys\n`);
+    }
+    return t;
+  }
+
+  baseUrl(): string {
+    const override = this.#ctx.io.env.DEMO_GATEWAY_URL;
+    if (override) return override.replace(/\/+$/, '');
+    return `https://maas.${this.#domain}`;
+  }
+
+  async endpoint(): Promise<Endpoint> {
+    const caFile = this.#ctx.flags['ca-file'];
+    const insecure = Boolean(this.#ctx.flags.insecure) && typeof caFile !== 'string';
+    if (!this.#agent) {
+      let ca: string | undefined;
+      if (typeof caFile === 'string') {
+        try {
+          ca = readFileSync(caFile, 'utf8');
+        } catch {
+          throw new UserError(`cannot read --ca-file ${caFile}`, 'give the PEM file of the CA that signed the MaaS gateway certificate');
+        }
+      }
+      this.#agent = new Agent({ connect: { ...(ca ? { ca } : {}), ...(insecure ? { rejectUnauthorized: false } : {}) }, keepAliveTimeout: 2_000 });
+    }
+    return { baseUrl: this.baseUrl(), dispatcher: this.#agent, insecure };
+  }
+
+  /** `--token` (or DEMO_TOKEN), else the kubeconfig user's token, else `oc whoami -t`. */
+  async clusterToken(): Promise<Secret> {
+    if (this.#token) return this.#token;
+    const flag = this.#ctx.flags.token;
+    if (typeof flag === 'string' && flag !== '') return (this.#token = new Secret(flag));
+    const direct = kubeconfigToken(this.loaded.kc);
+    if (direct) return (this.#token = new Secret(direct));
+    const headers = ((await this.loaded.kc.applyToFetchOptions({}).catch(() => ({}))) as { headers?: Record<string, string> | { get?: (k: string) => string | null } }).headers;
+    const auth = headers && typeof (headers as { get?: unknown }).get === 'function' ? (headers as { get: (k: string) => string | null }).get('Authorization') : (headers as Record<string, string> | undefined)?.Authorization ?? (headers as Record<string, string> | undefined)?.authorization;
+    if (typeof auth === 'string' && /^Bearer\s+\S+/.test(auth)) return (this.#token = new Secret(auth.replace(/^Bearer\s+/, '')));
+    let why = 'oc is not installed';
+    try {
+      const { $ } = await import('zx');
+      const r = await $({ quiet: true, nothrow: true, timeout: '10s', env: { ...this.#ctx.io.env } })`oc whoami -t`;
+      const out = r.stdout.trim();
+      if (r.exitCode === 0 && out) return (this.#token = new Secret(out));
+      why = `\`oc whoami -t\` failed: ${(r.stderr.trim().split('\n')[0] ?? '') || `exit ${r.exitCode}`}`;
+    } catch (err) {
+      why = `\`oc whoami -t\` could not run: ${(err as Error).message.split('\n')[0]}`;
+    }
+    throw new UserError(
+      `no cluster token: --token (or DEMO_TOKEN) not given, the kubeconfig user ${this.loaded.user} has no token (client certificate or exec plugin), and ${why}`,
+      'log in with `oc login` and pass --token "$(oc whoami -t)", or set DEMO_TOKEN',
+    );
+  }
+
+  async #ourRoutes(): Promise<HttpRoute[]> {
+    this.#routes ??= (await this.kube.list('gateway.networking.k8s.io/v1', 'HTTPRoute', undefined, { labelSelector: DEMO_SELECTOR }).catch(() => ({ items: [] }))).items as HttpRoute[];
+    return this.#routes;
+  }
+
+  providers(): DemoConfig['providers'] {
+    // Step 3a ran when its bridge route exists; known once routeModel() or vllmDirectUrl() has read them.
+    const routes = this.#routes;
+    return this.cfg.providers.filter((p) => !p.optional || (routes ?? []).some((r) => r.metadata.name === names.bridgeRoute(p)));
+  }
+
+  async vllmDirectUrl(): Promise<string | undefined> {
+    const explicit = this.#ctx.io.env.DEMO_VLLM_URL ?? (typeof this.#ctx.flags['vllm-url'] === 'string' ? this.#ctx.flags['vllm-url'] : undefined);
+    if (explicit) return explicit.replace(/\/+$/, '');
+    const vllm = this.cfg.providers.find((p) => p.optional);
+    if (!vllm) return undefined;
+    const b = await this.kube.get({ apiVersion: XBACKEND.apiVersion, kind: XBACKEND.kind, namespace: this.cfg.egress.namespace, name: vllm.backend }).catch(() => undefined);
+    const spec = b?.spec as { destination?: { fqdn?: { hostname?: string }; ports?: { number?: number; tls?: unknown }[] } } | undefined;
+    const host = spec?.destination?.fqdn?.hostname;
+    const port = spec?.destination?.ports?.[0];
+    // An in-cluster simulator is not reachable from here.
+    if (!host || /\.svc(\.cluster\.local)?$/.test(host)) return undefined;
+    return `${port?.tls ? 'https' : 'http'}://${host}:${port?.number ?? 8000}`;
+  }
+
+  async hopRecords(_requestId: string): Promise<HopRecord[]> {
+    return [];
+  }
+
+  async routeModel(): Promise<RouteModel> {
+    const routes = await this.#ourRoutes();
+    const { maas, egress } = this.cfg;
+    const policies = (await this.kube.list('kuadrant.io/v1', 'AuthPolicy', egress.namespace, { labelSelector: DEMO_SELECTOR }).catch(() => ({ items: [] }))).items;
+    const onMaas = (r: HttpRoute) => (r.spec?.parentRefs ?? []).some((p) => p.name === maas.gatewayName && (p.namespace ?? r.metadata.namespace) === maas.gatewayNamespace);
+    const onEgress = (r: HttpRoute) => (r.spec?.parentRefs ?? []).some((p) => p.name === egress.gatewayName && (p.namespace ?? r.metadata.namespace) === egress.namespace);
+    const controller = await this.kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: egress.controllerNamespace, name: names.controller }).catch(() => undefined);
+    const image = (controller?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
+    const controllerFixed = image ? (/prefix-rewrite-fix/.test(image) ? true : null) : null;
+    const bridges = routes.filter(onMaas).map((r) => {
+      const x = rule(r);
+      const provider = /^\/external\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-bridge$/, '');
+      const pol = policies.find((p) => ((p.spec as { targetRef?: { kind?: string; name?: string } } | undefined)?.targetRef?.name === r.metadata.name));
+      const rules = (pol?.spec as { rules?: { authentication?: Record<string, { kubernetesTokenReview?: { audiences?: string[] } }>; response?: { success?: { headers?: Record<string, { plain?: { expression?: string; value?: string } }> } } } } | undefined)?.rules;
+      const [header, value] = Object.entries(rules?.response?.success?.headers ?? {})[0] ?? [];
+      const literal = value ? (celLiteral(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
+      const audiences = Object.values(rules?.authentication ?? {}).flatMap((a) => a.kubernetesTokenReview?.audiences ?? []);
+      return {
+        provider,
+        pathPrefix: x.prefix,
+        rewritePrefix: x.rewrite,
+        removeHeaders: x.remove,
+        injectHeader: header ?? null,
+        injectFingerprint: header && literal !== undefined ? fingerprint(header.toLowerCase() === 'authorization' ? literal.replace(/^Bearer\s+/i, '') : literal) : null,
+        audiences: pol ? audiences : null,
+      };
+    });
+    const egressRoutes = routes.filter(onEgress).map((r) => {
+      const x = rule(r);
+      return { provider: /^\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-route$/, ''), pathPrefix: x.prefix, rewritePrefix: x.rewrite, backend: x.backend, controllerFixed };
+    });
+    const kserve = (await this.kube.get({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', namespace: this.cfg.onprem.namespace, name: names.onpremRoute(this.cfg) }).catch(() => undefined)) as HttpRoute | undefined;
+    const onprem = kserve ? [{ pathPrefix: rule(kserve).prefix, rewritePrefix: rule(kserve).rewrite ?? '/' }] : [];
+    return { bridges, egress: egressRoutes, onprem };
+  }
+
+  /** The tier's limit from the gateway TokenRateLimitPolicy; what was spent cannot be read (0, inferred). */
+  async budget(_userid: string, tier: string): Promise<BudgetRecord | undefined> {
+    const trlp = await this.kube.get({ apiVersion: 'kuadrant.io/v1alpha1', kind: 'TokenRateLimitPolicy', namespace: this.cfg.maas.gatewayNamespace, name: DEFAULT_TRLP_NAME }).catch(() => undefined);
+    type Limit = { rates?: { limit?: number }[]; when?: { predicate?: string }[] };
+    const limits = ((trlp?.spec as { limits?: Record<string, Limit> } | undefined)?.limits ?? {}) as Record<string, Limit>;
+    const entry = limits[`${tier}-user-tokens`] ?? Object.values(limits).find((l) => (l.when ?? []).some((w) => new RegExp(`tier\\s*==\\s*["']${tier}["']`).test(w.predicate ?? '')));
+    const limit = entry?.rates?.[0]?.limit;
+    if (typeof limit !== 'number') return undefined;
+    return { tier, limit, spent: 0, source: 'inferred' };
+  }
+
+  async close(): Promise<void> {
+    await this.#agent?.close();
+  }
+}
