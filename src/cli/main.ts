@@ -190,7 +190,7 @@ async function makeSinks(mode: OutputMode, ctx: CommandContext): Promise<EventSi
   const color = colorEnabled(flags, io);
   if (mode === 'plain') {
     const { createPlainSink } = await import('../render/plain.js');
-    sinks.push(createPlainSink({ write: io.stdout, color, width: io.columns ?? 100 }));
+    sinks.push(createPlainSink({ write: io.stdout, writeErr: io.stderr, color, width: io.columns ?? 100 }));
   } else if (mode === 'json') {
     const { createJsonSink } = await import('../render/json.js');
     sinks.push(createJsonSink({ write: io.stdout }));

@@ -12,12 +12,15 @@ import { redact } from '../core/secret.js';
 import { formatEvent } from './formatters.js';
 import { palette } from './style.js';
 
-export function createPlainSink(opts: { write: (text: string) => void; color: boolean; width?: number }): EventSink {
+export function createPlainSink(opts: { write: (text: string) => void; writeErr?: (text: string) => void; color: boolean; width?: number }): EventSink {
   const p = palette(opts.color);
   return {
     write(e) {
       const line = formatEvent(e, p, opts.width ?? 100);
-      if (line !== null) opts.write(`${redact(line)}\n`);
+      if (line === null) return;
+      // The run's error (one line and a hint) goes to stderr, as errors before the run started do.
+      const out = e.kind === 'run-end' && e.error && opts.writeErr ? opts.writeErr : opts.write;
+      out(`${redact(line)}\n`);
     },
   };
 }

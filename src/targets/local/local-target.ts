@@ -452,7 +452,7 @@ async function* repair(state: LocalState, h: Health, dir: string, signal: AbortS
   yield { kind: 'step-end', step: 'repair', ok: true, ms: elapsed(ts) };
 }
 
-async function closedPort(): Promise<number> {
+export async function closedPort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const s = createServer();

@@ -301,7 +301,7 @@ export const FAULTS: FaultDef[] = [
   {
     name: 'backend-down',
     description: "the provider's backend is unreachable (nothing listens at its address)",
-    hop: 'egress-gateway',
+    hop: 'provider',
     check: 'rewrite-backend-reachable',
     calls: ['4', '10'],
     apply: (s, c) =>

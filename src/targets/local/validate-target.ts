@@ -9,6 +9,7 @@ import { deserializeConfig, type SerializedConfig } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { Secret, fingerprint } from '../../core/secret.js';
 import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
+import type { HopId } from '../../core/events.js';
 import type { HopRecord } from './hop-kit.js';
 import { AdminClient } from './launcher.js';
 import { envFacts, gatewayAgent, health } from './local-target.js';
@@ -112,6 +113,26 @@ export class LocalTarget implements ValidateTarget {
     const r = await this.admin('maas-gateway')?.call<{ counters: Record<string, { spent: number; resetAt: number }> }>('GET', '/ratelimit');
     const c = r?.counters[`${tier}-user-tokens/${userid}`];
     return { tier, limit, spent: c?.spent ?? 0, ...(c ? { resetAt: c.resetAt } : {}), source: 'observed' };
+  }
+
+  /** `--fix`: reprograms one hop with a corrected part of the spec, as a controller would. */
+  async reprogram(part: keyof TopologySpec, spec: unknown): Promise<void> {
+    const name = part === 'maasGateway' ? 'maas-gateway' : part === 'egress' ? 'egress-gateway' : 'maas-api';
+    const admin = this.admin(name);
+    if (!admin) throw new Error(`${name} is not running`);
+    await admin.program(spec);
+  }
+
+  async installFacts(): Promise<{ name: string; ok: boolean; detail: string; hint?: string; hop?: HopId }[]> {
+    const h = await health(this.state);
+    const hopOf = (name: string): HopId => (name.startsWith('provider-') ? `provider:${name.slice(9)}` : name === 'onprem-sim' ? 'onprem' : (name as HopId));
+    return Object.entries(this.state.components).map(([name, c]) => ({
+      name,
+      ok: h.alive.includes(name),
+      detail: h.alive.includes(name) ? `pid ${c.pid}, 127.0.0.1:${c.port}` : `not running (pid ${c.pid} gone or port ${c.port} closed)`,
+      hop: hopOf(name),
+      ...(h.alive.includes(name) ? {} : { hint: 'demo up   # restarts the stopped hops on their ports' }),
+    }));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,70 @@
+/** Helpers the doctor categories share: per-provider evaluation, fix patches, spec edits. */
+import type { HopId } from '../../core/events.js';
+import type { ProviderConfig } from '../../core/config.js';
+import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../targets/local/spec.js';
+import type { DoctorContext, Finding, Fix } from './types.js';
+
+export interface ProviderResult {
+  provider: string;
+  ok: boolean | 'skip';
+  evidence: string[];
+  hop?: HopId;
+  fix?: Fix;
+}
+
+/** Runs `each` for every deployed provider and folds the results into one finding. */
+export async function perProvider(ctx: DoctorContext, each: (p: ProviderConfig) => Promise<ProviderResult>, okMessage: string): Promise<Finding> {
+  const results: ProviderResult[] = [];
+  for (const p of ctx.target.providers()) results.push(await each(p));
+  const bad = results.filter((r) => r.ok === false);
+  if (bad.length === 0) {
+    if (results.every((r) => r.ok === 'skip')) return { outcome: 'skip', message: results[0]?.evidence[0] ?? 'nothing to check' };
+    return { outcome: 'pass', message: okMessage, evidence: results.flatMap((r) => r.evidence) };
+  }
+  const fixes = bad.map((r) => r.fix).filter((f): f is Fix => Boolean(f));
+  return {
+    outcome: 'fail',
+    message: `${bad.map((r) => r.provider).join(', ')}: ${bad[0]!.evidence[0] ?? ''}`,
+    ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}),
+    evidence: bad.flatMap((r) => r.evidence.map((e) => `${r.provider}: ${e}`)),
+    ...(fixes.length ? { fix: mergeFixes(fixes) } : {}),
+  };
+}
+
+function mergeFixes(all: Fix[]): Fix {
+  // Providers that share one cause (e.g. the controller image) share one fix: list it once.
+  const fixes = all.filter((f, i) => all.findIndex((g) => g.summary === f.summary && g.patch === f.patch) === i);
+  if (fixes.length === 1) return { ...fixes[0]!, apply: async () => { for (const f of all) await f.apply?.(); } };
+  return {
+    summary: fixes.map((f) => f.summary).join('; '),
+    patch: fixes.map((f) => f.patch).join('\n'),
+    apply: async () => {
+      for (const f of fixes) await f.apply?.();
+    },
+  };
+}
+
+export const bridgeOf = (spec: Partial<TopologySpec>, provider: string): BridgeSpec | undefined => spec.maasGateway?.bridges.find((b) => b.provider === provider);
+export const egressRouteOf = (spec: Partial<TopologySpec>, provider: string): EgressRouteSpec | undefined => spec.egress?.routes.find((r) => r.provider === provider);
+
+/** A fix that edits one part of the configuration and reprograms it (local topology) — or, on a cluster, is printed only. */
+export function specFix(ctx: DoctorContext, part: keyof TopologySpec, summary: string, patch: string, edit: (spec: Partial<TopologySpec>) => void): Fix {
+  return {
+    summary,
+    patch,
+    ...(ctx.target.reprogram
+      ? {
+          apply: async () => {
+            const fresh = await ctx.target.topology();
+            edit(fresh);
+            await ctx.target.reprogram!(part, fresh[part]);
+          },
+        }
+      : {}),
+  };
+}
+
+/** Object diff lines for a fix: `kind/name`, then `- old` / `+ new`. */
+export function diff(object: string, lines: [string | null, string | null][]): string {
+  return [`# ${object}`, ...lines.flatMap(([a, b]) => [...(a !== null ? [`- ${a}`] : []), ...(b !== null ? [`+ ${b}`] : [])])].join('\n');
+}

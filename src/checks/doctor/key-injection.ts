@@ -1,0 +1,111 @@
+/**
+ * Key injection: each bridge's AuthPolicy must be enforced (no token → Authorino's 401), accept MaaS
+ * tokens (audience), and inject the provider's key under the header the provider reads. Evidence:
+ * the policy as configured, and what the provider saw (key status and key fingerprint, never the key).
+ */
+import { fingerprint } from '../../core/secret.js';
+import { SIM_HEADERS } from '../../sim/headers.js';
+import { bridgeOf, diff, perProvider, specFix } from './common.js';
+import { defineCheck, type CheckDef } from './types.js';
+
+const injectedValue = (header: string, value: string) => (header.toLowerCase() === 'authorization' ? value.replace(/^Bearer\s+/i, '') : value);
+
+export const keyInjection: CheckDef[] = [
+  defineCheck({
+    id: 'key-policy-enforced',
+    category: 'key-injection',
+    title: 'each bridge has an enforced AuthPolicy (no token → 401)',
+    severity: 'error',
+    hint: 'README.md#doctor-key-injection',
+    run: (ctx) =>
+      perProvider(
+        ctx,
+        async (p) => {
+          const b = bridgeOf(ctx.spec, p.name);
+          const ex = await ctx.probeNoAuth(p.name);
+          const ok = ex?.answer.kind === 'auth-401';
+          if (!b?.auth || !ok) {
+            return {
+              provider: p.name,
+              ok: false,
+              hop: 'maas-gateway',
+              evidence: [b?.auth ? 'policy configured but not enforced' : `no AuthPolicy targets ${b?.name ?? `${p.name}-bridge`}`, ...(ex ? [`probe without a token: ${ex.answer.summary}`] : [])],
+              fix: { summary: `apply AuthPolicy ${p.name}-bridge-auth targeting HTTPRoute ${p.name}-bridge`, patch: `demo manifests --step 4 | kubectl apply --server-side -f -` },
+            };
+          }
+          return { provider: p.name, ok: true, evidence: [`no token → ${ex.answer.summary}`] };
+        },
+        'bridges refuse requests without a MaaS token',
+      ),
+  }),
+  defineCheck({
+    id: 'key-auth-accepts-maas-token',
+    category: 'key-injection',
+    title: 'each bridge accepts a valid MaaS token (audience maas-default-gateway-sa)',
+    severity: 'error',
+    hint: 'README.md#doctor-key-injection',
+    run: (ctx) =>
+      perProvider(
+        ctx,
+        async (p) => {
+          const b = bridgeOf(ctx.spec, p.name);
+          const aud = ctx.target.cfg.maas.audience;
+          const ex = await ctx.probe(p.name);
+          if (!ex) return { provider: p.name, ok: 'skip', evidence: ['no MaaS token to probe with'] };
+          const refused = ex.answer.kind === 'auth-401';
+          const missingAud = b?.auth && !b.auth.audiences.includes(aud);
+          if (refused || missingAud) {
+            return {
+              provider: p.name,
+              ok: false,
+              hop: 'maas-gateway',
+              evidence: [`probe with a valid MaaS token: ${ex.answer.summary}`, ...(b?.auth ? [`AuthPolicy audiences: ${b.auth.audiences.join(', ') || '(none: Authorino uses the Host)'}`] : [])],
+              fix: specFix(ctx, 'maasGateway', `set kubernetesTokenReview.audiences to [${aud}] in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth`, [[`audiences: [${b?.auth?.audiences.join(', ') ?? ''}]`, `audiences: [${aud}]`]]), (s) => {
+                const x = bridgeOf(s, p.name);
+                if (x?.auth) x.auth.audiences = [aud];
+              }),
+            };
+          }
+          return { provider: p.name, ok: true, evidence: [`MaaS token accepted (${ex.answer.summary})`] };
+        },
+        'MaaS tokens pass every bridge',
+      ),
+  }),
+  defineCheck({
+    id: 'key-injected',
+    category: 'key-injection',
+    title: "each provider receives its own key in the header it reads",
+    severity: 'error',
+    hint: 'README.md#doctor-key-injection',
+    run: (ctx) =>
+      perProvider(
+        ctx,
+        async (p) => {
+          const b = bridgeOf(ctx.spec, p.name);
+          const wantHeader = p.keyHeader;
+          const wantFp = p.key.fingerprint;
+          const inject = b?.auth?.inject ?? null;
+          const gotFp = inject ? fingerprint(injectedValue(inject.header, inject.value)) : undefined;
+          const ex = await ctx.probe(p.name);
+          const status = ex?.headers[SIM_HEADERS.keyStatus];
+          const seenFp = ex?.headers[SIM_HEADERS.keyFingerprint];
+          const evidence = [
+            `policy injects: ${inject ? `${inject.header} (key fingerprint ${gotFp})` : 'nothing'}; the provider reads ${wantHeader} (expected fingerprint ${wantFp})`,
+            ...(status ? [`probe: the provider saw key ${status}${seenFp ? ` (fingerprint ${seenFp})` : ''}`] : []),
+          ];
+          const headerValue = wantHeader === 'authorization' ? `Bearer ${p.key.masked}` : p.key.masked;
+          const fixFor = (what: string) =>
+            specFix(ctx, 'maasGateway', `${what} in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth spec.rules.response.success.headers`, [[inject ? `${inject.header}: {plain: {expression: "'${injectedValue(inject.header, inject.value) === p.key.reveal() ? p.key.masked : '<other key>'}'"}}` : '(no headers)', `${wantHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: {plain: {expression: "'${headerValue}'"}}`]]), (s) => {
+              const x = bridgeOf(s, p.name);
+              if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
+            });
+          if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
+          if (!inject || status === 'missing') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: ['no key reached the provider (policy injects none, or its fields were pruned)', ...evidence], fix: fixFor('inject the provider key') };
+          if (gotFp !== wantFp || status === 'invalid') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`wrong key: fingerprint ${seenFp ?? gotFp} is not the provider's ${wantFp}`, ...evidence], fix: fixFor('inject the right key') };
+          if (status !== 'ok') return { provider: p.name, ok: 'skip', evidence: ['the probe did not reach the provider (see rewrites)'] };
+          return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted`] };
+        },
+        'every provider gets its own key',
+      ),
+  }),
+];

@@ -1,0 +1,172 @@
+/**
+ * Three small categories: install (the target and its hops are up), model listing (what /v1/models
+ * lists is what is routable, and the reverse), exposure (the user's token forwarded to a provider,
+ * keys as literals in policies, headers logged at trace level, TLS verification off).
+ */
+import { request } from 'undici';
+import { SIM_HEADERS } from '../../sim/headers.js';
+import { bridgeOf, diff, perProvider, specFix } from './common.js';
+import { defineCheck, type CheckDef, type Finding } from './types.js';
+
+export const install: CheckDef[] = [
+  defineCheck({
+    id: 'install-target-reachable',
+    category: 'install',
+    title: 'the MaaS gateway answers over verified TLS',
+    severity: 'error',
+    hint: 'README.md#doctor-install',
+    run: async (ctx): Promise<Finding> => {
+      const ep = await ctx.target.endpoint();
+      try {
+        const r = await request(`${ep.baseUrl}/`, { dispatcher: ep.dispatcher, headersTimeout: 5_000 });
+        await r.body.dump();
+        return { outcome: 'pass', message: `${ep.baseUrl} answered ${r.statusCode} (${String(r.headers.server ?? 'no server header')})${ep.insecure ? ' — TLS NOT verified' : ''}` };
+      } catch (err) {
+        const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? 'error';
+        return { outcome: 'fail', hop: 'maas-gateway', message: `${ep.baseUrl} did not answer (${code})`, fix: { summary: ctx.target.kind === 'local' ? 'start the topology' : 'check the cluster domain and the CA', patch: ctx.target.kind === 'local' ? 'demo up' : 'demo doctor --target cluster --ca-file <ingress CA bundle>' } };
+      }
+    },
+  }),
+  defineCheck({
+    id: 'install-components',
+    category: 'install',
+    title: 'every component of the chain is running',
+    severity: 'error',
+    hint: 'README.md#doctor-install',
+    run: async (ctx): Promise<Finding> => {
+      const facts = (await ctx.target.installFacts?.()) ?? [];
+      if (!facts.length) return { outcome: 'skip', message: 'no install facts on this target' };
+      const bad = facts.filter((f) => !f.ok);
+      if (bad.length) {
+        return { outcome: 'fail', message: bad.map((f) => `${f.name}: ${f.detail}`).join('; '), ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}), evidence: facts.map((f) => `${f.ok ? 'ok' : 'NOT OK'} ${f.name}: ${f.detail}`), fix: { summary: bad[0]!.hint ?? 'restart the stopped components', patch: bad.map((f) => f.hint ?? '').filter(Boolean).join('\n') || 'demo up' } };
+      }
+      return { outcome: 'pass', message: facts.map((f) => f.name).join(', '), evidence: facts.map((f) => `${f.name}: ${f.detail}`) };
+    },
+  }),
+];
+
+export const modelListing: CheckDef[] = [
+  defineCheck({
+    id: 'models-listed-routable',
+    category: 'model-listing',
+    title: 'every routable model is listed by /v1/models, and every listed model is routable',
+    severity: 'error',
+    hint: 'README.md#doctor-model-listing',
+    run: async (ctx): Promise<Finding> => {
+      if (!ctx.token) return { outcome: 'skip', message: 'no MaaS token' };
+      const ep = await ctx.target.endpoint();
+      const r = await request(`${ep.baseUrl}/v1/models`, { dispatcher: ep.dispatcher, headers: { authorization: `Bearer ${ctx.token.reveal()}` } });
+      const text = await r.body.text();
+      if (r.statusCode !== 200) return { outcome: 'fail', hop: 'maas-api', message: `/v1/models answered ${r.statusCode}` };
+      const ids = ((JSON.parse(text) as { data?: { id: string }[] }).data ?? []).map((m) => m.id);
+      const providers = ctx.target.providers();
+      const routable = providers.filter((p) => bridgeOf(ctx.spec, p.name));
+      const unlisted = routable.filter((p) => !ids.includes(p.model));
+      const registry = ctx.spec.maasApi?.registry;
+      const unroutable = (registry ?? []).filter((m) => !providers.some((p) => p.model === m.id && bridgeOf(ctx.spec, p.name)));
+      const evidence = [`listed: ${ids.join(', ') || '(none)'}`, `routable external models: ${routable.map((p) => p.model).join(', ')}`];
+      if (unlisted.length) {
+        const cfg = ctx.target.cfg;
+        return {
+          outcome: 'fail',
+          hop: 'maas-api',
+          message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}`,
+          evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ')}`],
+          fix: specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
+            if (!s.maasApi) return;
+            s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
+          }),
+        };
+      }
+      if (unroutable.length) return { outcome: 'fail', hop: 'maas-gateway', message: `listed but not routable: ${unroutable.map((m) => m.id).join(', ')}`, evidence };
+      return { outcome: 'pass', message: `${ids.length} models, all routable`, evidence };
+    },
+  }),
+];
+
+export const exposure: CheckDef[] = [
+  defineCheck({
+    id: 'exposure-user-token-forwarded',
+    category: 'exposure',
+    title: "the user's MaaS token never reaches an external provider",
+    severity: 'error',
+    hint: 'README.md#doctor-exposure',
+    run: (ctx) =>
+      perProvider(
+        ctx,
+        async (p) => {
+          if (p.keyHeader === 'authorization') return { provider: p.name, ok: true, evidence: ['the key replaces Authorization'] };
+          const b = bridgeOf(ctx.spec, p.name);
+          const removes = b?.removeHeaders.includes('authorization') ?? false;
+          const ex = await ctx.probe(p.name);
+          const seen = ex?.headers[SIM_HEADERS.authorization];
+          if (!removes || seen === 'jwt') {
+            return {
+              provider: p.name,
+              ok: false,
+              hop: 'maas-gateway',
+              evidence: [seen === 'jwt' ? 'probe: the provider received the MaaS token (Authorization: Bearer <JWT>)' : 'the bridge does not remove Authorization', ...(b ? [`HTTPRoute ${b.name} removes: ${b.removeHeaders.join(', ') || '(nothing)'}`] : [])],
+              fix: specFix(ctx, 'maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
+                const x = bridgeOf(s, p.name);
+                if (x && !x.removeHeaders.includes('authorization')) x.removeHeaders.push('authorization');
+              }),
+            };
+          }
+          return { provider: p.name, ok: true, evidence: [`Authorization removed; provider saw ${seen ?? 'nothing'}`] };
+        },
+        'no MaaS token leaves for a provider',
+      ),
+  }),
+  defineCheck({
+    id: 'exposure-keys-in-policies',
+    category: 'exposure',
+    title: 'provider keys are not stored as literals in plain objects',
+    severity: 'warning',
+    hint: 'README.md#doctor-exposure',
+    run: async (ctx): Promise<Finding> => {
+      const literal = (ctx.spec.maasGateway?.bridges ?? []).filter((b) => b.auth?.inject);
+      if (!literal.length) return { outcome: 'pass', message: 'no key literals in bridge policies' };
+      return {
+        outcome: 'warn',
+        expectedWarning: true,
+        message: `${literal.length} AuthPolicies carry their provider key as a CEL literal (the seed design; readable by anyone who can read AuthPolicies)`,
+        evidence: literal.map((b) => `${b.name}-auth injects ${b.auth!.inject!.header}`),
+        fix: { summary: 'keep keys in Secrets and restrict who can read AuthPolicies; a key service (Authorino metadata) avoids literals', patch: 'kubectl auth can-i get authpolicies.kuadrant.io --as system:authenticated -n default   # should be "no"' },
+      };
+    },
+  }),
+  defineCheck({
+    id: 'exposure-trace-logging',
+    category: 'exposure',
+    title: 'the egress Envoy does not log request headers (keys, tokens) at trace level',
+    severity: 'warning',
+    hint: 'README.md#doctor-exposure',
+    run: async (ctx): Promise<Finding> => {
+      const level = ctx.spec.egress?.logLevel;
+      if (level === undefined) return { outcome: 'skip', message: 'log level not visible on this target' };
+      if (level === 'trace') {
+        return {
+          outcome: 'warn',
+          hop: 'egress-gateway',
+          message: 'egress Envoy runs with --log-level trace: X-Provider-Api-Key and Authorization values land in its pod log',
+          fix: specFix(ctx, 'egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
+            if (s.egress) s.egress.logLevel = 'info';
+          }),
+        };
+      }
+      return { outcome: 'pass', message: `log level ${level}` };
+    },
+  }),
+  defineCheck({
+    id: 'exposure-tls-verification',
+    category: 'exposure',
+    title: 'TLS to the MaaS gateway is verified',
+    severity: 'warning',
+    hint: 'README.md#doctor-exposure',
+    run: async (ctx): Promise<Finding> => {
+      const ep = await ctx.target.endpoint();
+      if (ep.insecure) return { outcome: 'warn', message: 'verification is off (--insecure)', fix: { summary: 'pass the ingress CA instead', patch: '--ca-file <ingress CA bundle>' } };
+      return { outcome: 'pass', message: 'verified against the CA in use' };
+    },
+  }),
+];

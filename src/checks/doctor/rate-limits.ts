@@ -1,0 +1,121 @@
+/**
+ * Rate limits, checked three ways: the policy is configured for the user's tier, it is enforced on
+ * the route (the gateway accounts the request against a budget), and it is effective (one real
+ * request moves the counter; with --probe-rate-limit, the budget is spent until 429s arrive and the
+ * over-admission is measured).
+ */
+import type { Exchange } from '../run-validate.js';
+import { identityOf } from '../run-validate.js';
+import { diff, specFix } from './common.js';
+import { defineCheck, type CheckDef, type DoctorContext, type Finding } from './types.js';
+
+function tierOf(ctx: DoctorContext): { userid: string; tier: string } | undefined {
+  return ctx.token ? identityOf(ctx.token) : undefined;
+}
+
+const chatOnce = (ctx: DoctorContext): Promise<Exchange | undefined> => ctx.chat();
+
+export const rateLimits: CheckDef[] = [
+  defineCheck({
+    id: 'ratelimit-policy-present',
+    category: 'rate-limits',
+    title: "a TokenRateLimitPolicy limits the user's tier and is enforced on the routes",
+    severity: 'error',
+    hint: 'README.md#doctor-rate-limits',
+    run: async (ctx): Promise<Finding> => {
+      const id = tierOf(ctx);
+      const rl = ctx.spec.maasGateway?.rateLimit;
+      const limit = id && rl?.limits.find((l) => l.tier === id.tier);
+      const ex = await chatOnce(ctx);
+      const gw = ex?.records.find((r) => r.hop === 'maas-gateway');
+      // Enforced: the gateway accounted the request (a budget in its record) or answered 429. A request
+      // that failed before reaching the limiter (401, 404…) says nothing either way.
+      const enforced = ex?.status === 429 || gw?.detail.budget ? true : ex?.status === 200 ? false : undefined;
+      const evidence = [
+        rl ? `policy: ${rl.enabled ? rl.limits.map((l) => `${l.tier} ${l.tokens}`).join(', ') + ` tokens per ${rl.windowSeconds} s` : 'absent'}` : 'policy: not visible',
+        ...(ex ? [`probe: ${ex.answer.summary}${gw?.detail.budget ? `, budget ${gw.detail.budget}` : gw ? ', no budget accounted' : ''}`] : []),
+      ];
+      if (!rl?.enabled || !limit || enforced === false) {
+        const tiers = ctx.target.cfg.rateLimit.tiers;
+        return {
+          outcome: 'fail',
+          hop: 'maas-gateway',
+          message: !rl?.enabled ? 'no TokenRateLimitPolicy: requests are never limited' : !limit ? `no limit for tier ${id?.tier ?? '?'}: that tier is unlimited` : 'the policy exists but the gateway does not account requests against it',
+          evidence,
+          fix: specFix(ctx, 'maasGateway', 'apply the gateway-level TokenRateLimitPolicy gateway-token-rate-limits', diff(`TokenRateLimitPolicy ${ctx.target.cfg.maas.gatewayNamespace}/gateway-token-rate-limits`, [[null, `limits: {${tiers.map((t) => `${t.name}-user-tokens: {rates: [{limit: ${t.tokensPerWindow}, window: 1m}]}`).join(', ')}} counter auth.identity.userid`]]), (s) => {
+            if (s.maasGateway) s.maasGateway.rateLimit.enabled = true;
+          }),
+        };
+      }
+      if (enforced === undefined) return { outcome: 'skip', message: 'the probe request did not reach the gateway policy (see the other categories)', evidence };
+      return { outcome: 'pass', message: `tier ${id!.tier}: ${limit.tokens} tokens per ${rl.windowSeconds} s`, evidence };
+    },
+  }),
+  defineCheck({
+    id: 'ratelimit-counts-tokens',
+    category: 'rate-limits',
+    title: "a completion's usage.total_tokens is counted against the budget",
+    severity: 'error',
+    hint: 'README.md#doctor-rate-limits',
+    run: async (ctx): Promise<Finding> => {
+      const id = tierOf(ctx);
+      if (!id) return { outcome: 'skip', message: 'no MaaS token' };
+      const ex = await chatOnce(ctx);
+      const before = ctx.budgetBefore;
+      const after = await ctx.target.budget(id.userid, id.tier);
+      if (!ex) return { outcome: 'skip', message: 'no probe request' };
+      if (ex.status === 429) return { outcome: 'pass', message: 'the budget is already spent: 429 from Limitador', evidence: [ex.answer.summary] };
+      if (ex.status !== 200) return { outcome: 'skip', message: `the probe completion failed (${ex.answer.summary}); see the other categories` };
+      const tokens = (JSON.parse(ex.body) as { usage?: { total_tokens?: number } }).usage?.total_tokens ?? 0;
+      if (!before || !after || after.source !== 'observed') {
+        return { outcome: 'skip', message: 'the counter is not observable here; `--probe-rate-limit` confirms 429s by spending the budget', evidence: [`probe used ${tokens} tokens`] };
+      }
+      const moved = after.spent - before.spent;
+      const evidence = [`probe completion used ${tokens} tokens`, `counter ${before.spent} → ${after.spent} of ${after.limit}`];
+      if (moved <= 0) {
+        return {
+          outcome: 'fail',
+          hop: 'maas-gateway',
+          message: 'the counter did not move: usage is never reported, so the limit never fires',
+          evidence,
+          fix: specFix(ctx, 'maasGateway', 'report usage.total_tokens on responses (TokenRateLimitPolicy response phase; Limitador reachable)', diff('wasm-shim / Limitador', [['report action missing or Limitador unreachable (failure mode allow)', 'ratelimit-report with hits = responseBodyJSON("/usage/total_tokens")']]), (s) => {
+            if (s.maasGateway) s.maasGateway.rateLimit.countUsage = true;
+          }),
+        };
+      }
+      return { outcome: 'pass', message: `${moved} tokens counted for ${tokens} used`, evidence };
+    },
+  }),
+  defineCheck({
+    id: 'ratelimit-budget',
+    category: 'rate-limits',
+    title: "the user's budget and counter",
+    severity: 'warning',
+    hint: 'README.md#doctor-rate-limits',
+    run: async (ctx): Promise<Finding> => {
+      const id = tierOf(ctx);
+      if (!id) return { outcome: 'skip', message: 'no MaaS token' };
+      const b = await ctx.target.budget(id.userid, id.tier);
+      if (!b) return { outcome: 'skip', message: 'no limit for this tier' };
+      const reset = b.resetAt ? `, window resets in ${Math.max(0, Math.round((b.resetAt - Date.now()) / 1000))} s` : '';
+      const msg = `tier ${b.tier}: ${b.source === 'observed' ? `${b.spent} of ${b.limit} tokens spent${reset}` : `${b.limit} tokens per window (counter not observable)`}`;
+      if (b.source === 'observed' && b.spent >= b.limit) return { outcome: 'warn', message: `${msg}: further requests get 429 until the window resets`, evidence: ['per-user budget shared by every route of the gateway'] };
+      return { outcome: 'pass', message: msg };
+    },
+  }),
+  defineCheck({
+    id: 'ratelimit-probe',
+    category: 'rate-limits',
+    title: '429s arrive once the budget is spent (--probe-rate-limit), and the over-admission',
+    severity: 'error',
+    hint: 'README.md#doctor-rate-limits',
+    run: async (ctx): Promise<Finding> => {
+      if (!ctx.probeRateLimit) return { outcome: 'skip', message: 'spends the token budget; run with --probe-rate-limit' };
+      const r = await ctx.spend();
+      const over = r.spentAfter !== undefined && r.limit !== undefined ? r.spentAfter - r.limit : undefined;
+      const evidence = [`${r.admitted} requests admitted, ${r.tokens} tokens, ${r.first429 ? `429 at request ${r.first429}` : 'no 429'}`, ...(over !== undefined ? [`counter ended ${r.spentAfter} for a limit of ${r.limit}: over-admission ${Math.max(0, over)} tokens`] : [])];
+      if (!r.first429) return { outcome: 'fail', hop: 'maas-gateway', message: 'no 429 after spending well past the budget', evidence };
+      return { outcome: 'pass', message: `429 after ${r.admitted} requests${over !== undefined ? `; over-admission ${Math.max(0, over)} tokens (Limitador counts after the response)` : ''}`, evidence };
+    },
+  }),
+];

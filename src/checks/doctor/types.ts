@@ -1,0 +1,74 @@
+/**
+ * Doctor checks as data (linkerd's shape with our names): id, category, what is verified, the hint
+ * anchor, severity, and the function that gathers evidence. A check passes only on evidence of
+ * health — a probe that behaved, a counter that moved — never on an object merely existing.
+ */
+import type { HopId } from '../../core/events.js';
+import type { Secret } from '../../core/secret.js';
+import type { TopologySpec } from '../../targets/local/spec.js';
+import type { ValidateTarget } from '../../targets/target.js';
+import type { Exchange } from '../run-validate.js';
+
+export type Category = 'install' | 'rewrites' | 'key-injection' | 'rate-limits' | 'model-listing' | 'exposure';
+export const CATEGORIES: readonly Category[] = ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure'];
+
+export interface Fix {
+  /** One line: what the fix changes. */
+  summary: string;
+  /** The reviewable change: a command, or a diff of the object (`-` old, `+` new). */
+  patch: string;
+  /** Applies the change (local topology: reprogram the hop; cluster: patch the object). */
+  apply?: () => Promise<void>;
+}
+
+export interface Finding {
+  outcome: 'pass' | 'fail' | 'warn' | 'skip';
+  message?: string;
+  hop?: HopId;
+  evidence?: string[];
+  fix?: Fix;
+  /** A warning that the seed design always raises (e.g. keys as literals in AuthPolicies). */
+  expectedWarning?: boolean;
+}
+
+export interface DoctorTarget extends ValidateTarget {
+  /** The configuration objects, in the local topology's shape (cluster: parsed from its objects). */
+  topology(): Promise<Partial<TopologySpec>>;
+  /** Reprograms a part of the configuration (`--fix`); absent where fixes are printed only. */
+  reprogram?(part: keyof TopologySpec, spec: unknown): Promise<void>;
+  /** Extra install-level facts (running hops, controller image, …). */
+  installFacts?(): Promise<{ name: string; ok: boolean; detail: string; hint?: string; hop?: HopId }[]>;
+}
+
+export interface DoctorContext {
+  target: DoctorTarget;
+  token?: Secret;
+  spec: Partial<TopologySpec>;
+  /** One traced request per provider, made once and shared by every check. */
+  probe(provider: string): Promise<Exchange | undefined>;
+  /** The same request without a token. */
+  probeNoAuth(provider: string): Promise<Exchange | undefined>;
+  /** One small completion (max_tokens 1) through the first provider: the only request doctor spends by default. */
+  chat(): Promise<Exchange | undefined>;
+  /** The user's budget just before `chat()` ran. */
+  budgetBefore?: import('../../targets/target.js').BudgetRecord | undefined;
+  /** `--probe-rate-limit`: spend the budget until a 429, measure what was admitted. */
+  spend(): Promise<{ admitted: number; tokens: number; limit?: number; first429?: number; spentAfter?: number }>;
+  probeRateLimit: boolean;
+  /** Requests doctor spent that count against the user's budget. */
+  spent: number;
+}
+
+export interface CheckDef {
+  id: string;
+  category: Category;
+  /** What the check verifies, as the line people read. */
+  title: string;
+  severity: 'error' | 'warning';
+  hint: string;
+  run(ctx: DoctorContext): Promise<Finding>;
+}
+
+export function defineCheck(c: CheckDef): CheckDef {
+  return c;
+}
