@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { Agent, request as undiciRequest } from 'undici';
 import { SignJWT, importJWK, type JWK } from 'jose';
@@ -98,7 +98,10 @@ export async function startTopology(opts: TopologyOptions = {}): Promise<Topolog
   };
 }
 
-/** `demo down`, then SIGKILL for anything still alive, then the temp dir goes. Returns down's result. */
+/**
+ * `demo down`, then SIGKILL for anything still alive, then the temp dir goes (when `tempStateDir` made
+ * it). Returns down's result.
+ */
 export async function stopTopology(dir: string, pids: number[]): Promise<CliResult | undefined> {
   let down: CliResult | undefined;
   try {
@@ -113,6 +116,7 @@ export async function stopTopology(dir: string, pids: number[]): Promise<CliResu
         }
       }
     }
+    if (basename(dir) === 'state' && basename(dirname(dir)).startsWith('maas-egress-demo-test-')) rmSync(dirname(dir), { recursive: true, force: true });
   }
   return down;
 }
