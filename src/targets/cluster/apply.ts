@@ -221,6 +221,10 @@ export async function* dryRunStep(kube: Kube, rendered: RenderedStep, preexistin
       yield { kind: 'apply', step, object: `${refText(obj)} (exists and is not ours: left as it is)`, action: 'would-apply' };
       continue;
     }
+    if (obj.metadata.namespace && !(await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: obj.metadata.namespace }))) {
+      yield { kind: 'apply', step, object: `${refText(obj)} (new; its namespace is created by this run)`, action: 'would-apply' };
+      continue;
+    }
     try {
       await kube.apply(withoutApplyMode(obj), { force, dryRun: true });
     } catch (err) {

@@ -204,6 +204,7 @@ export class Kube {
     } catch (err) {
       const e = toKubeError(err, `get ${refText(ref)}`);
       if (e.errorKind === 'not-found') return undefined;
+      if (e.errorKind === 'kind-not-served') this.forgetDiscovery(ref.apiVersion);
       throw e;
     }
   }
@@ -217,7 +218,9 @@ export class Kube {
       const items = (r.items ?? []).map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind }));
       return { items, resourceVersion: r.metadata?.resourceVersion ?? '' };
     } catch (err) {
-      throw toKubeError(err, `list ${kind}${namespace ? ` in ${namespace}` : ''}`);
+      const e = toKubeError(err, `list ${kind}${namespace ? ` in ${namespace}` : ''}`);
+      if (e.errorKind === 'kind-not-served') this.forgetDiscovery(apiVersion);
+      throw e;
     }
   }
 

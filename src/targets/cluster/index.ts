@@ -46,7 +46,48 @@ function copyConfig(cfg: DemoConfig): DemoConfig {
 
 const elapsed = (t0: number) => Math.round(performance.now() - t0);
 
+/**
+ * Forwards `inner`'s events but never yields one once the signal has fired: the driver stops reading
+ * at the first event after Ctrl-C, so the interruption (what was applied, how to resume) must be
+ * thrown instead of printed.
+ */
+async function* untilAborted(inner: AsyncGenerator<EventInput>, signal: AbortSignal, interrupted: () => Error): AsyncGenerator<EventInput> {
+  try {
+    for (;;) {
+      let r: IteratorResult<EventInput>;
+      try {
+        r = await inner.next();
+      } catch (err) {
+        if (signal.aborted || err instanceof InterruptedError) throw interrupted();
+        throw err;
+      }
+      if (r.done) return;
+      if (signal.aborted) throw interrupted();
+      yield r.value;
+    }
+  } finally {
+    await inner.return(undefined).catch(() => undefined);
+  }
+}
+
+interface Progress {
+  completed: string[];
+  current?: string;
+  appliedInStep: number;
+}
+
+function interruptedUp(p: Progress): PartialApplyError {
+  const where = p.current ? `during step ${p.current}${p.appliedInStep ? ` (${p.appliedInStep} of its objects applied)` : ''}` : 'before the first step';
+  const done = p.completed.length ? `steps ${p.completed.join(', ')} complete` : 'no step complete';
+  return new PartialApplyError(`interrupted ${where}; ${done}; what was applied stays in the cluster`, p.completed, RESUME, `resume with \`${RESUME}\` (it skips what is already applied)`);
+}
+
 export async function* clusterUp(ctx: CommandContext): AsyncGenerator<EventInput> {
+  const progress: Progress = { completed: [], appliedInStep: 0 };
+  yield* untilAborted(upEvents(ctx, progress), ctx.signal, () => interruptedUp(progress));
+}
+
+async function* upEvents(ctx: CommandContext, progress: Progress): AsyncGenerator<EventInput> {
   const loaded = load(ctx);
   const kube = new Kube(loaded.kc);
   const dryRun = Boolean(ctx.flags['dry-run']);
@@ -92,22 +133,20 @@ export async function* clusterUp(ctx: CommandContext): AsyncGenerator<EventInput
   }
 
   const counts = emptyCounts();
-  const completed: string[] = [];
-  let current: string | undefined;
-  let appliedInStep = 0;
+  const completed = progress.completed;
   const existing = await readState(kube, facts.maasNamespace);
-  try {
+  {
     for (const r of plan) {
       if (ctx.signal.aborted) throw new InterruptedError();
       const t0 = performance.now();
-      current = r.step.id;
-      appliedInStep = 0;
+      progress.current = r.step.id;
+      progress.appliedInStep = 0;
       yield { kind: 'step-start', step: r.step.id, title: r.step.title, explain: r.step.explain };
       try {
         for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
         const state = completed.length === 0 ? yield* recordState(kube, plan, facts.maasNamespace, existing, r.step.id) : undefined;
         const preexisting = state?.preexisting ?? (await readState(kube, facts.maasNamespace))?.preexisting ?? [];
-        yield* applyStep(kube, r, { preexisting, signal: ctx.signal, counts, onApplied: () => void appliedInStep++ });
+        yield* applyStep(kube, r, { preexisting, signal: ctx.signal, counts, onApplied: () => void progress.appliedInStep++ });
         for (const w of r.step.waits(sctx)) {
           if (ctx.signal.aborted) break;
           yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal: ctx.signal });
@@ -131,15 +170,8 @@ export async function* clusterUp(ctx: CommandContext): AsyncGenerator<EventInput
         );
       }
     }
-  } catch (err) {
-    if (err instanceof InterruptedError || ctx.signal.aborted) {
-      const where = current ? `during step ${current}${appliedInStep ? ` (${appliedInStep} of its objects applied)` : ''}` : 'before the first step';
-      const done = completed.length ? `steps ${completed.join(', ')} complete` : 'no step complete';
-      yield { kind: 'log', level: 'warn', message: `interrupted ${where}; ${done}; what was applied stays, resume with \`${RESUME}\`` };
-      throw new PartialApplyError(`interrupted ${where}; ${done}`, completed, RESUME);
-    }
-    throw err;
   }
+  progress.current = undefined;
   const changed = counts.created + counts.configured;
   yield {
     kind: 'summary',
@@ -157,16 +189,17 @@ export async function* clusterUp(ctx: CommandContext): AsyncGenerator<EventInput
 }
 
 export async function* clusterDown(ctx: CommandContext): AsyncGenerator<EventInput> {
+  yield* untilAborted(downEvents(ctx), ctx.signal, () => new InterruptedError('interrupted: run `demo down --target cluster` again to finish; it only touches what is left'));
+}
+
+async function* downEvents(ctx: CommandContext): AsyncGenerator<EventInput> {
   const loaded = load(ctx);
   const kube = new Kube(loaded.kc);
   const cfg = copyConfig(ctx.cfg);
   const timeoutMs = timeoutOverride(ctx) ?? 180_000;
   const facts = yield* preflight(kube, loaded, cfg, { mode: 'down' });
   const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: ctx.signal });
-  if (ctx.signal.aborted) {
-    yield { kind: 'log', level: 'warn', message: 'interrupted: run `demo down --target cluster` again to finish; it only touches what is left' };
-    throw new InterruptedError();
-  }
+  if (ctx.signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));
   yield {
     kind: 'summary',

@@ -44,7 +44,11 @@ export async function labelledObjects(kube: Kube): Promise<K8sObject[]> {
   const found: K8sObject[] = [];
   for (const k of DELETE_ORDER) {
     if (!(await kube.served(k.apiVersion, k.kind))) continue;
-    const r = await kube.list(k.apiVersion, k.kind, undefined, { labelSelector: DEMO_SELECTOR });
+    const r = await kube.list(k.apiVersion, k.kind, undefined, { labelSelector: DEMO_SELECTOR }).catch((err: unknown) => {
+      // Its CRD went away since discovery was read (deleted by this very teardown).
+      if (toKubeError(err, '').errorKind === 'kind-not-served') return { items: [] };
+      throw err;
+    });
     found.push(...r.items.map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind })));
   }
   const rank = (o: K8sObject) => DELETE_ORDER.findIndex((k) => k.kind === o.kind);
