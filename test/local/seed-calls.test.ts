@@ -125,7 +125,7 @@ describe('the seed calls with curl and the state CA', () => {
     expect(r.stdout.trim()).toBe('minted');
   });
 
-  test('3–9: models, the four chats, no-auth 401s and the wrong vLLM key', () => {
+  test('3–9: models, the four chats, no-auth 401s, the wrong vLLM key, and escaping paths', () => {
     const r = bash(
       [
         MINT,
@@ -137,11 +137,16 @@ describe('the seed calls with curl and the state CA', () => {
         call('8a', `"https://\${HOST}/external/openai/v1/models"`),
         call('8b', `"https://\${HOST}/external/anthropic/v1/models"`),
         call('8c', `"https://\${HOST}/external/vllm/v1/models"`),
+        call('esc1', `--path-as-is ${chat('claude-3-sonnet', 'Hello', 10)} "https://\${HOST}/external/openai/../anthropic/v1/chat/completions"`),
+        call('esc2', `${chat('claude-3-sonnet', 'Hello', 10)} "https://\${HOST}/external/openai/%2e%2e/anthropic/v1/chat/completions"`),
+        call('esc3', `${chat('claude-3-sonnet', 'Hello', 10)} "https://\${HOST}/external/openai%2F..%2Fanthropic/v1/chat/completions"`),
         `echo "9 $(curl -sS -o "$OUT/9.body" -w '%{http_code}' -H "Authorization: Bearer bogus-key" -H "Content-Type: application/json" -d '{"model":"Qwen/Qwen3-0.6B","messages":[{"role":"user","content":"Hello"}],"max_tokens":10}' "$VLLM_URL/v1/chat/completions")"`,
       ].join('\n'),
     );
     expect(r.stderr).toBe('');
-    expect(statuses(r.stdout)).toEqual({ '3': 200, '4': 200, '5': 200, '6': 200, '7': 200, '8a': 401, '8b': 401, '8c': 401, '9': 401 });
+    expect(statuses(r.stdout)).toEqual({ '3': 200, '4': 200, '5': 200, '6': 200, '7': 200, '8a': 401, '8b': 401, '8c': 401, esc1: 400, esc2: 400, esc3: 400, '9': 401 });
+    // a path escaping its provider prefix gets 400, never another provider's answer
+    for (const id of ['esc1', 'esc2', 'esc3']) expect(headers(id)['x-sim-provider'], id).toBeUndefined();
 
     // 3: one listing with the local model and every external one
     const models = (body('3').data as { id: string; owned_by: string }[]).map((m) => [m.id, m.owned_by]);
