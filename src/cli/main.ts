@@ -9,7 +9,6 @@ import { commands, findCommand, globalFlags, type CommandDef, type FlagDef } fro
 import { EXIT, UserError, exitCodeOf, hintOf } from '../core/errors.js';
 import { redact } from '../core/secret.js';
 import type { CommandName, EventInput, TargetKind } from '../core/events.js';
-import type { EventSink } from '../core/run.js';
 import type { DemoConfig } from '../core/config.js';
 
 export interface Io {
@@ -184,32 +183,33 @@ export function colorEnabled(flags: FlagValues, io: Io): boolean {
   return io.isTTY;
 }
 
-async function makeSinks(mode: OutputMode, ctx: CommandContext): Promise<EventSink[]> {
-  const { flags, io } = ctx;
-  const sinks: EventSink[] = [];
-  const color = colorEnabled(flags, io);
-  if (mode === 'plain') {
-    const { createPlainSink } = await import('../render/plain.js');
-    sinks.push(createPlainSink({ write: io.stdout, writeErr: io.stderr, color, width: io.columns ?? 100 }));
-  } else if (mode === 'json') {
-    const { createJsonSink } = await import('../render/json.js');
-    sinks.push(createJsonSink({ write: io.stdout }));
-  } else if (mode === 'ndjson') {
-    const { createNdjsonSink } = await import('../render/ndjson.js');
-    sinks.push(createNdjsonSink({ write: io.stdout }));
-  } else {
-    const { createTuiSink } = await import('../render/tui/index.js');
-    sinks.push(await createTuiSink({ color, interactive: Boolean(flags.interactive), command: ctx.command }));
+/**
+ * `r` in the TUI reruns failed validation calls: the same command module with `--only` those calls,
+ * its events stamped on the running clock and masked like the rest.
+ */
+function rerunner(mod: Extract<CommandModule, { kind: 'stream' }>, ctx: CommandContext, start: number) {
+  return async function* (ids: string[]): AsyncGenerator<import('../core/events.js').DemoEvent> {
+    const { redactValue } = await import('../core/secret.js');
+    const only = ids.map((id) => id.replace(/^call-/, '')).join(',');
+    for await (const e of mod.run({ ...ctx, flags: { ...ctx.flags, only, skip: undefined } })) {
+      yield redactValue({ ...e, t: Math.round(performance.now() - start) } as import('../core/events.js').DemoEvent);
+    }
+  };
+}
+
+/** The command: the first word that is neither a flag nor the value of a global string flag (`demo -o json down`). */
+function commandWord(argv: string[]): string | undefined {
+  const takesValue = new Set(globalFlags.filter((f) => f.type === 'string').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1];
+    if (takesValue.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-')) return a;
   }
-  if (typeof flags.junit === 'string') {
-    const { createJunitSink } = await import('../render/junit.js');
-    sinks.push(createJunitSink({ file: flags.junit }));
-  }
-  if (typeof flags.record === 'string') {
-    const { createRecorder } = await import('../record/recorder.js');
-    sinks.push(createRecorder({ file: flags.record, command: ctx.command, target: ctx.target, version: ctx.version, argv: process.argv.slice(2) }));
-  }
-  return sinks;
+  return undefined;
 }
 
 function argvWantsJson(argv: string[]): boolean {
@@ -231,12 +231,13 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   // Known before parsing, so a usage error of a `--output json` run is still one JSON document.
   let wantJson = argvWantsJson(argv) || (io.env.DEMO_OUTPUT === 'json' && !argv.some((a) => a === '-o' || a === '--output' || a.startsWith('--output=') || /^-o./.test(a)));
   try {
-    const first = argv.find((a) => !a.startsWith('-'));
+    const first = commandWord(argv);
     const cmd = first ? findCommand(first) : undefined;
     if (first && !cmd) {
       throw new UserError(`unknown command "${first}"`, `commands: ${commands.map((c) => c.name).join(', ')}; see \`demo --help\``);
     }
-    const rest = cmd ? argv.filter((a) => a !== first) : argv;
+    const at = first === undefined ? -1 : argv.indexOf(first, 0);
+    const rest = cmd ? argv.filter((_, i) => i !== at) : argv;
     const parsed = parse(cmd, rest);
     const values = parsed.values as FlagValues;
     wantJson = values.output === 'json';
@@ -271,10 +272,11 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     const mod = await loaders[cmd.name]!();
     if (mod.kind === 'direct') return await mod.run(ctx);
 
-    const mode = chooseOutput(flags.output as string | undefined, io);
     const { drive } = await import('../core/run.js');
     const plan = mod.plan ? await mod.plan(ctx) : undefined;
-    const sinks = await makeSinks(mode, ctx);
+    const { createOutputSinks } = await import('./commands/output-sinks.js');
+    const start = performance.now();
+    const { all: sinks } = await createOutputSinks(ctx, ctx.command === 'validate' ? { rerun: rerunner(mod, ctx, start) } : {});
     const result = await drive(mod.run(ctx), {
       command: ctx.command,
       target,
@@ -283,6 +285,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       signal: controller.signal,
       ...(plan ? { plan } : {}),
       failOnWarning: mod.failOnWarning?.(ctx) ?? false,
+      now: () => performance.now() - start,
     });
     return result.exitCode;
   } catch (err) {

@@ -66,10 +66,26 @@ export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOption
   let exitCode: number = EXIT.ok;
   let error: { message: string; hint?: string; name?: string } | undefined;
   try {
-    for await (const input of stream) {
-      emit(input);
-      if (opts.signal?.aborted) break;
+    // After Ctrl-C the command still gets a short grace to stop what it started and say so;
+    // a command that ignores the signal is abandoned after it.
+    const it = stream[Symbol.asyncIterator]();
+    let graceUntil: number | undefined;
+    let graceEvents = 200;
+    for (;;) {
+      if (opts.signal?.aborted) {
+        graceUntil ??= Date.now() + 10_000;
+        if (graceEvents-- <= 0) break;
+      }
+      const deadline = graceUntil;
+      const next =
+        deadline === undefined
+          ? it.next()
+          : Promise.race([it.next(), new Promise<IteratorResult<EventInput>>((r) => setTimeout(() => r({ done: true, value: undefined }), Math.max(0, deadline - Date.now())).unref())]);
+      const step = await next;
+      if (step.done) break;
+      emit(step.value);
     }
+    if (opts.signal?.aborted) void it.return?.(undefined);
     if (opts.signal?.aborted) {
       exitCode = EXIT.interrupted;
       error = { message: 'interrupted', name: 'InterruptedError' };

@@ -45,7 +45,7 @@ describe('up that fails', () => {
       ['1', true],
       ['2', true],
       ['3', true],
-      ['3a', null],
+      ['3a', false],
     ]);
     expect(doc.logs.at(-1)?.message).toMatch(/every process this run started was stopped/);
     expect(pids.length).toBeGreaterThanOrEqual(5);

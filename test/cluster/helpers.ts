@@ -25,47 +25,10 @@ export function wgDir(root: string): string {
   return join(root, 'wg');
 }
 
-/**
- * Workaround (reported to the kube-api owner): the simulated wg controller reads XBackendDestination
- * ports at `spec.ports`; the CRD (and our manifests) put them at `spec.destination.ports`. Until that is
- * fixed there, the route check sees the ports where the CRD defines them.
- */
-function fixBackendPorts(api: KubeApi): void {
-  const c = api.controllers as unknown as { backendProblem: (ns: string, rules: unknown[]) => unknown };
-  const original = c.backendProblem.bind(c);
-  const xbdGroup = 'ainetworking.prototype.x-k8s.io';
-  c.backendProblem = (ns: string, rules: unknown[]) => {
-    const t = api.registry.all().find((r) => r.group === xbdGroup && r.plural === 'xbackenddestinations');
-    if (!t) return original(ns, rules);
-    const patched = new Map<string, unknown>();
-    for (const rule of rules as { backendRefs?: Record<string, unknown>[] }[]) {
-      for (const b of rule.backendRefs ?? []) {
-        if (b['kind'] !== 'Backend') continue;
-        const bns = String(b['namespace'] ?? ns);
-        const o = api.store.get(t, bns, String(b['name']));
-        const dest = (o?.['spec'] as { destination?: { ports?: unknown } } | undefined)?.destination;
-        if (o && dest?.ports && !(o['spec'] as Record<string, unknown>)['ports']) patched.set(`${bns}/${String(b['name'])}`, dest.ports);
-      }
-    }
-    if (!patched.size) return original(ns, rules);
-    const get = api.store.get.bind(api.store);
-    api.store.get = ((tt: typeof t, n: string | undefined, name: string) => {
-      const o = get(tt, n, name);
-      const ports = tt === t ? patched.get(`${n}/${name}`) : undefined;
-      return o && ports ? { ...o, spec: { ...(o['spec'] as object), ports } } : o;
-    }) as typeof api.store.get;
-    try {
-      return original(ns, rules);
-    } finally {
-      api.store.get = get;
-    }
-  };
-}
 
 export async function startCluster(preset: MaasPresetOptions = {}, opts: { delayMs?: number } = {}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'maas-egress-demo-cluster-'));
   const api = await startKubeApi({ controllerDelayMs: opts.delayMs ?? 10, bookmarkIntervalMs: 60_000 });
-  fixBackendPorts(api);
   await api.seedPreset(preset);
   const kubeconfig = await api.writeKubeconfig(join(dir, 'kubeconfig'));
   return { api, kubeconfig, wgDir: wgDir(dir), dir, close: () => api.close() };

@@ -857,7 +857,9 @@ export class Controllers {
         if (kind === 'Backend') {
           const xbd = xbdT ? this.store.get(xbdT, bns, bname) : undefined;
           if (!xbd) return { reason: 'BackendNotFound', message: `Backend ${bns}/${bname} not found` };
-          const ports = (spec(xbd)['ports'] ?? []) as { number?: number }[];
+          // XBackendDestination keeps its ports under spec.destination (the CRD's layout).
+          const dest = (spec(xbd)['destination'] ?? {}) as Record<string, unknown>;
+          const ports = (dest['ports'] ?? spec(xbd)['ports'] ?? []) as { number?: number }[];
           if (b['port'] === undefined) return { reason: 'ResolvedRefs', message: `Port must be specified for backend ${bns}/${bname}` };
           if (!ports.some((p) => p.number === b['port'])) {
             return { reason: 'ResolvedRefs', message: `No port ${String(b['port'])} found in backend ${bns}/${bname}` };

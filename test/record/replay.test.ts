@@ -144,6 +144,6 @@ describe('demo replay', () => {
     writeFileSync(file, readFileSync(fixtureFile('up'), 'utf8').split('\n').slice(0, 8).join('\n'));
     const captured = io();
     expect(await main(['replay', file, '--speed', '0', '--output', 'plain'], captured)).toBe(1);
-    expect(captured.out).toContain('error: the recording ends before the run did');
+    expect(captured.err).toContain('error: the recording ends before the run did');
   });
 });

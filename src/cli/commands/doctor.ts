@@ -10,6 +10,11 @@ const command: CommandModule = {
     const categories = ((ctx.flags.category as string[] | undefined) ?? []).flatMap((c) => c.split(','));
     const bad = categories.filter((c) => !(CATEGORIES as readonly string[]).includes(c));
     if (bad.length) throw new UserError(`unknown category ${bad.join(', ')}`, `categories: ${CATEGORIES.join(', ')}`);
+    const { chooseOutput } = await import('../main.js');
+    if (ctx.flags.fix && !ctx.flags.yes && chooseOutput(ctx.flags.output as string | undefined, ctx.io) === 'tui') {
+      // The TUI owns the keyboard; confirmations would fight it for stdin.
+      throw new UserError('--fix asks before each change, which the TUI cannot do while it runs', 'add --yes to apply every proposed fix, or use --output plain to be asked one by one');
+    }
     if (ctx.flags['self-test']) {
       if (ctx.target !== 'local') throw new UserError('--self-test runs on the local target only', 'drop --target cluster');
       const { selfTest } = await import('../../checks/doctor/self-test.js');

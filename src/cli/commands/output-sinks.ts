@@ -31,7 +31,7 @@ export async function createOutputSinks(
   let tui: TuiSink | undefined;
   if (mode === 'plain') {
     const { createPlainSink } = await import('../../render/plain.js');
-    view = createPlainSink({ write: io.stdout, color, width: io.columns ?? 100 });
+    view = createPlainSink({ write: io.stdout, writeErr: io.stderr, color, width: io.columns ?? 100 });
   } else if (mode === 'json') {
     const { createJsonSink } = await import('../../render/json.js');
     view = createJsonSink({ write: io.stdout });

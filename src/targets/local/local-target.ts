@@ -17,7 +17,6 @@ import type { StepDef } from '../../core/step.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
 import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile } from './launcher.js';
 import { applyFaults, baseSpec, bridgeFor, egressRouteFor, findFault, onpremRouteFor, type TopologySpec } from './spec.js';
-import { writeCerts } from './tls.js';
 import { generateSigningKey } from './tokens.js';
 import type { SpecFile } from './component.js';
 
@@ -362,9 +361,12 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
   const ctx: Ctx = { dir, cfg, opts, signal, adminToken, clusterToken, spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget }), components: {}, host: '127.0.0.1:0' };
   let completed: string[] = [];
   let agent: Agent | undefined;
+  let current: { id: string; start: number } | undefined;
   try {
+    current = { id: 'platform', start: performance.now() };
     yield { kind: 'step-start', step: 'platform', title: 'MaaS platform: gateway (TLS, policies) and maas-api', explain: 'On a cluster, MaaS is already installed: its gateway terminates TLS and enforces Kuadrant policies, and maas-api mints tokens and lists models. Locally we start both, with a CA made for this install.' };
     const t0 = performance.now();
+    const { writeCerts } = await import('./tls.js');
     await writeCerts({ caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey });
     writeJson(p.signingKey, await generateSigningKey());
     writeJson(p.config, serializeConfig(cfg));
@@ -387,6 +389,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
 
     for (const step of selectSteps({ vllm: opts.vllm })) {
       const ts = performance.now();
+      current = { id: step.id, start: ts };
       yield { kind: 'step-start', step: step.id, title: step.title, explain: step.explain };
       yield* stepBody(ctx, step, a);
       completed = [...completed, step.id];
@@ -405,6 +408,9 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     yield summaryEvent(state, cfg, 'ready');
   } catch (err) {
     // Nothing half-started stays behind: stop what this run started and say so.
+    if (current && !completed.includes(current.id)) {
+      yield { kind: 'step-end', step: current.id, ok: false, ms: elapsed(current.start), message: signal.aborted ? 'interrupted' : (err as Error).message };
+    }
     await stopComponents(ctx.components);
     cleanDir(dir);
     const what = completed.length ? `completed ${completed.join(', ')}` : 'nothing completed';
