@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { mask } from '../../core/secret.js';
 import type { EgressSpec } from './spec.js';
-import { ENVOY_BODIES, type HopRecord, TraceBuffer, envoyRoute, firstHeader, harden, sendEnvoy } from './hop-kit.js';
+import { ENVOY_BODIES, type HopRecord, TraceBuffer, envoyRoute, firstHeader, harden, hopHandle, sendEnvoy } from './hop-kit.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
 
 const SERVER = 'envoy';
@@ -117,15 +117,5 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
   });
   harden(server);
 
-  return {
-    server,
-    traces,
-    setSpec: (s) => void (spec = s),
-    spec: () => spec,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      await pools.close();
-    },
-  };
+  return hopHandle(server, traces, () => spec, (s) => void (spec = s), pools);
 }

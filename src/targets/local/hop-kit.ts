@@ -212,3 +212,18 @@ export const HOP_INTERNAL_HEADERS = ['x-maas-username', 'x-maas-group', 'x-provi
 export function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
+
+/** What every hop returns: its server, traces, spec accessors and a close that drops idle keep-alives first. */
+export function hopHandle<S, T extends Server | import('node:https').Server>(server: T, traces: TraceBuffer, get: () => S, set: (s: S) => void, pools?: { close(): Promise<void> }) {
+  return {
+    server,
+    traces,
+    setSpec: set,
+    spec: get,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await pools?.close();
+    },
+  };
+}

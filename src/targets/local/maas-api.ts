@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { MaasApiSpec } from './spec.js';
-import { type HopRecord, TraceBuffer, firstHeader, harden, readBody, sendJson } from './hop-kit.js';
+import { type HopRecord, TraceBuffer, firstHeader, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
 import { formatGoDuration, mintServiceAccountToken, parseExpiration, serviceAccountName, type SigningKeyFile } from './tokens.js';
 
 export interface MaasApiHop {
@@ -115,14 +115,5 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
     return done(404, { error: 'not found' });
   });
   harden(server);
-  return {
-    server,
-    traces,
-    setSpec: (s) => void (spec = s),
-    spec: () => spec,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-    },
-  };
+  return hopHandle(server, traces, () => spec, (s) => void (spec = s));
 }

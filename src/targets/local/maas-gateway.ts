@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from './spec.js';
-import { ENVOY_BODIES, type HopRecord, TraceBuffer, firstHeader, gatewayApiMatch, gatewayApiRewrite, harden, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
+import { ENVOY_BODIES, type HopRecord, TraceBuffer, firstHeader, gatewayApiMatch, gatewayApiRewrite, harden, hopHandle, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
 import { TokenLimiter, usageTokens } from './rate-limit.js';
 import { reviewToken, type SigningKeyFile } from './tokens.js';
@@ -301,18 +301,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
   });
   harden(server);
 
-  return {
-    server,
-    traces,
-    limiter,
-    setSpec: (s) => void (spec = s),
-    spec: () => spec,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections();
-      await pools.close();
-    },
-  };
+  return { ...hopHandle(server, traces, () => spec, (s) => void (spec = s), pools), limiter };
 }
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {
