@@ -199,10 +199,23 @@ export function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+/**
+ * Timeouts of `harden()`, overridable from the environment (milliseconds) so that a test can watch a
+ * slow client get cut off without waiting a minute. The launcher passes these variables to every hop.
+ */
+export const TIMEOUT_ENV = { headers: 'MAAS_EGRESS_DEMO_HEADERS_TIMEOUT_MS', request: 'MAAS_EGRESS_DEMO_REQUEST_TIMEOUT_MS' } as const;
+
+function envMs(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
 /** Server hardening shared by every hop: slow clients are cut off. */
 export function harden(server: Server): void {
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 60_000;
+  const requestTimeout = envMs(TIMEOUT_ENV.request, 60_000);
+  // Node wants headersTimeout ≤ requestTimeout.
+  server.headersTimeout = Math.min(envMs(TIMEOUT_ENV.headers, 10_000), requestTimeout);
+  server.requestTimeout = requestTimeout;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
 }

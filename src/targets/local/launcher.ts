@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths, pidAlive, readJson, writeJson, type ComponentState } from './state.js';
 import type { SpecFile } from './component.js';
+import { TIMEOUT_ENV } from './hop-kit.js';
 
 /** The compiled JS directory (dist/src), also when this module runs from TypeScript sources under vitest. */
 export function distSrc(): string {
@@ -32,6 +33,11 @@ export interface LaunchSpec {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The hop timeout overrides (see harden() in hop-kit.ts), passed on when this process has them. */
+function timeoutEnv(): Record<string, string> {
+  return Object.fromEntries(Object.values(TIMEOUT_ENV).flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])));
+}
+
 /** Starts a detached process and waits until it has recorded its port (run file or port file). */
 export async function launch(dir: string, spec: LaunchSpec, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<ComponentState> {
   const p = paths(dir);
@@ -43,7 +49,7 @@ export async function launch(dir: string, spec: LaunchSpec, opts: { timeoutMs: n
   const child = spawn(process.execPath, [spec.script, ...spec.args.map((a) => a.replace('{portFile}', portFile))], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { PATH: process.env.PATH ?? '', ...spec.env },
+    env: { PATH: process.env.PATH ?? '', ...timeoutEnv(), ...spec.env },
   });
   closeSync(out);
   child.unref();
