@@ -54,7 +54,11 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
       let body: { expiration?: unknown } = {};
       try {
         const raw = (await readBody(req, 64 * 1024)).toString('utf8').trim();
-        body = raw ? (JSON.parse(raw) as { expiration?: unknown }) : {};
+        const parsed: unknown = raw ? JSON.parse(raw) : {};
+        // Go decodes `null` into the request struct as a no-op; an array, string, number or boolean is an error.
+        // (A `null` body used to crash the process: body.expiration on null.)
+        if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) return done(400, { error: 'invalid JSON body' });
+        body = (parsed ?? {}) as { expiration?: unknown };
       } catch (err) {
         return done(400, { error: (err as { code?: string }).code === 'E_TOO_LARGE' ? 'request body too large' : 'invalid JSON body' });
       }
