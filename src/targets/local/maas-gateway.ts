@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomUUID } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from './spec.js';
-import { ENVOY_BODIES, type HopRecord, TraceBuffer, firstHeader, gatewayApiMatch, gatewayApiRewrite, harden, hopHandle, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
+import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, type HopRecord, TraceBuffer, firstHeader, gatewayApiMatch, gatewayApiRewrite, harden, hopHandle, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
 import { TokenLimiter, usageTokens } from './rate-limit.js';
 import { reviewToken, type SigningKeyFile } from './tokens.js';
@@ -124,9 +124,11 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
 
     // Headers a client must never set on the way in: hop-internal identity headers and any provider
     // key header (a client-sent key must not reach a provider, whatever its name).
-    const drop = new Set(['x-maas-username', 'x-maas-group', 'x-provider-api-key', 'x-envoy-original-path']);
+    // Like an edge Envoy, it also strips every x-envoy-* header an external client sends.
+    const drop = new Set(HOP_INTERNAL_HEADERS);
     for (const b of spec.bridges) if (b.auth?.inject && b.auth.inject.header !== 'authorization') drop.add(b.auth.inject.header.toLowerCase());
     const headers = forwardHeaders(req, drop);
+    for (const name of Object.keys(headers)) if (name.startsWith('x-envoy-')) delete headers[name];
     headers['x-request-id'] = requestId;
     headers['x-forwarded-proto'] = 'https';
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
