@@ -186,6 +186,8 @@ function keyDetail(h: Headers): Record<string, string> {
   return d;
 }
 
+const UPSTREAM_FAILURES = new Set<Answer['kind']>(['upstream-connect-failure', 'no-healthy-upstream', 'upstream-reset', 'upstream-timeout']);
+
 export interface Attribution {
   hop: HopId;
   reason: string;
@@ -202,6 +204,13 @@ export function attribute(ex: Exchange, target: ValidateTarget): Attribution | u
   const exp = expectedPaths(spec, { bridges: [], egress: [], onprem: [] });
   const gw = ex.records.find((r) => r.hop === 'maas-gateway');
   const eg = ex.records.find((r) => r.hop === 'egress-gateway');
+  // The MaaS gateway's own 503/504 for its upstream (UF/UH/UC/UT) blames the hop behind it, which is
+  // down or unreachable: the egress gateway on a bridge route, the model on the on-prem route, maas-api.
+  if (answer.hop === 'maas-gateway' && UPSTREAM_FAILURES.has(answer.kind)) {
+    const behind = gw?.detail.upstream ?? (spec.route === 'bridge' ? 'egress' : spec.route);
+    const hop: HopId | undefined = behind === 'egress' ? 'egress-gateway' : behind === 'onprem' ? 'onprem' : behind === 'maas-api' ? 'maas-api' : undefined;
+    if (hop) return { hop, reason: `${hop} down or unreachable: the MaaS gateway could not get an answer from it (${answer.summary.replace(/^maas-gateway /, '')})` };
+  }
   if (answer.hop === 'maas-gateway' && answer.kind !== 'route-not-found') return { hop: 'maas-gateway', reason: answer.summary };
   if (spec.route === 'bridge' && provider) {
     const simPath = ex.headers[SIM_HEADERS.path];
