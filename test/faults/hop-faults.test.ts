@@ -119,9 +119,9 @@ describe('hops killed in the middle of a validate run', () => {
       const of = hops.filter((h) => h.check === check);
       const gw = of.find((h) => h.hop === 'maas-gateway');
       expect(gw, check).toMatchObject({ source: 'observed', status: 503 });
-      expect(gw!.detail.upstream, check).toBe(upstream);
+      expect(gw!.detail!.upstream, check).toBe(upstream);
       // UF: nothing listening; UC: a pooled connection the kill reset
-      expect(['UF', 'UC'], check).toContain(gw!.detail.flags);
+      expect(['UF', 'UC'], check).toContain(gw!.detail!.flags);
       expect(of.filter((h) => h.hop.startsWith('provider:') || (h.hop === 'onprem' && h.source === 'observed')), check).toEqual([]);
       expect(of.filter((h) => h.hop === 'egress-gateway' && h.source === 'observed'), check).toEqual([]);
     }
