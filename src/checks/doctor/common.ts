@@ -2,7 +2,7 @@
 import type { HopId } from '../../core/events.js';
 import type { ProviderConfig } from '../../core/config.js';
 import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../targets/local/spec.js';
-import type { DoctorContext, Finding, Fix } from './types.js';
+import type { DoctorContext, Finding, Fix, InstallFact } from './types.js';
 
 export interface ProviderResult {
   provider: string;
@@ -67,4 +67,35 @@ export function specFix(ctx: DoctorContext, part: keyof TopologySpec, summary: s
 /** Object diff lines for a fix: `kind/name`, then `- old` / `+ new`. */
 export function diff(object: string, lines: [string | null, string | null][]): string {
   return [`# ${object}`, ...lines.flatMap(([a, b]) => [...(a !== null ? [`- ${a}`] : []), ...(b !== null ? [`+ ${b}`] : [])])].join('\n');
+}
+
+/** Why a check skips instead of passing on configuration alone. */
+export const NO_LIVE = 'no live evidence';
+
+const factCache = new WeakMap<DoctorContext, Promise<InstallFact[]>>();
+
+/** The target's install facts, read once per doctor context. */
+export function installFactsOf(ctx: DoctorContext): Promise<InstallFact[]> {
+  if (!factCache.has(ctx)) factCache.set(ctx, ctx.target.installFacts?.() ?? Promise.resolve([]));
+  return factCache.get(ctx)!;
+}
+
+/** Facts a given check reports (for one provider, or the provider-independent ones). */
+export async function factsFor(ctx: DoctorContext, check: string, provider?: string): Promise<InstallFact[]> {
+  const all = await installFactsOf(ctx).catch(() => []);
+  return all.filter((f) => f.check === check && (provider === undefined || f.provider === undefined || f.provider === provider));
+}
+
+/** The first unhealthy fact of a check as a per-provider failure (controller status: not accepted, not enforced…). */
+export async function factFailure(ctx: DoctorContext, check: string, provider: string): Promise<ProviderResult | undefined> {
+  const bad = (await factsFor(ctx, check, provider)).filter((f) => !f.ok);
+  if (!bad.length) return undefined;
+  const fixes = bad.map((f) => f.fix ?? (f.hint ? { summary: f.hint, patch: f.hint } : undefined)).filter((f): f is Fix => Boolean(f));
+  return {
+    provider,
+    ok: false,
+    ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}),
+    evidence: bad.map((f) => f.detail),
+    ...(fixes.length ? { fix: fixes.length === 1 ? fixes[0]! : { summary: fixes.map((f) => f.summary).join('; '), patch: fixes.map((f) => f.patch).join('\n') } } : {}),
+  };
 }

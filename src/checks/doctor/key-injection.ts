@@ -5,7 +5,7 @@
  */
 import { fingerprint } from '../../core/secret.js';
 import { SIM_HEADERS } from '../../sim/headers.js';
-import { bridgeOf, diff, perProvider, specFix } from './common.js';
+import { NO_LIVE, bridgeOf, diff, factFailure, factsFor, perProvider, specFix } from './common.js';
 import { defineCheck, type CheckDef } from './types.js';
 
 const injectedValue = (header: string, value: string) => (header.toLowerCase() === 'authorization' ? value.replace(/^Bearer\s+/i, '') : value);
@@ -24,6 +24,12 @@ export const keyInjection: CheckDef[] = [
           const b = bridgeOf(ctx.spec, p.name);
           const ex = await ctx.probeNoAuth(p.name);
           const ok = ex?.answer.kind === 'auth-401';
+          // Accepted and enforced, as Kuadrant reports it (cluster): not, whatever a probe says, is a failure.
+          const status = b?.auth ? await factFailure(ctx, 'key-policy-enforced', p.name) : undefined;
+          if (status) return { ...status, evidence: [...status.evidence, ...(ex ? [`probe without a token: ${ex.answer.summary}`] : [])] };
+          // Only a request that got past the MaaS gateway without a token shows the policy is not enforced.
+          const passed = ex && !ex.error && (ex.answer.hop !== 'maas-gateway' || (ex.status >= 200 && ex.status < 300));
+          if (b?.auth && !ok && !passed) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: ${ex ? `the probe without a token got ${ex.answer.summary}` : 'no probe'}`] };
           if (!b?.auth || !ok) {
             return {
               provider: p.name,
@@ -51,22 +57,23 @@ export const keyInjection: CheckDef[] = [
           const b = bridgeOf(ctx.spec, p.name);
           const aud = ctx.target.cfg.maas.audience;
           const ex = await ctx.probe(p.name);
-          if (!ex) return { provider: p.name, ok: 'skip', evidence: ['no MaaS token to probe with'] };
-          const refused = ex.answer.kind === 'auth-401';
           const missingAud = b?.auth && !b.auth.audiences.includes(aud);
+          // A missing audience is a configuration fault; without it only a probe can tell.
+          if (!ex && !missingAud) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: no MaaS token to probe with`] };
+          const refused = ex?.answer.kind === 'auth-401';
           if (refused || missingAud) {
             return {
               provider: p.name,
               ok: false,
               hop: 'maas-gateway',
-              evidence: [`probe with a valid MaaS token: ${ex.answer.summary}`, ...(b?.auth ? [`AuthPolicy audiences: ${b.auth.audiences.join(', ') || '(none: Authorino uses the Host)'}`] : [])],
+              evidence: [...(ex ? [`probe with a valid MaaS token: ${ex.answer.summary}`] : []), ...(b?.auth ? [`AuthPolicy audiences: ${b.auth.audiences.join(', ') || '(none: Authorino uses the Host)'}`] : [])],
               fix: specFix(ctx, 'maasGateway', `set kubernetesTokenReview.audiences to [${aud}] in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth`, [[`audiences: [${b?.auth?.audiences.join(', ') ?? ''}]`, `audiences: [${aud}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x?.auth) x.auth.audiences = [aud];
               }),
             };
           }
-          return { provider: p.name, ok: true, evidence: [`MaaS token accepted (${ex.answer.summary})`] };
+          return { provider: p.name, ok: true, evidence: [`MaaS token accepted (${ex!.answer.summary})`] };
         },
         'MaaS tokens pass every bridge',
       ),
@@ -89,9 +96,12 @@ export const keyInjection: CheckDef[] = [
           const ex = await ctx.probe(p.name);
           const status = ex?.headers[SIM_HEADERS.keyStatus];
           const seenFp = ex?.headers[SIM_HEADERS.keyFingerprint];
+          // Fields the API server pruned from the policy (cluster), which explain a missing key.
+          const pruned = (await factsFor(ctx, 'key-injected', p.name)).filter((f) => !f.ok);
           const evidence = [
             `policy injects: ${inject ? `${inject.header} (key fingerprint ${gotFp})` : 'nothing'}; the provider reads ${wantHeader} (expected fingerprint ${wantFp})`,
             ...(status ? [`probe: the provider saw key ${status}${seenFp ? ` (fingerprint ${seenFp})` : ''}`] : []),
+            ...pruned.map((f) => f.detail),
           ];
           const headerValue = wantHeader === 'authorization' ? `Bearer ${p.key.masked}` : p.key.masked;
           const fixFor = (what: string) =>
@@ -100,9 +110,13 @@ export const keyInjection: CheckDef[] = [
               if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
             });
           if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
-          if (!inject || status === 'missing') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: ['no key reached the provider (policy injects none, or its fields were pruned)', ...evidence], fix: fixFor('inject the provider key') };
+          if (!inject || status === 'missing') {
+            const fix = fixFor('inject the provider key');
+            for (const f of pruned) if (f.fix) fix.patch += `\n${f.fix.patch}`;
+            return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: ['no key reached the provider (policy injects none, or its fields were pruned)', ...evidence], fix };
+          }
           if (gotFp !== wantFp || status === 'invalid') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`wrong key: fingerprint ${seenFp ?? gotFp} is not the provider's ${wantFp}`, ...evidence], fix: fixFor('inject the right key') };
-          if (status !== 'ok') return { provider: p.name, ok: 'skip', evidence: ['the probe did not reach the provider (see rewrites)'] };
+          if (status !== 'ok') return { provider: p.name, ok: 'skip', evidence: [ex ? 'the probe did not reach the provider (see rewrites)' : `${NO_LIVE}: the policy injects the right key under the right header, no probe confirmed it`] };
           return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted`] };
         },
         'every provider gets its own key',

@@ -5,7 +5,7 @@
  */
 import { request } from 'undici';
 import { SIM_HEADERS } from '../../sim/headers.js';
-import { bridgeOf, diff, perProvider, specFix } from './common.js';
+import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, perProvider, specFix } from './common.js';
 import { defineCheck, type CheckDef, type Finding } from './types.js';
 
 export const install: CheckDef[] = [
@@ -34,13 +34,42 @@ export const install: CheckDef[] = [
     severity: 'error',
     hint: 'README.md#doctor-install',
     run: async (ctx): Promise<Finding> => {
-      const facts = (await ctx.target.installFacts?.()) ?? [];
+      // Facts another check reports (policy status, controller image, …) are left to it.
+      const facts = (await installFactsOf(ctx)).filter((f) => !f.check);
       if (!facts.length) return { outcome: 'skip', message: 'no install facts on this target' };
       const bad = facts.filter((f) => !f.ok);
       if (bad.length) {
-        return { outcome: 'fail', message: bad.map((f) => `${f.name}: ${f.detail}`).join('; '), ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}), evidence: facts.map((f) => `${f.ok ? 'ok' : 'NOT OK'} ${f.name}: ${f.detail}`), fix: { summary: bad[0]!.hint ?? 'restart the stopped components', patch: bad.map((f) => f.hint ?? '').filter(Boolean).join('\n') || 'demo up' } };
+        return { outcome: 'fail', message: bad.map((f) => `${f.name}: ${f.detail}`).join('; '), ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}), evidence: facts.map((f) => `${f.ok ? 'ok' : 'NOT OK'} ${f.name}: ${f.detail}`), fix: { summary: bad[0]!.fix?.summary ?? bad[0]!.hint ?? 'restart the stopped components', patch: bad.map((f) => f.fix?.patch ?? f.hint ?? '').filter(Boolean).join('\n') || 'demo up' } };
       }
       return { outcome: 'pass', message: facts.map((f) => f.name).join(', '), evidence: facts.map((f) => `${f.name}: ${f.detail}`) };
+    },
+  }),
+  defineCheck({
+    id: 'install-controller-rewrite-fix',
+    category: 'install',
+    title: 'the wg-ai-gateway controller is a build with the prefix-rewrite fix (PR #38)',
+    severity: 'error',
+    hint: 'README.md#doctor-install',
+    run: async (ctx): Promise<Finding> => {
+      const [f] = await factsFor(ctx, 'install-controller-rewrite-fix');
+      if (!f) return { outcome: 'skip', message: 'no controller image on this target (rewrite-egress-strips-prefix probes the behaviour)' };
+      if (!f.ok) return { outcome: 'fail', hop: f.hop ?? 'egress-gateway', message: f.detail, evidence: [f.detail], ...(f.fix ? { fix: f.fix } : {}) };
+      // An image we cannot vouch for: the live probe of rewrite-egress-strips-prefix decides.
+      if (ctx.spec.egress?.controllerFixed !== true) return { outcome: 'skip', message: f.detail };
+      return { outcome: 'pass', message: f.detail };
+    },
+  }),
+  defineCheck({
+    id: 'install-no-foreign-reconcile',
+    category: 'install',
+    title: 'the wg-ai-gateway controller does not reconcile the MaaS gateway or its routes',
+    severity: 'error',
+    hint: 'README.md#doctor-install',
+    run: async (ctx): Promise<Finding> => {
+      const [f] = await factsFor(ctx, 'install-no-foreign-reconcile');
+      if (!f) return { outcome: 'skip', message: 'no wg-ai-gateway controller on this target' };
+      if (!f.ok) return { outcome: 'fail', hop: f.hop ?? 'maas-gateway', message: f.detail, evidence: f.detail.split('; '), ...(f.fix ? { fix: f.fix } : {}) };
+      return { outcome: 'pass', message: f.detail };
     },
   }),
 ];
@@ -53,31 +82,33 @@ export const modelListing: CheckDef[] = [
     severity: 'error',
     hint: 'README.md#doctor-model-listing',
     run: async (ctx): Promise<Finding> => {
-      if (!ctx.token) return { outcome: 'skip', message: 'no MaaS token' };
+      const providers = ctx.target.providers();
+      const routable = providers.filter((p) => bridgeOf(ctx.spec, p.name));
+      const registry = ctx.spec.maasApi?.registry;
+      const cfg = ctx.target.cfg;
+      const notListed = (unlisted: typeof routable, evidence: string[]): Finding => ({
+        outcome: 'fail',
+        hop: 'maas-api',
+        message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}`,
+        evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ') || '(nothing)'}`],
+        fix: specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
+          if (!s.maasApi) return;
+          s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
+        }),
+      });
+      // A routable model the registry lacks is never listed: a configuration fault, no probe needed.
+      const missing = registry !== undefined ? routable.filter((p) => !(registry ?? []).some((m) => m.id === p.model)) : [];
+      if (missing.length) return notListed(missing, [`routable external models: ${routable.map((p) => p.model).join(', ')}`]);
+      if (!ctx.token) return { outcome: 'skip', message: `${NO_LIVE}: no MaaS token to list models with` };
       const ep = await ctx.target.endpoint();
       const r = await request(`${ep.baseUrl}/v1/models`, { dispatcher: ep.dispatcher, headers: { authorization: `Bearer ${ctx.token.reveal()}` } });
       const text = await r.body.text();
       if (r.statusCode !== 200) return { outcome: 'fail', hop: 'maas-api', message: `/v1/models answered ${r.statusCode}` };
       const ids = ((JSON.parse(text) as { data?: { id: string }[] }).data ?? []).map((m) => m.id);
-      const providers = ctx.target.providers();
-      const routable = providers.filter((p) => bridgeOf(ctx.spec, p.name));
       const unlisted = routable.filter((p) => !ids.includes(p.model));
-      const registry = ctx.spec.maasApi?.registry;
       const unroutable = (registry ?? []).filter((m) => !providers.some((p) => p.model === m.id && bridgeOf(ctx.spec, p.name)));
       const evidence = [`listed: ${ids.join(', ') || '(none)'}`, `routable external models: ${routable.map((p) => p.model).join(', ')}`];
-      if (unlisted.length) {
-        const cfg = ctx.target.cfg;
-        return {
-          outcome: 'fail',
-          hop: 'maas-api',
-          message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}`,
-          evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ')}`],
-          fix: specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
-            if (!s.maasApi) return;
-            s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
-          }),
-        };
-      }
+      if (unlisted.length) return notListed(unlisted, evidence);
       if (unroutable.length) return { outcome: 'fail', hop: 'maas-gateway', message: `listed but not routable: ${unroutable.map((m) => m.id).join(', ')}`, evidence };
       return { outcome: 'pass', message: `${ids.length} models, all routable`, evidence };
     },
@@ -95,11 +126,11 @@ export const exposure: CheckDef[] = [
       perProvider(
         ctx,
         async (p) => {
-          if (p.keyHeader === 'authorization') return { provider: p.name, ok: true, evidence: ['the key replaces Authorization'] };
-          const b = bridgeOf(ctx.spec, p.name);
-          const removes = b?.removeHeaders.includes('authorization') ?? false;
           const ex = await ctx.probe(p.name);
           const seen = ex?.headers[SIM_HEADERS.authorization];
+          if (p.keyHeader === 'authorization') return ex ? { provider: p.name, ok: true, evidence: ['the key replaces Authorization'] } : { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the key is to replace Authorization, no probe confirmed it`] };
+          const b = bridgeOf(ctx.spec, p.name);
+          const removes = b?.removeHeaders.includes('authorization') ?? false;
           if (!removes || seen === 'jwt') {
             return {
               provider: p.name,
@@ -112,7 +143,8 @@ export const exposure: CheckDef[] = [
               }),
             };
           }
-          return { provider: p.name, ok: true, evidence: [`Authorization removed; provider saw ${seen ?? 'nothing'}`] };
+          if (seen === undefined) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: HTTPRoute ${b?.name ?? ''} removes Authorization, no probe reached the provider`] };
+          return { provider: p.name, ok: true, evidence: [`Authorization removed; provider saw ${seen}`] };
         },
         'no MaaS token leaves for a provider',
       ),
@@ -145,13 +177,19 @@ export const exposure: CheckDef[] = [
       const level = ctx.spec.egress?.logLevel;
       if (level === undefined) return { outcome: 'skip', message: 'log level not visible on this target' };
       if (level === 'trace') {
+        const fix = specFix(ctx, 'egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
+          if (s.egress) s.egress.logLevel = 'info';
+        });
+        if (ctx.target.kind === 'cluster') {
+          // The wg controller writes these args itself and force-applies the Deployment on each reconcile.
+          const ns = ctx.target.cfg.egress.namespace;
+          fix.patch += `\nkubectl -n ${ns} patch deployment envoy-poc-gateway --type json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["-c","/etc/envoy/envoy.yaml","--log-level","info"]}]'\n# the wg-ai-gateway controller hard-codes --log-level trace and re-applies it on its next reconcile: until a build lets you choose, restrict pods/log in ${ns} and mask keys when collecting logs`;
+        }
         return {
           outcome: 'warn',
           hop: 'egress-gateway',
           message: 'egress Envoy runs with --log-level trace: X-Provider-Api-Key and Authorization values land in its pod log',
-          fix: specFix(ctx, 'egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
-            if (s.egress) s.egress.logLevel = 'info';
-          }),
+          fix,
         };
       }
       return { outcome: 'pass', message: `log level ${level}` };

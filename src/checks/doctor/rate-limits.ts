@@ -6,7 +6,7 @@
  */
 import type { Exchange } from '../run-validate.js';
 import { identityOf } from '../run-validate.js';
-import { diff, specFix } from './common.js';
+import { NO_LIVE, diff, factsFor, specFix } from './common.js';
 import { defineCheck, type CheckDef, type DoctorContext, type Finding } from './types.js';
 
 function tierOf(ctx: DoctorContext): { userid: string; tier: string } | undefined {
@@ -35,6 +35,11 @@ export const rateLimits: CheckDef[] = [
         rl ? `policy: ${rl.enabled ? rl.limits.map((l) => `${l.tier} ${l.tokens}`).join(', ') + ` tokens per ${rl.windowSeconds} s` : 'absent'}` : 'policy: not visible',
         ...(ex ? [`probe: ${ex.answer.summary}${gw?.detail.budget ? `, budget ${gw.detail.budget}` : gw ? ', no budget accounted' : ''}`] : []),
       ];
+      // Accepted and enforced, as Kuadrant reports it (cluster).
+      const bad = rl?.enabled ? (await factsFor(ctx, 'ratelimit-policy-present')).filter((f) => !f.ok) : [];
+      if (bad.length) return { outcome: 'fail', hop: bad[0]!.hop ?? 'maas-gateway', message: bad[0]!.detail, evidence: [...bad.map((f) => f.detail), ...evidence], ...(bad[0]!.fix ? { fix: bad[0]!.fix } : {}) };
+      // Without a token neither the user's tier nor the gateway's accounting can be seen.
+      if (rl?.enabled && !id) return { outcome: 'skip', message: `${NO_LIVE}: no MaaS token, so no tier to look up and no request to account`, evidence };
       if (!rl?.enabled || !limit || enforced === false) {
         const tiers = ctx.target.cfg.rateLimit.tiers;
         return {

@@ -36,8 +36,22 @@ export interface DoctorTarget extends ValidateTarget {
   topology(): Promise<Partial<TopologySpec>>;
   /** Reprograms a part of the configuration (`--fix`); absent where fixes are printed only. */
   reprogram?(part: keyof TopologySpec, spec: unknown): Promise<void>;
-  /** Extra install-level facts (running hops, controller image, …). */
-  installFacts?(): Promise<{ name: string; ok: boolean; detail: string; hint?: string; hop?: HopId }[]>;
+  /** Extra install-level facts (running hops, controller image, policy status, …). */
+  installFacts?(): Promise<InstallFact[]>;
+}
+
+export interface InstallFact {
+  name: string;
+  ok: boolean;
+  detail: string;
+  hint?: string;
+  hop?: HopId;
+  /** The check that reports this fact (e.g. a policy's status under key-policy-enforced); absent: install-components. */
+  check?: string;
+  /** The provider a per-provider fact is about. */
+  provider?: string;
+  /** The concrete repair (command or object diff); `hint` is the short form local facts use. */
+  fix?: { summary: string; patch: string };
 }
 
 export interface DoctorContext {
