@@ -291,9 +291,14 @@ describe('malformed and oversized bodies through the whole chain', () => {
     const auth = path.startsWith('/maas-api') ? { authorization: `Bearer ${t.state.clusterToken}` } : await bearer();
     for (const chunked of [false, true]) {
       const res = await gateway(t, { path, headers: { ...auth, 'content-type': 'application/json', ...(chunked ? { 'transfer-encoding': 'chunked' } : {}) }, body: big });
+      expect(answeredBy(res)).toBeUndefined();
+      // A streamed body races two limits on the token route: maas-api's own 64 KiB (its 400) and the gateway's 1 MiB.
+      if (chunked && path.startsWith('/maas-api') && res.status === 400) {
+        expect(JSON.parse(res.text)).toEqual({ error: 'request body too large' });
+        continue;
+      }
       expect(res.status, chunked ? 'chunked' : 'declared').toBe(413);
       expect(res.text).toBe('Payload Too Large');
-      expect(answeredBy(res)).toBeUndefined();
     }
   });
 
@@ -414,7 +419,8 @@ describe('unknown models and providers', () => {
   test('doctor’s install category finds every component running after the whole file', async () => {
     const r = await runCli(['doctor', '--category', 'install', '--output', 'json'], { stateDir: topo.get().dir });
     const doc = JSON.parse(r.stdout) as { ok: boolean; checks: { id: string; outcome: string; message?: string }[] };
-    expect(doc.checks.filter((c) => c.outcome !== 'pass'), r.stdout.slice(0, 2000)).toEqual([]);
+    expect(doc.checks.filter((c) => c.outcome === 'fail' || c.outcome === 'warn'), r.stdout.slice(0, 2000)).toEqual([]);
+    expect(doc.checks.find((c) => c.id === 'install-components')?.outcome).toBe('pass');
     expect(r.code).toBe(0);
   });
 });
