@@ -206,7 +206,7 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
         warnings: `${count('warn')}${expectedWarns ? ` (${expectedWarns} expected for the seed design)` : ''}`,
         skipped: count('skip'),
         'requests counted against the budget': ctx.spent,
-        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: 'review the fixes above; `demo doctor --fix` applies them after asking' } : {}),
+        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: target.reprogram ? 'review the fixes above; `demo doctor --fix` applies them after asking' : 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)' } : {}),
       },
     };
   }
