@@ -18,6 +18,9 @@ import { Kube } from './client.js';
 import { kubeconfigToken, loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
 import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
+import type { HopId } from '../../core/events.js';
+import type { TopologySpec } from '../local/spec.js';
+import { ClusterObjects, celLiteral, controllerFixedOf, readInstallFacts, readTopology, type InstallFact } from './inventory.js';
 
 type HttpRoute = K8sObject & {
   spec?: {
@@ -30,12 +33,7 @@ type HttpRoute = K8sObject & {
   };
 };
 
-/** The value of a CEL string literal (`'sk-…'` → `sk-…`); undefined for anything else. */
-export function celLiteral(expr: unknown): string | undefined {
-  if (typeof expr !== 'string') return undefined;
-  const m = /^\s*(['"])((?:\\.|(?!\1).)*)\1\s*$/.exec(expr);
-  return m ? m[2]!.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c)) : undefined;
-}
+export { celLiteral };
 
 function rule(route: HttpRoute) {
   const r = route.spec?.rules?.[0];
@@ -46,6 +44,7 @@ function rule(route: HttpRoute) {
 }
 
 export class ClusterTarget implements ValidateTarget {
+  // Also a DoctorTarget (topology, installFacts); no `reprogram`: fixes are printed, never applied.
   readonly kind = 'cluster' as const;
   readonly cfg: DemoConfig;
   readonly kube: Kube;
@@ -180,7 +179,7 @@ export class ClusterTarget implements ValidateTarget {
     const onEgress = (r: HttpRoute) => (r.spec?.parentRefs ?? []).some((p) => p.name === egress.gatewayName && (p.namespace ?? r.metadata.namespace) === egress.namespace);
     const controller = await this.kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: egress.controllerNamespace, name: names.controller }).catch(() => undefined);
     const image = (controller?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
-    const controllerFixed = image ? (/prefix-rewrite-fix/.test(image) ? true : null) : null;
+    const controllerFixed = controllerFixedOf(image, this.cfg, this.#ctx.io.env);
     const bridges = routes.filter(onMaas).map((r) => {
       const x = rule(r);
       const provider = /^\/external\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-bridge$/, '');
@@ -206,6 +205,17 @@ export class ClusterTarget implements ValidateTarget {
     const kserve = (await this.kube.get({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', namespace: this.cfg.onprem.namespace, name: names.onpremRoute(this.cfg) }).catch(() => undefined)) as HttpRoute | undefined;
     const onprem = kserve ? [{ pathPrefix: rule(kserve).prefix, rewritePrefix: rule(kserve).rewrite ?? '/' }] : [];
     return { bridges, egress: egressRoutes, onprem };
+  }
+
+  /** The demo's objects in the local topology's shape, for doctor (see inventory.ts for what stays unknown). */
+  async topology(): Promise<Partial<TopologySpec>> {
+    return readTopology(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#ctx.io.env, host: new URL(this.baseUrl()).host });
+  }
+
+  /** What the controllers say: CRDs, Deployments, Gateway, policy and route status, the §6 hazard. */
+  async installFacts(): Promise<(InstallFact & { hop?: HopId })[]> {
+    await this.#ourRoutes();
+    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#ctx.io.env, providers: this.providers() });
   }
 
   /** The tier's limit from the gateway TokenRateLimitPolicy; what was spent cannot be read (0, inferred). */
