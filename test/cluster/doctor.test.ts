@@ -363,6 +363,27 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     }
   });
 
+  test('a route on the MaaS gateway carries a parent status from the wg controller → install-no-foreign-reconcile', async () => {
+    const original = c.api.get(GW, 'HTTPRoute', 'default', 'anthropic-bridge')!;
+    const copy = structuredClone(original);
+    delete copy.metadata.managedFields;
+    const parent = { parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'openshift-ingress', name: 'maas-default-gateway' }, controllerName: 'sigs.k8s.io/wg-ai-gateway-envoy-controller', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }] };
+    (copy as { status?: unknown }).status = { parents: [parent] };
+    // As the wg controller writes it: no other controller rewrites this status while planted.
+    c.api.seed([copy], { unmanaged: true });
+    try {
+      await c.api.settle();
+      const k = expectOnly(await doctor(), 'install-no-foreign-reconcile', 'maas-gateway', /build that checks the class[\s\S]*set image deployment\/ai-gateway-controller/);
+      expect(k.message).toBe('HTTPRoute default/anthropic-bridge has a parent status written by sigs.k8s.io/wg-ai-gateway-envoy-controller');
+    } finally {
+      c.api.controllers.unmanaged.clear();
+      const back = structuredClone(original);
+      delete back.metadata.managedFields;
+      c.api.seed([back]);
+      await c.api.settle();
+    }
+  });
+
   test('egress route backendRef of the wrong kind → rewrite-egress-route-present: ResolvedRefs=False', async () => {
     await withFault(
       plant<RouteObj>(GW, 'HTTPRoute', 'default', 'openai-route', (o) => {
