@@ -63,10 +63,28 @@ export async function mintServiceAccountToken(
 
 export type Review = { authenticated: true; username: string; groups: string[] } | { authenticated: false; reason: string };
 
+/**
+ * Imported verification keys, by the JWK's identity (kid and curve point). Importing a JWK costs as
+ * much CPU as the signature check itself; the gateway imported it on every request (23% of its CPU
+ * under load, see BENCHMARKS.md). A failed import is not kept.
+ */
+const publicKeys = new Map<string, ReturnType<typeof importJWK>>();
+
+function publicKeyOf(key: SigningKeyFile): ReturnType<typeof importJWK> {
+  const id = `${key.kid}|${key.publicJwk.crv}|${key.publicJwk.x}|${key.publicJwk.y}`;
+  let imported = publicKeys.get(id);
+  if (!imported) {
+    imported = importJWK(key.publicJwk, 'ES256');
+    publicKeys.set(id, imported);
+    imported.catch(() => publicKeys.delete(id));
+  }
+  return imported;
+}
+
 /** The TokenReview's answer for a bearer token, for the given audiences. */
 export async function reviewToken(key: SigningKeyFile, token: string, opts: { audiences: string[]; issuer: string }): Promise<Review> {
   try {
-    const publicKey = await importJWK(key.publicJwk, 'ES256');
+    const publicKey = await publicKeyOf(key);
     const { payload } = await jwtVerify(token, publicKey, { algorithms: ['ES256'], issuer: opts.issuer, audience: opts.audiences, clockTolerance: 5 });
     const sub = payload.sub ?? '';
     const parts = sub.split(':');
