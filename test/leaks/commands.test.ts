@@ -46,7 +46,8 @@ async function scanned(args: string[], format: Format, label = args.join(' ')): 
   expectNoLeaks(r.stderr, secrets, `${label} --output ${format}: stderr`);
   const written = files.filter((f) => existsSync(f));
   // every command scanned here runs through the event stream: both files exist, so their scan is not vacuous
-  expect(written, `${label} --output ${format}: --junit and --record written`).toEqual(files);
+  // (the output was scanned above, so showing its tail on failure shows no secret)
+  expect(written, `${label} --output ${format}: --junit and --record written (exit ${r.code}: ${r.stderr.slice(-400)} ${r.stdout.slice(-400)})`).toEqual(files);
   expect(leaksInFiles(written, secrets), `${label} --output ${format}: --junit/--record files`).toEqual([]);
   return r;
 }
