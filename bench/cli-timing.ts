@@ -103,7 +103,46 @@ export function ptyNodeNoop(): Promise<{ ms: number; ok: boolean }> {
 
 export const tuiCommand = (fixture: string) => `${shq(NODE)} ${shq(BIN)} replay ${shq(fixture)} --output tui --speed 0`;
 
+/** Where `up`'s wall time went, from its ndjson event stream (event times are ms since the run began). */
+export interface UpBreakdown {
+  /** Node start, imports, and exit: wall time not covered by the event clock. */
+  processMs: number;
+  /** CA and serving certificate generation (platform step, until Secret/tls). */
+  tlsMs: number;
+  /** Starting hop processes until each recorded its port (sum over the sequential launches). */
+  spawnMs: number;
+  count: number;
+  /** Readiness waits (sum of the time until each condition was met). */
+  waitMs: number;
+  otherMs: number;
+}
+
+export function upBreakdown(wallMs: number, ndjson: string): UpBreakdown | undefined {
+  const events = ndjson.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { kind: string; t: number; step?: string; object?: string; action?: string; state?: string; elapsedMs?: number });
+  const end = events.at(-1)?.t;
+  if (end === undefined) return undefined;
+  let tlsMs = 0;
+  let spawnMs = 0;
+  let count = 0;
+  let waitMs = 0;
+  let platformStart: number | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const prev = events[i - 1];
+    if (e.kind === 'step-start' && e.step === 'platform') platformStart = e.t;
+    if (e.kind === 'apply' && e.object?.startsWith('Secret/tls') && platformStart !== undefined) tlsMs = e.t - platformStart;
+    else if (e.kind === 'apply' && e.action === 'started' && prev) {
+      spawnMs += e.t - prev.t;
+      count++;
+    }
+    if (e.kind === 'wait' && e.state === 'met') waitMs += e.elapsedMs ?? 0;
+  }
+  const processMs = wallMs - end;
+  return { processMs, tlsMs, spawnMs, count, waitMs, otherMs: wallMs - processMs - tlsMs - spawnMs - waitMs };
+}
+
 export interface UpValidate {
+  breakdown?: UpBreakdown;
   up: Timed;
   validate: Timed;
   down: Timed;
@@ -126,12 +165,19 @@ function statePids(dir: string): number[] {
  * is removed afterwards; every pid `up` recorded is killed if `down` left it running.
  */
 export async function upValidateDown(extraUpArgs: string[] = []): Promise<UpValidate> {
+  // ndjson (the event stream) rather than json, for the breakdown of where the time went.
   const base = mkdtempSync(join(tmpdir(), 'maas-egress-demo-bench-'));
   const dir = join(base, 'state');
   const env = cliEnv({ MAAS_EGRESS_DEMO_STATE_DIR: dir });
   let pids: number[] = [];
   try {
-    const up = await timed(NODE, [BIN, 'up', '--output', 'json', ...extraUpArgs], { env, timeoutMs: 60_000 });
+    const up = await timed(NODE, [BIN, 'up', '--output', 'ndjson', ...extraUpArgs], { env, timeoutMs: 60_000 });
+    let breakdown: UpBreakdown | undefined;
+    try {
+      breakdown = upBreakdown(up.ms, up.stdout);
+    } catch {
+      breakdown = undefined;
+    }
     pids = statePids(dir);
     const validate = await timed(NODE, [BIN, 'validate', '--skip', '10', '--output', 'json'], { env, timeoutMs: 60_000 });
     let validateOk = false;
@@ -144,7 +190,7 @@ export async function upValidateDown(extraUpArgs: string[] = []): Promise<UpVali
       validateOk = false;
     }
     const down = await timed(NODE, [BIN, 'down', '--output', 'json'], { env, timeoutMs: 60_000 });
-    return { up, validate, down, validateOk, calls };
+    return { up, validate, down, validateOk, calls, ...(breakdown ? { breakdown } : {}) };
   } finally {
     for (const pid of pids) {
       try {

@@ -27,6 +27,14 @@ export async function admissionTrial(opts: { url: string; ca: string; token: str
   let sent = 0;
   const cap = opts.maxRequests ?? 400;
   let stop = false;
+  // Open every connection first (401s from the auth policy: no limiter involved), so that the trial's
+  // first c requests really are in flight together instead of waiting for TLS handshakes.
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      const res = await pool.request({ path: '/external/openai/v1/models', method: 'GET' });
+      await res.body.dump();
+    }),
+  );
   const worker = async () => {
     while (!stop && sent < cap) {
       sent++;

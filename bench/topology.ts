@@ -23,9 +23,10 @@ export class HopProcess {
   constructor(
     readonly name: string,
     readonly init: HopInit,
+    execArgv: string[] = [],
   ) {
     const file = join(HERE, 'hop-host.js');
-    this.#child = fork(file, [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_OPTIONS: '' } });
+    this.#child = fork(file, [], { execArgv: ['--expose-gc', ...execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_OPTIONS: '' } });
   }
   get pid(): number {
     return this.#child.pid ?? 0;
@@ -63,6 +64,15 @@ export class HopProcess {
   }
   alive(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+  /** Ends the process the graceful way (it exits when its IPC channel closes), e.g. so --cpu-prof writes its profile. */
+  async disconnect(): Promise<void> {
+    if (!this.alive()) return;
+    const gone = new Promise<void>((r) => this.#child.once('exit', () => r()));
+    this.#child.disconnect();
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
   }
   async stop(): Promise<void> {
     if (!this.alive()) return;
