@@ -70,8 +70,10 @@ export type Review = { authenticated: true; username: string; groups: string[] }
  */
 const publicKeys = new Map<string, ReturnType<typeof importJWK>>();
 
+const keyId = (key: SigningKeyFile) => `${key.kid}|${key.publicJwk.crv}|${key.publicJwk.x}|${key.publicJwk.y}`;
+
 function publicKeyOf(key: SigningKeyFile): ReturnType<typeof importJWK> {
-  const id = `${key.kid}|${key.publicJwk.crv}|${key.publicJwk.x}|${key.publicJwk.y}`;
+  const id = keyId(key);
   let imported = publicKeys.get(id);
   if (!imported) {
     imported = importJWK(key.publicJwk, 'ES256');
@@ -81,15 +83,38 @@ function publicKeyOf(key: SigningKeyFile): ReturnType<typeof importJWK> {
   return imported;
 }
 
+/** jwtVerify's clock tolerance, in seconds; the review cache applies the same to `exp`. */
+const CLOCK_TOLERANCE_S = 5;
+const REVIEW_CACHE_MAX = 10_000;
+
+/**
+ * Successful reviews, by key, issuer, audiences and token. The signature check (an async WebCrypto job
+ * on the thread pool) was the gateway's largest cost per request (26% of its CPU under load, ~0.4 ms
+ * added at one request at a time, see BENCHMARKS.md). A signature, issuer, audience and subject do not
+ * change, so a hit answers exactly what verifying again would, as long as `exp` is checked on every hit
+ * the way jwtVerify checks it (rejected once exp <= now - tolerance); `nbf` passed already. Failures
+ * are never cached. (A real cluster caches successful TokenReviews for 10 s as well.)
+ */
+const reviews = new Map<string, { exp: number | undefined; username: string; groups: string[] }>();
+
 /** The TokenReview's answer for a bearer token, for the given audiences. */
 export async function reviewToken(key: SigningKeyFile, token: string, opts: { audiences: string[]; issuer: string }): Promise<Review> {
+  const cacheKey = `${keyId(key)}\n${opts.issuer}\n${opts.audiences.join('\n')}\n${token}`;
+  const hit = reviews.get(cacheKey);
+  if (hit) {
+    if (hit.exp === undefined || hit.exp > Math.floor(Date.now() / 1000) - CLOCK_TOLERANCE_S) return { authenticated: true, username: hit.username, groups: [...hit.groups] };
+    reviews.delete(cacheKey);
+  }
   try {
     const publicKey = await publicKeyOf(key);
-    const { payload } = await jwtVerify(token, publicKey, { algorithms: ['ES256'], issuer: opts.issuer, audience: opts.audiences, clockTolerance: 5 });
+    const { payload } = await jwtVerify(token, publicKey, { algorithms: ['ES256'], issuer: opts.issuer, audience: opts.audiences, clockTolerance: CLOCK_TOLERANCE_S });
     const sub = payload.sub ?? '';
     const parts = sub.split(':');
     if (parts.length !== 4 || parts[0] !== 'system' || parts[1] !== 'serviceaccount') return { authenticated: false, reason: 'not a service account' };
-    return { authenticated: true, username: sub, groups: ['system:serviceaccounts', `system:serviceaccounts:${parts[2]}`, 'system:authenticated'] };
+    const groups = ['system:serviceaccounts', `system:serviceaccounts:${parts[2]}`, 'system:authenticated'];
+    if (reviews.size >= REVIEW_CACHE_MAX) reviews.delete(reviews.keys().next().value!);
+    reviews.set(cacheKey, { exp: payload.exp, username: sub, groups });
+    return { authenticated: true, username: sub, groups: [...groups] };
   } catch (err) {
     return { authenticated: false, reason: (err as { code?: string }).code ?? 'invalid token' };
   }
