@@ -140,3 +140,12 @@ describe('mint and review', () => {
     expect(await reviewToken(key, token, opts)).toEqual({ authenticated: false, reason: 'not a service account' });
   });
 });
+
+describe('parseExpiration refuses durations Go cannot hold', () => {
+  test('rejects a duration past int64 nanoseconds, as a string or a number', () => {
+    expect(parseExpiration('99999999999999h')).toEqual({ error: 'time: invalid duration "99999999999999h"' });
+    expect(parseExpiration(1e300)).toEqual({ error: 'invalid expiration' });
+    expect(parseExpiration('290y')).toHaveProperty('error');
+    expect(parseExpiration('2000000h')).toEqual({ seconds: 7_200_000_000 });
+  });
+});

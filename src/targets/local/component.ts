@@ -109,6 +109,9 @@ async function start(name: string, dir: string): Promise<void> {
   process.once('SIGINT', stop);
 }
 
+// A request handler that throws must cost one request, never the hop: log (no headers, no bodies) and go on.
+process.on('unhandledRejection', (err) => process.stderr.write(`unhandled error in a request handler: ${(err as Error)?.message ?? String(err)}\n`));
+
 const [, , name, dir] = process.argv;
 if (name && dir) {
   start(name, dir).catch((err: Error) => {

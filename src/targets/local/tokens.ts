@@ -120,12 +120,15 @@ export async function reviewToken(key: SigningKeyFile, token: string, opts: { au
   }
 }
 
+/** The longest time.Duration Go can hold: 2^63 − 1 nanoseconds, about 292 years. */
+const MAX_GO_DURATION_SECONDS = 9_223_372_036;
+
 /** Parses a Go duration ("10m", "1h30m", "90s", "1.5h") or a number of seconds, as maas-api accepts. */
 export function parseExpiration(value: unknown): { seconds: number } | { error: string } {
   if (value === undefined || value === null || value === '' || value === 0) return { seconds: 0 };
-  if (typeof value === 'number') return Number.isFinite(value) ? { seconds: value } : { error: 'invalid expiration' };
+  if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= MAX_GO_DURATION_SECONDS ? { seconds: value } : { error: 'invalid expiration' };
   if (typeof value !== 'string') return { error: 'expiration must be a duration string or a number of seconds' };
-  if (/^-?\d+(\.\d+)?$/.test(value)) return { seconds: Number(value) };
+  if (/^-?\d+(\.\d+)?$/.test(value)) return Math.abs(Number(value)) <= MAX_GO_DURATION_SECONDS ? { seconds: Number(value) } : { error: `time: invalid duration "${value}"` };
   const re = /(-?\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
   let total = 0;
@@ -135,6 +138,8 @@ export function parseExpiration(value: unknown): { seconds: number } | { error: 
     consumed = re.lastIndex;
   }
   if (consumed !== value.length || consumed === 0) return { error: `time: invalid duration "${value}"` };
+  // Go's time.Duration is int64 nanoseconds: anything longer does not parse.
+  if (Math.abs(total) > MAX_GO_DURATION_SECONDS) return { error: `time: invalid duration "${value}"` };
   return { seconds: total };
 }
 
