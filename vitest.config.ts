@@ -6,6 +6,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // ink switches to a static one-frame mode when it believes it runs in CI; the TUI tests check the
+    // interactive terminal, so the workers see CI=false (the CLI-spawning helpers set CI=1 themselves).
+    env: { CI: 'false' },
     reporters: ['default'],
   },
 });

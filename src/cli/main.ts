@@ -169,11 +169,16 @@ async function loadConfig(file: string | undefined): Promise<DemoConfig> {
   }
 }
 
+/** CI as ink and most tools read it: set, and neither '0' nor 'false'. */
+export function inCi(env: NodeJS.ProcessEnv): boolean {
+  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => env[k] !== undefined && env[k] !== '0' && env[k] !== 'false');
+}
+
 export type OutputMode = 'tui' | 'plain' | 'json' | 'ndjson';
 
 export function chooseOutput(flag: string | undefined, io: Io): OutputMode {
   if (flag && flag !== 'auto') return flag as OutputMode;
-  return io.isTTY && !io.env.CI ? 'tui' : 'plain';
+  return io.isTTY && !inCi(io.env) ? 'tui' : 'plain';
 }
 
 export function colorEnabled(flags: FlagValues, io: Io): boolean {

@@ -10,6 +10,7 @@
  *   enter run demo up · q stop the tour
  */
 import type { CommandContext, CommandModule } from '../main.js';
+import { inCi } from '../main.js';
 import { EXIT } from '../../core/errors.js';
 import type { CommandName, EventInput } from '../../core/events.js';
 import type { EventSink } from '../../core/run.js';
@@ -97,7 +98,7 @@ export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Prom
   const load = opts.load ?? loadModule;
   const { drive } = await import('../../core/run.js');
   const out = await createOutputSinks(ctx);
-  const auto = Boolean(ctx.io.env.CI) || (out.tui ? !out.tui.keyboard : !ctx.io.isTTY);
+  const auto = inCi(ctx.io.env) || (out.tui ? !out.tui.keyboard : !ctx.io.isTTY);
 
   /** Shows the explanation; resolves false when the user stops the tour. */
   const intro = async (phase: Phase, index: number): Promise<boolean> => {
