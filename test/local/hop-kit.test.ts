@@ -139,3 +139,15 @@ describe('server hardening', () => {
     expect(HOP_INTERNAL_HEADERS).toEqual(expect.arrayContaining(['x-maas-username', 'x-maas-group', 'x-provider-api-key']));
   });
 });
+
+describe('TraceBuffer', () => {
+  test('keeps the newest records, oldest first, once it wraps', async () => {
+    const { TraceBuffer } = await import('../../src/targets/local/hop-kit.js');
+    const b = new TraceBuffer(3);
+    const rec = (i: number) => ({ requestId: `r${i % 2}`, hop: 'maas-gateway' as const, at: i, ms: 0, method: 'GET', pathIn: `/${i}`, status: 200, answeredBy: 'self' as const, detail: {} });
+    for (let i = 0; i < 5; i++) b.add(rec(i));
+    expect(b.recent().map((r) => r.pathIn)).toEqual(['/2', '/3', '/4']);
+    expect(b.find('r0').map((r) => r.pathIn)).toEqual(['/2', '/4']);
+    expect(b.recent(2).map((r) => r.pathIn)).toEqual(['/3', '/4']);
+  });
+});

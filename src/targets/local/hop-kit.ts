@@ -21,18 +21,25 @@ export interface HopRecord {
   detail: Record<string, string>;
 }
 
+/** The last `capacity` hop records, in a ring: adding is O(1) however full it is. */
 export class TraceBuffer {
   readonly #records: HopRecord[] = [];
+  #next = 0;
   constructor(private readonly capacity = 2000) {}
   add(r: HopRecord): void {
-    this.#records.push(r);
-    if (this.#records.length > this.capacity) this.#records.splice(0, this.#records.length - this.capacity);
+    if (this.#records.length < this.capacity) this.#records.push(r);
+    else this.#records[this.#next] = r;
+    this.#next = (this.#next + 1) % this.capacity;
+  }
+  /** Oldest first. */
+  #ordered(): HopRecord[] {
+    return this.#records.length < this.capacity ? this.#records : [...this.#records.slice(this.#next), ...this.#records.slice(0, this.#next)];
   }
   find(requestId: string): HopRecord[] {
-    return this.#records.filter((r) => r.requestId === requestId);
+    return this.#ordered().filter((r) => r.requestId === requestId);
   }
   recent(n = 50): HopRecord[] {
-    return this.#records.slice(-n);
+    return this.#ordered().slice(-n);
   }
 }
 
