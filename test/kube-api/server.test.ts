@@ -185,20 +185,30 @@ describe('custom resources', () => {
   });
 
   it('serves a new CRD kind only after the simulated controller marks it Established', async () => {
-    const [crd] = api.installCrds(['xbackenddestinations.ainetworking.prototype.x-k8s.io']);
-    await call('DELETE', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd!.metadata.name}`);
-    const { metadata: _m, status: _s, ...rest } = crd!;
+    // A kind no earlier test registered, so no controller timer of a previous install can race this one.
+    const name = 'widgets.late.example.com';
     api.controllers.delayMs = 400; // wide enough that the early read always lands before Established
-    const created = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { ...rest, metadata: { name: crd!.metadata.name } });
+    const created = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name },
+      spec: {
+        group: 'late.example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
     expect(created.status).toBe(201);
-    const early = await call('GET', '/apis/ainetworking.prototype.x-k8s.io/v0alpha0/namespaces/demo/xbackenddestinations');
+    const early = await call('GET', '/apis/late.example.com/v1/namespaces/demo/widgets');
     expect(early.status).toBe(404);
-    await api.waitFor(() => condition(api.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, crd!.metadata.name!), 'Established')?.status === 'True');
-    const later = await call('GET', '/apis/ainetworking.prototype.x-k8s.io/v0alpha0/namespaces/demo/xbackenddestinations');
+    await api.waitFor(() => condition(api.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, name), 'Established')?.status === 'True');
+    const later = await call('GET', '/apis/late.example.com/v1/namespaces/demo/widgets');
     expect(later.status).toBe(200);
-    const disco = await call('GET', '/apis/ainetworking.prototype.x-k8s.io/v0alpha0');
-    expect(disco.body['resources']).toContainEqual(expect.objectContaining({ name: 'xbackenddestinations', kind: 'XBackendDestination', namespaced: true }));
+    const disco = await call('GET', '/apis/late.example.com/v1');
+    expect(disco.body['resources']).toContainEqual(expect.objectContaining({ name: 'widgets', kind: 'Widget', namespaced: true }));
   });
+
 });
 
 describe('watch', () => {
