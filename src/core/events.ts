@@ -80,8 +80,8 @@ export interface CheckEvent {
   id: string;
   category: string;
   title: string;
+  /** In doctor, a failing check of warning severity reports `warn`. */
   outcome: Outcome;
-  /** Severity of a failing check in doctor: a failing warning-check reports `warn`. */
   expected?: string;
   actual?: string;
   message?: string;

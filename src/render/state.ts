@@ -7,7 +7,7 @@
  * @example
  *   foldEvents(events).steps[0] → { id: '1', title: 'Egress gateway…', status: 'ok', ms: 212, … }
  */
-import type { CheckEvent, CommandName, DemoEvent, HopEvent, HopId, LogEvent, Outcome, RunEndEvent, SummaryEvent, TargetKind } from '../core/events.js';
+import type { CheckEvent, CommandName, DemoEvent, HopEvent, LogEvent, Outcome, RunEndEvent, SummaryEvent, TargetKind } from '../core/events.js';
 
 export type StepStatus = 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
 
@@ -41,19 +41,9 @@ export type HopView = Omit<HopEvent, 'kind' | 'check'>;
 
 export type CheckStatus = 'pending' | 'running' | Outcome;
 
-export interface CheckView {
-  id: string;
-  title: string;
-  category: string;
+/** A check as the TUI shows it: the result fields of its `check` event, plus its live status. */
+export interface CheckView extends Pick<CheckEvent, 'id' | 'title' | 'category' | 'expected' | 'actual' | 'message' | 'hint' | 'fix' | 'hop' | 'evidence'> {
   status: CheckStatus;
-  expected?: string;
-  actual?: string;
-  message?: string;
-  hint?: string;
-  fix?: string;
-  /** The hop a failure is attributed to. */
-  hop?: HopId;
-  evidence?: string[];
   ms?: number;
   startT?: number;
   hops: HopView[];
