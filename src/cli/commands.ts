@@ -97,6 +97,7 @@ export const commands: CommandDef[] = [
       { name: 'probe-rate-limit', type: 'boolean', describe: 'spend the token budget on purpose to confirm 429s arrive' },
       { name: 'fix', type: 'boolean', describe: 'apply the proposed fixes after confirmation, then re-run the failed checks' },
       { name: 'yes', short: 'y', type: 'boolean', describe: 'answer yes to --fix confirmations' },
+      { name: 'timeout', type: 'string', arg: 'SECONDS', describe: 'cluster --fix: how long to wait for a restored object to be ready (default 60)' },
       { name: 'fail-on', type: 'string', arg: 'LEVEL', describe: 'error (default) or warning', choices: ['error', 'warning'] },
       { name: 'self-test', type: 'boolean', describe: 'plant each known fault locally, run doctor, print the score' },
       { name: 'token', type: 'string', arg: 'TOKEN', describe: 'cluster user token', env: 'DEMO_TOKEN' },

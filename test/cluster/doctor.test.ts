@@ -6,15 +6,10 @@
  * check that needs a live probe must skip with "no live evidence", and every configuration fault planted
  * on the server must fail exactly its check, at the right hop, with the right fix, exit code 1.
  */
-import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Kube } from '../../src/targets/cluster/client.js';
-import { servingCert } from '../kube-api/tls.js';
-import { demo, ofKind, startCluster, type Cluster, type Run } from './helpers.js';
+import { demo, ofKind, plant as plantIn, refusingGateway, startCluster, type Cluster, type Run } from './helpers.js';
 
 interface Check {
   id: string;
@@ -29,7 +24,7 @@ interface Check {
 
 let c: Cluster;
 let kube: Kube;
-let gateway: Server;
+let gateway: { close(): void };
 let gatewayUrl: string;
 let caFile: string;
 
@@ -37,21 +32,10 @@ beforeAll(async () => {
   c = await startCluster();
   const up = await demo(c, ['up', '--wg-dir', c.wgDir, '--timeout', '20']);
   expect(up.code, up.stdout + up.stderr).toBe(0);
-  const cert = await servingCert();
-  caFile = join(c.dir, 'gateway-ca.pem');
-  writeFileSync(caFile, cert.certPem);
-  // The MaaS gateway's listener with Authorino in front of every route: `/` has no route (404), everything
-  // else is refused without a token it accepts — including the cluster token used to mint a MaaS token.
-  gateway = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
-    if (req.url === '/') {
-      res.writeHead(404, { server: 'istio-envoy' });
-      return res.end();
-    }
-    res.writeHead(401, { server: 'istio-envoy', 'www-authenticate': 'Bearer realm="service-accounts"', 'x-ext-auth-reason': 'credential not found' });
-    res.end();
-  });
-  await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
-  gatewayUrl = `https://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+  const gw = await refusingGateway(c);
+  gateway = gw;
+  gatewayUrl = gw.url;
+  caFile = gw.caFile;
   const kc = new KubeConfig();
   kc.loadFromFile(c.kubeconfig);
   kube = new Kube(kc);
@@ -100,22 +84,8 @@ interface ConfigMapObj {
   data: { models: string };
 }
 
-/** Replaces an object by a changed copy; returns the restore. Controllers reconcile both ways. */
-async function plant<T>(apiVersion: string, kind: string, ns: string | undefined, name: string, change: (o: T) => void): Promise<() => Promise<void>> {
-  const original = c.api.get(apiVersion, kind, ns, name);
-  expect(original, `${kind} ${ns}/${name} exists`).toBeDefined();
-  const copy = structuredClone(original!);
-  delete copy.metadata.managedFields;
-  change(copy as unknown as T);
-  c.api.seed([copy]);
-  await c.api.settle();
-  return async () => {
-    const back = structuredClone(original!);
-    delete back.metadata.managedFields;
-    c.api.seed([back]);
-    await c.api.settle();
-  };
-}
+/** Replaces an object by a changed copy; returns the restore. */
+const plant = <T,>(apiVersion: string, kind: string, ns: string | undefined, name: string, change: (o: T) => void) => plantIn<T>(c, apiVersion, kind, ns, name, change);
 
 async function withFault(planted: Promise<() => Promise<void>>, body: () => Promise<void>): Promise<void> {
   const restore = await planted;

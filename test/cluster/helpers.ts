@@ -59,3 +59,48 @@ export function runEnd(events: Record<string, unknown>[]): { ok: boolean; exitCo
 }
 
 export const LABELS = 'app.kubernetes.io/managed-by=maas-egress-demo,app.kubernetes.io/part-of=maas-egress-demo';
+
+/**
+ * The MaaS gateway's listener as a cluster's Authorino answers a caller it does not accept: `/` has no
+ * route (404), everything else is refused with a Bearer challenge — so no MaaS token can be minted and
+ * doctor has only configuration and controller status to go on. Returns its URL and a CA file.
+ */
+export async function refusingGateway(c: Cluster): Promise<{ url: string; caFile: string; close(): void }> {
+  const { createServer } = await import('node:https');
+  const { writeFileSync } = await import('node:fs');
+  const { servingCert } = await import('../kube-api/tls.js');
+  const cert = await servingCert();
+  const caFile = join(c.dir, 'gateway-ca.pem');
+  writeFileSync(caFile, cert.certPem);
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
+    if (req.url === '/') {
+      res.writeHead(404, { server: 'istio-envoy' });
+      return res.end();
+    }
+    res.writeHead(401, { server: 'istio-envoy', 'www-authenticate': 'Bearer realm="service-accounts"', 'x-ext-auth-reason': 'credential not found' });
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return { url: `https://127.0.0.1:${port}`, caFile, close: () => void server.close() };
+}
+
+/**
+ * Replaces an object by a changed copy, as another writer would (no managed fields of ours); returns
+ * the restore. The server's controllers reconcile both ways.
+ */
+export async function plant<T>(c: Cluster, apiVersion: string, kind: string, ns: string | undefined, name: string, change: (o: T) => void): Promise<() => Promise<void>> {
+  const original = c.api.get(apiVersion, kind, ns, name);
+  if (!original) throw new Error(`${kind} ${ns ?? ''}/${name} does not exist`);
+  const copy = structuredClone(original);
+  delete copy.metadata.managedFields;
+  change(copy as unknown as T);
+  c.api.seed([copy]);
+  await c.api.settle();
+  return async () => {
+    const back = structuredClone(original);
+    delete back.metadata.managedFields;
+    c.api.seed([back]);
+    await c.api.settle();
+  };
+}

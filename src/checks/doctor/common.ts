@@ -2,7 +2,7 @@
 import type { HopId } from '../../core/events.js';
 import type { ProviderConfig } from '../../core/config.js';
 import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../targets/local/spec.js';
-import type { DoctorContext, Finding, Fix, InstallFact } from './types.js';
+import type { DoctorContext, Finding, Fix, InstallFact, ObjectName } from './types.js';
 
 export interface ProviderResult {
   provider: string;
@@ -34,24 +34,41 @@ export async function perProvider(ctx: DoctorContext, each: (p: ProviderConfig) 
 function mergeFixes(all: Fix[]): Fix {
   // Providers that share one cause (e.g. the controller image) share one fix: list it once.
   const fixes = all.filter((f, i) => all.findIndex((g) => g.summary === f.summary && g.patch === f.patch) === i);
-  if (fixes.length === 1) return { ...fixes[0]!, apply: async () => { for (const f of all) await f.apply?.(); } };
+  const objects = mergeObjects(all);
+  const applies = all.some((f) => f.apply);
+  if (fixes.length === 1) return { ...fixes[0]!, ...(applies ? { apply: async () => { for (const f of all) await f.apply?.(); } } : {}), ...(objects ? { objects } : {}) };
   return {
     summary: fixes.map((f) => f.summary).join('; '),
     patch: fixes.map((f) => f.patch).join('\n'),
-    apply: async () => {
-      for (const f of fixes) await f.apply?.();
-    },
+    ...(applies
+      ? {
+          apply: async () => {
+            for (const f of fixes) await f.apply?.();
+          },
+        }
+      : {}),
+    ...(objects ? { objects } : {}),
   };
+}
+
+/** The objects of several fixes, each once; undefined when none names any. */
+export function mergeObjects(fixes: readonly Pick<Fix, 'objects'>[]): ObjectName[] | undefined {
+  const out: ObjectName[] = [];
+  for (const o of fixes.flatMap((f) => f.objects ?? [])) {
+    if (!out.some((x) => x.kind === o.kind && x.name === o.name && x.namespace === o.namespace)) out.push(o);
+  }
+  return out.length ? out : undefined;
 }
 
 export const bridgeOf = (spec: Partial<TopologySpec>, provider: string): BridgeSpec | undefined => spec.maasGateway?.bridges.find((b) => b.provider === provider);
 export const egressRouteOf = (spec: Partial<TopologySpec>, provider: string): EgressRouteSpec | undefined => spec.egress?.routes.find((r) => r.provider === provider);
 
-/** A fix that edits one part of the configuration and reprograms it (local topology) — or, on a cluster, is printed only. */
-export function specFix(ctx: DoctorContext, part: keyof TopologySpec, summary: string, patch: string, edit: (spec: Partial<TopologySpec>) => void): Fix {
+/** A fix that edits one part of the configuration and reprograms it (local topology); on a cluster the named objects are restored. */
+export function specFix(ctx: DoctorContext, part: keyof TopologySpec, summary: string, patch: string, edit: (spec: Partial<TopologySpec>) => void, objects?: ObjectName[]): Fix {
   return {
     summary,
     patch,
+    ...(objects?.length ? { objects } : {}),
     ...(ctx.target.reprogram
       ? {
           apply: async () => {
@@ -91,11 +108,12 @@ export async function factFailure(ctx: DoctorContext, check: string, provider: s
   const bad = (await factsFor(ctx, check, provider)).filter((f) => !f.ok);
   if (!bad.length) return undefined;
   const fixes = bad.map((f) => f.fix ?? (f.hint ? { summary: f.hint, patch: f.hint } : undefined)).filter((f): f is Fix => Boolean(f));
+  const objects = mergeObjects(fixes);
   return {
     provider,
     ok: false,
     ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}),
     evidence: bad.map((f) => f.detail),
-    ...(fixes.length ? { fix: fixes.length === 1 ? fixes[0]! : { summary: fixes.map((f) => f.summary).join('; '), patch: fixes.map((f) => f.patch).join('\n') } } : {}),
+    ...(fixes.length ? { fix: fixes.length === 1 ? fixes[0]! : { summary: fixes.map((f) => f.summary).join('; '), patch: fixes.map((f) => f.patch).join('\n'), ...(objects ? { objects } : {}) } } : {}),
   };
 }

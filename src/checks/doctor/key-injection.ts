@@ -36,7 +36,7 @@ export const keyInjection: CheckDef[] = [
               ok: false,
               hop: 'maas-gateway',
               evidence: [b?.auth ? 'policy configured but not enforced' : `no AuthPolicy targets ${b?.name ?? `${p.name}-bridge`}`, ...(ex ? [`probe without a token: ${ex.answer.summary}`] : [])],
-              fix: { summary: `apply AuthPolicy ${p.name}-bridge-auth targeting HTTPRoute ${p.name}-bridge`, patch: `demo manifests --step 4 | kubectl apply --server-side -f -` },
+              fix: { summary: `apply AuthPolicy ${p.name}-bridge-auth targeting HTTPRoute ${p.name}-bridge`, patch: `demo manifests --step 4 | kubectl apply --server-side -f -`, objects: [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }] },
             };
           }
           return { provider: p.name, ok: true, evidence: [`no token → ${ex.answer.summary}`] };
@@ -70,7 +70,7 @@ export const keyInjection: CheckDef[] = [
               fix: specFix(ctx, 'maasGateway', `set kubernetesTokenReview.audiences to [${aud}] in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth`, [[`audiences: [${b?.auth?.audiences.join(', ') ?? ''}]`, `audiences: [${aud}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x?.auth) x.auth.audiences = [aud];
-              }),
+              }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]),
             };
           }
           return { provider: p.name, ok: true, evidence: [`MaaS token accepted (${ex!.answer.summary})`] };
@@ -108,7 +108,7 @@ export const keyInjection: CheckDef[] = [
             specFix(ctx, 'maasGateway', `${what} in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth spec.rules.response.success.headers`, [[inject ? `${inject.header}: {plain: {expression: "'${injectedValue(inject.header, inject.value) === p.key.reveal() ? p.key.masked : '<other key>'}'"}}` : '(no headers)', `${wantHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: {plain: {expression: "'${headerValue}'"}}`]]), (s) => {
               const x = bridgeOf(s, p.name);
               if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
-            });
+            }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]);
           if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
           if (!inject || status === 'missing') {
             const fix = fixFor('inject the provider key');

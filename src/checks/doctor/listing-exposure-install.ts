@@ -5,8 +5,13 @@
  */
 import { request } from 'undici';
 import { SIM_HEADERS } from '../../sim/headers.js';
-import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, perProvider, specFix } from './common.js';
+import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, perProvider, specFix } from './common.js';
 import { defineCheck, type CheckDef, type Finding } from './types.js';
+
+const withObjects = (fixes: Parameters<typeof mergeObjects>[0]) => {
+  const objects = mergeObjects(fixes);
+  return objects ? { objects } : {};
+};
 
 export const install: CheckDef[] = [
   defineCheck({
@@ -39,7 +44,7 @@ export const install: CheckDef[] = [
       if (!facts.length) return { outcome: 'skip', message: 'no install facts on this target' };
       const bad = facts.filter((f) => !f.ok);
       if (bad.length) {
-        return { outcome: 'fail', message: bad.map((f) => `${f.name}: ${f.detail}`).join('; '), ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}), evidence: facts.map((f) => `${f.ok ? 'ok' : 'NOT OK'} ${f.name}: ${f.detail}`), fix: { summary: bad[0]!.fix?.summary ?? bad[0]!.hint ?? 'restart the stopped components', patch: bad.map((f) => f.fix?.patch ?? f.hint ?? '').filter(Boolean).join('\n') || 'demo up' } };
+        return { outcome: 'fail', message: bad.map((f) => `${f.name}: ${f.detail}`).join('; '), ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}), evidence: facts.map((f) => `${f.ok ? 'ok' : 'NOT OK'} ${f.name}: ${f.detail}`), fix: { summary: bad[0]!.fix?.summary ?? bad[0]!.hint ?? 'restart the stopped components', patch: bad.map((f) => f.fix?.patch ?? f.hint ?? '').filter(Boolean).join('\n') || 'demo up', ...withObjects(bad.map((f) => f.fix ?? {})) } };
       }
       return { outcome: 'pass', message: facts.map((f) => f.name).join(', '), evidence: facts.map((f) => `${f.name}: ${f.detail}`) };
     },
@@ -94,7 +99,7 @@ export const modelListing: CheckDef[] = [
         fix: specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
           if (!s.maasApi) return;
           s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
-        }),
+        }, [{ kind: 'ConfigMap', name: cfg.maas.registryName, namespace: cfg.maas.apiNamespace }]),
       });
       // A routable model the registry lacks is never listed: a configuration fault, no probe needed.
       const missing = registry !== undefined ? routable.filter((p) => !(registry ?? []).some((m) => m.id === p.model)) : [];
@@ -140,7 +145,7 @@ export const exposure: CheckDef[] = [
               fix: specFix(ctx, 'maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x && !x.removeHeaders.includes('authorization')) x.removeHeaders.push('authorization');
-              }),
+              }, [{ kind: 'HTTPRoute', name: `${p.name}-bridge` }]),
             };
           }
           if (seen === undefined) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: HTTPRoute ${b?.name ?? ''} removes Authorization, no probe reached the provider`] };

@@ -49,7 +49,7 @@ export const rateLimits: CheckDef[] = [
           evidence,
           fix: specFix(ctx, 'maasGateway', 'apply the gateway-level TokenRateLimitPolicy gateway-token-rate-limits', diff(`TokenRateLimitPolicy ${ctx.target.cfg.maas.gatewayNamespace}/gateway-token-rate-limits`, [[null, `limits: {${tiers.map((t) => `${t.name}-user-tokens: {rates: [{limit: ${t.tokensPerWindow}, window: 1m}]}`).join(', ')}} counter auth.identity.userid`]]), (s) => {
             if (s.maasGateway) s.maasGateway.rateLimit.enabled = true;
-          }),
+          }, [{ kind: 'TokenRateLimitPolicy', name: 'gateway-token-rate-limits', namespace: ctx.target.cfg.maas.gatewayNamespace }]),
         };
       }
       if (enforced === undefined) return { outcome: 'skip', message: 'the probe request did not reach the gateway policy (see the other categories)', evidence };

@@ -39,7 +39,7 @@ export const rewrites: CheckDef[] = [
               fix: specFix(ctx, 'maasGateway', `add URLRewrite ReplacePrefixMatch /${p.name}/ to HTTPRoute ${b.name}`, diff(`HTTPRoute ${b.name}`, [[b.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${b.rewritePrefix}`, `filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /${p.name}/}}}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x) x.rewritePrefix = `/${p.name}/`;
-              }),
+              }, [{ kind: 'HTTPRoute', name: b.name }]),
             };
           }
           const status = await factFailure(ctx, 'rewrite-bridge-prefix', p.name);
@@ -89,6 +89,7 @@ export const rewrites: CheckDef[] = [
                   s.egress.routes = s.egress.routes.filter((x) => x.provider !== p.name);
                   s.egress.routes.push({ name: `${p.name}-route`, provider: p.name, pathPrefix: `/${p.name}/`, rewritePrefix: '/', backendRef: { kind: 'Backend', name: p.backend, port: 8000 }, removeHeaders: [] });
                 },
+                [{ kind: 'HTTPRoute', name: `${p.name}-route` }],
               ),
             };
           }
@@ -131,7 +132,7 @@ export const rewrites: CheckDef[] = [
               evidence: [`double slash: the provider receives ${actual}`, ...evidence],
               fix: specFix(ctx, 'egress', 'run a wg-ai-gateway controller built with the prefix-rewrite fix (PR #38)', diff('Deployment ai-gateway-system/ai-gateway-controller', [['image: (a build without PR #38)', 'image: ghcr.io/nerdalert/wg-ai-gateway:prefix-rewrite-fix']]), (s) => {
                 if (s.egress) s.egress.controllerFixed = true;
-              }),
+              }, [{ kind: 'Deployment', name: 'ai-gateway-controller' }]),
             };
           }
           return {
@@ -142,7 +143,7 @@ export const rewrites: CheckDef[] = [
             fix: specFix(ctx, 'egress', `add URLRewrite ReplacePrefixMatch / to HTTPRoute ${r.name}`, diff(`HTTPRoute ${r.name}`, [[r.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${JSON.stringify(r.rewritePrefix)}`, 'filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]']]), (s) => {
               const x = egressRouteOf(s, p.name);
               if (x) x.rewritePrefix = '/';
-            }),
+            }, [{ kind: 'HTTPRoute', name: r.name }]),
           };
         },
         'providers receive clean /v1/… paths',
@@ -173,6 +174,7 @@ export const rewrites: CheckDef[] = [
               fix: {
                 summary: `make ${p.simulator ?? p.name} answer on port 8000, or point XBackendDestination ${p.backend} at a reachable host`,
                 patch: `kubectl -n ${ctx.target.cfg.providersNamespace} rollout status deployment/${p.simulator ?? p.name}\nkubectl get xbackenddestination ${p.backend} -o yaml   # hostname and port must resolve and listen from the Envoy pod`,
+                objects: [{ kind: 'XBackendDestination', name: p.backend }, ...(p.simulator ? [{ kind: 'Deployment', name: p.simulator }] : [])],
               },
             };
           }

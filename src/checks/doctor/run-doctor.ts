@@ -12,7 +12,7 @@ import { exposure, install, modelListing } from './listing-exposure-install.js';
 import { keyInjection } from './key-injection.js';
 import { rateLimits } from './rate-limits.js';
 import { rewrites } from './rewrites.js';
-import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type DoctorTarget, type Finding } from './types.js';
+import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type DoctorTarget, type Finding, type Fix } from './types.js';
 
 export const CATALOG: CheckDef[] = [...install, ...rewrites, ...keyInjection, ...rateLimits, ...modelListing, ...exposure];
 
@@ -146,7 +146,7 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
   const ctx = await buildContext(target, opts);
   if (!ctx.token && !opts.quiet) yield { kind: 'log', level: 'warn', message: 'could not mint a MaaS token: checks that need one are skipped' };
   const results: DoctorResult[] = [];
-  const fixes = new Map<string, { check: CheckDef; apply: () => Promise<void>; summary: string }>();
+  const fixes = new Map<string, { check: CheckDef; fix: Fix }>();
   for (const category of categories) {
     if (opts.signal.aborted) break;
     if (!opts.quiet) yield { kind: 'log', level: 'info', message: `\n${category}\n${'-'.repeat(category.length)}` };
@@ -160,22 +160,41 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
       results.push(step.value);
       if (opts.fix && (step.value.outcome === 'fail' || (step.value.outcome === 'warn' && !step.value.expectedWarning))) {
         const f = await check.run(ctx).catch(() => undefined);
-        if (f?.fix?.apply) fixes.set(check.id, { check, apply: f.fix.apply, summary: f.fix.summary });
+        if (f?.fix && (f.fix.apply || (f.fix.objects?.length && target.restore))) fixes.set(check.id, { check, fix: f.fix });
       }
     }
   }
   if (opts.fix && fixes.size) {
     yield { kind: 'log', level: 'info', message: `\nfixes\n-----` };
     let applied = 0;
-    for (const [id, fx] of fixes) {
-      const ok = opts.confirm ? await opts.confirm(`apply fix for ${id}: ${fx.summary}?`) : false;
+    for (const [id, { fix }] of fixes) {
+      if (opts.signal.aborted) break;
+      if (fix.apply) {
+        const ok = opts.confirm ? await opts.confirm(`apply fix for ${id}: ${fix.summary}?`) : false;
+        if (!ok) {
+          yield { kind: 'log', level: 'info', message: `not applied: ${id}` };
+          continue;
+        }
+        await fix.apply();
+        applied += 1;
+        yield { kind: 'log', level: 'info', message: `applied: ${fix.summary}` };
+        continue;
+      }
+      // A cluster: the objects the fix names go back to what `demo up` renders, shown before asking.
+      const proposal = await target.restore!(fix.objects!);
+      yield { kind: 'log', level: 'info', message: `${id}: ${fix.summary}\n${proposal.patch}` };
+      if (!proposal.changes) {
+        yield { kind: 'log', level: 'info', message: `not applied: ${id}: the objects are already as the demo renders them (the printed fix is done by hand)` };
+        continue;
+      }
+      const ok = opts.confirm ? await opts.confirm(`restore ${proposal.changes === 1 ? 'this object' : `these ${proposal.changes} objects`} for ${id}?`) : false;
       if (!ok) {
         yield { kind: 'log', level: 'info', message: `not applied: ${id}` };
         continue;
       }
-      await fx.apply();
+      const notReady = yield* proposal.apply(opts.signal);
       applied += 1;
-      yield { kind: 'log', level: 'info', message: `applied: ${fx.summary}` };
+      yield { kind: 'log', level: notReady.length ? 'warn' : 'info', message: notReady.length ? `applied for ${id}, but not ready yet: ${notReady.join('; ')}` : `applied: ${fix.summary}` };
     }
     if (applied) {
       // Re-run the failed checks against the repaired configuration, with fresh probes.
@@ -206,7 +225,7 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
         warnings: `${count('warn')}${expectedWarns ? ` (${expectedWarns} expected for the seed design)` : ''}`,
         skipped: count('skip'),
         'requests counted against the budget': ctx.spent,
-        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: target.reprogram ? 'review the fixes above; `demo doctor --fix` applies them after asking' : 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)' } : {}),
+        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: target.reprogram || target.restore ? 'review the fixes above; `demo doctor --fix` applies them after asking' : 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)' } : {}),
       },
     };
   }

@@ -17,8 +17,27 @@ export interface Fix {
   summary: string;
   /** The reviewable change: a command, or a diff of the object (`-` old, `+` new). */
   patch: string;
-  /** Applies the change (local topology: reprogram the hop; cluster: patch the object). */
+  /** Applies the change (local topology: reprogram the hop). */
   apply?: () => Promise<void>;
+  /** The cluster objects the change is made to: a cluster restores them as `demo up` renders them. */
+  objects?: ObjectName[];
+}
+
+/** An object a fix names: kind and name, the namespace when the name alone is ambiguous. */
+export interface ObjectName {
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** A cluster's reviewable restore of named objects, and how to carry it out. */
+export interface RestoreProposal {
+  /** The patch people review: per object, the fields that change (keys masked), and what is refused. */
+  patch: string;
+  /** Objects that would change. */
+  changes: number;
+  /** Applies it (apply and wait events); resolves to the objects still not ready afterwards. */
+  apply(signal: AbortSignal): AsyncGenerator<import('../../core/events.js').EventInput, string[]>;
 }
 
 export interface Finding {
@@ -36,6 +55,8 @@ export interface DoctorTarget extends ValidateTarget {
   topology(): Promise<Partial<TopologySpec>>;
   /** Reprograms a part of the configuration (`--fix`); absent where fixes are printed only. */
   reprogram?(part: keyof TopologySpec, spec: unknown): Promise<void>;
+  /** Restores objects to what `demo up` renders (cluster `--fix`); absent where objects are not ours to write. */
+  restore?(objects: ObjectName[]): Promise<RestoreProposal>;
   /** Extra install-level facts (running hops, controller image, policy status, …). */
   installFacts?(): Promise<InstallFact[]>;
 }
@@ -51,7 +72,7 @@ export interface InstallFact {
   /** The provider a per-provider fact is about. */
   provider?: string;
   /** The concrete repair (command or object diff); `hint` is the short form local facts use. */
-  fix?: { summary: string; patch: string };
+  fix?: { summary: string; patch: string; objects?: ObjectName[] };
 }
 
 export interface DoctorContext {

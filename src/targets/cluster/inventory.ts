@@ -46,7 +46,8 @@ export interface InstallFact {
   check?: string;
   /** The provider the fact is about (per-provider checks). */
   provider?: string;
-  fix?: { summary: string; patch: string };
+  /** The repair; `objects` names what `doctor --fix` restores as `demo up` renders it. */
+  fix?: { summary: string; patch: string; objects?: { kind: string; name: string; namespace?: string }[] };
 }
 
 /**
@@ -475,7 +476,7 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
           : fixed === false
             ? `${image} predates the prefix-rewrite fix (wg-ai-gateway PR #38): /<provider>/v1/… reaches the provider as //v1/…`
             : `${image}: not a build known to carry the prefix-rewrite fix; only a live probe can tell (list verified images in DEMO_FIXED_CONTROLLER_IMAGES)`,
-      ...(fixed === true ? {} : { fix: { summary: `run a wg-ai-gateway controller built with the prefix-rewrite fix (PR #38): ${cfg.egress.controllerImage}`, patch: `# Deployment ${cfg.egress.controllerNamespace}/${names.controller} container manager\n- image: ${image}\n+ image: ${cfg.egress.controllerImage}\n${setImage}\nkubectl -n ${cfg.egress.controllerNamespace} rollout status deployment/${names.controller}` } }),
+      ...(fixed === true ? {} : { fix: { summary: `run a wg-ai-gateway controller built with the prefix-rewrite fix (PR #38): ${cfg.egress.controllerImage}`, patch: `# Deployment ${cfg.egress.controllerNamespace}/${names.controller} container manager\n- image: ${image}\n+ image: ${cfg.egress.controllerImage}\n${setImage}\nkubectl -n ${cfg.egress.controllerNamespace} rollout status deployment/${names.controller}`, objects: [{ kind: 'Deployment', name: names.controller, namespace: cfg.egress.controllerNamespace }] } }),
     });
   }
 
@@ -547,7 +548,7 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
       provider,
       detail: `${detail}${res?.status === 'False' ? ' — Envoy answers 500 for this path' : ''}`,
       fix: kindWrong
-        ? { summary: `backendRef kind must be Backend (an XBackendDestination of that name) or Service`, patch: `# ${ref} rules[0].backendRefs[0]\n- kind: ${x.backendKind}\n+ kind: Backend` }
+        ? { summary: `backendRef kind must be Backend (an XBackendDestination of that name) or Service`, patch: `# ${ref} rules[0].backendRefs[0]\n- kind: ${x.backendKind}\n+ kind: Backend`, objects: [{ kind: 'HTTPRoute', name: route.metadata.name, ...(route.metadata.namespace ? { namespace: route.metadata.namespace } : {}) }] }
         : res?.status === 'False'
           ? { summary: `make backendRef ${x.backendKind}/${x.backend}:${x.backendPort} resolve: the object must exist in ${route.metadata.namespace} and list the port`, patch: `kubectl -n ${route.metadata.namespace} get ${x.backendKind === 'Backend' ? 'xbackenddestination' : 'service'} ${x.backend} -o yaml` }
           : { summary: `${ref} is not accepted by ${gwName}: ${acc?.reason ?? 'see its status'}`, patch: `kubectl -n ${route.metadata.namespace} get httproute ${route.metadata.name} -o jsonpath='{.status.parents}'` },
@@ -571,7 +572,7 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
         check: 'key-injected',
         provider,
         detail: `the API server dropped ${pruned.join(', ')} (not in the AuthPolicy schema; kubectl only warned)`,
-        fix: { summary: 'put the headers under spec.rules.response.success.headers and apply with strict field validation', patch: `kubectl apply --server-side --field-validation=Strict -f <the AuthPolicy file>   # rejects unknown fields instead of dropping them` },
+        fix: { summary: 'put the headers under spec.rules.response.success.headers and apply with strict field validation', patch: `kubectl apply --server-side --field-validation=Strict -f <the AuthPolicy file>   # rejects unknown fields instead of dropping them`, objects: [{ kind: 'AuthPolicy', name: pol.metadata.name, ...(pol.metadata.namespace ? { namespace: pol.metadata.namespace } : {}) }] },
       });
     }
   }

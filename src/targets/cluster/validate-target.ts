@@ -21,6 +21,10 @@ import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
 import type { HopId } from '../../core/events.js';
 import type { TopologySpec } from '../local/spec.js';
 import { ClusterObjects, celLiteral, controllerFixedOf, readInstallFacts, readTopology, type InstallFact } from './inventory.js';
+import type { EventInput } from '../../core/events.js';
+import type { StepContext } from '../../core/step.js';
+import type { ObjectName, RestoreProposal } from '../../checks/doctor/types.js';
+import { stepContext } from './options.js';
 
 type HttpRoute = K8sObject & {
   spec?: {
@@ -44,7 +48,7 @@ function rule(route: HttpRoute) {
 }
 
 export class ClusterTarget implements ValidateTarget {
-  // Also a DoctorTarget (topology, installFacts); no `reprogram`: fixes are printed, never applied.
+  // Also a DoctorTarget (topology, installFacts, restore): `--fix` puts objects back as `up` renders them.
   readonly kind = 'cluster' as const;
   readonly cfg: DemoConfig;
   readonly kube: Kube;
@@ -227,6 +231,37 @@ export class ClusterTarget implements ValidateTarget {
     const limit = entry?.rates?.[0]?.limit;
     if (typeof limit !== 'number') return undefined;
     return { tier, limit, spent: 0, source: 'inferred' };
+  }
+
+  /** The render context of this install: its providers (3a when its route exists), the run's flags. */
+  #stepContext(): StepContext {
+    const base = stepContext(this.#ctx, this.cfg, { skipCrds: true });
+    return { ...base, providers: this.providers() };
+  }
+
+  /** `doctor --fix`: the named objects as `demo up` renders them, reviewable first (see restore.ts). */
+  async restore(objects: ObjectName[]): Promise<RestoreProposal> {
+    const { planRestore, planText, applyRestore } = await import('./restore.js');
+    const { timeoutOverride } = await import('./index.js');
+    await this.#ourRoutes();
+    const sctx = this.#stepContext();
+    const plan = await planRestore(this.kube, sctx, objects);
+    const timeoutMs = timeoutOverride(this.#ctx) ?? 60_000;
+    const forget = () => {
+      this.#routes = undefined;
+    };
+    const kube = this.kube;
+    return {
+      patch: planText(plan),
+      changes: plan.items.filter((i) => i.changes.length).length,
+      async *apply(signal: AbortSignal): AsyncGenerator<EventInput, string[]> {
+        try {
+          return yield* applyRestore(kube, sctx, { ...plan, items: plan.items.filter((i) => i.changes.length) }, { timeoutMs, signal });
+        } finally {
+          forget();
+        }
+      },
+    };
   }
 
   async close(): Promise<void> {
