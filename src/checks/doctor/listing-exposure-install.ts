@@ -185,10 +185,22 @@ export const exposure: CheckDef[] = [
         const fix = specFix(ctx, 'egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
           if (s.egress) s.egress.logLevel = 'info';
         });
-        if (ctx.target.kind === 'cluster') {
-          // The wg controller writes these args itself and force-applies the Deployment on each reconcile.
+        const forcedBy = ctx.spec.egress?.logLevelForcedBy;
+        if (forcedBy) {
+          // The controller writes these args itself and force-applies the Deployment on each reconcile.
           const ns = ctx.target.cfg.egress.namespace;
-          fix.patch += `\nkubectl -n ${ns} patch deployment envoy-poc-gateway --type json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["-c","/etc/envoy/envoy.yaml","--log-level","info"]}]'\n# the wg-ai-gateway controller hard-codes --log-level trace and re-applies it on its next reconcile: until a build lets you choose, restrict pods/log in ${ns} and mask keys when collecting logs`;
+          fix.patch = `# ${forcedBy} hard-codes --log-level trace and re-applies it on its next reconcile, so a patch does not last:\nkubectl auth can-i get pods/log -n ${ns} --as system:authenticated   # should be "no": restrict who reads the Envoy log\n# mask X-Provider-Api-Key and Authorization when collecting that log; a controller build with a log-level setting removes the warning`;
+          return {
+            outcome: 'warn',
+            expectedWarning: true,
+            hop: 'egress-gateway',
+            message: `egress Envoy runs with --log-level trace, set by ${forcedBy} (upstream design): X-Provider-Api-Key and Authorization values land in its pod log`,
+            fix,
+          };
+        }
+        if (ctx.target.kind === 'cluster') {
+          const ns = ctx.target.cfg.egress.namespace;
+          fix.patch += `\nkubectl -n ${ns} patch deployment envoy-poc-gateway --type json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["-c","/etc/envoy/envoy.yaml","--log-level","info"]}]'`;
         }
         return {
           outcome: 'warn',

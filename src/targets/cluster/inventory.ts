@@ -289,6 +289,8 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
   const egress = {
     controllerFixed: controllerFixedOf(containerOf(controller, 'manager')?.image, cfg, inp.env),
     logLevel: envoy ? (level === 'trace' || level === 'debug' ? 'trace' : 'info') : undefined,
+    // The controller labels what it manages and force-applies it on every reconcile (contracts §6, §9.20).
+    ...(envoy?.metadata.labels?.[WG_MANAGED_LABEL] ? { logLevelForcedBy: cfg.egress.controllerName } : {}),
     routes: egressRoutes,
     backends,
     dns: {},

@@ -88,6 +88,8 @@ export interface EgressSpec {
   controllerFixed: boolean;
   /** `trace` logs request headers (the seeds' Envoy runs with --log-level trace). */
   logLevel: 'info' | 'trace';
+  /** Who writes the Envoy's arguments and puts them back on each reconcile (a cluster's wg controller). */
+  logLevelForcedBy?: string;
   routes: EgressRouteSpec[];
   backends: BackendSpec[];
   /**
