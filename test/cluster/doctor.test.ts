@@ -255,6 +255,40 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     );
   });
 
+  test('registry ConfigMap in the other MaaS namespace (§9.15) → models-listed-routable names both namespaces', async () => {
+    const original = c.api.get('v1', 'ConfigMap', 'opendatahub', 'external-model-registry')!;
+    const moved = structuredClone(original);
+    delete moved.metadata.managedFields;
+    moved.metadata.namespace = 'redhat-ods-applications';
+    delete moved.metadata.resourceVersion;
+    delete moved.metadata.uid;
+    c.api.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'redhat-ods-applications' } }, moved]);
+    expect(await kube.remove({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'opendatahub', name: 'external-model-registry' })).toBe(true);
+    await c.api.settle();
+    try {
+      const k = expectOnly(await doctor(), 'models-listed-routable', 'maas-api', /add gpt-4, claude-3-sonnet[\s\S]*kubectl -n redhat-ods-applications delete configmap external-model-registry/);
+      expect(k.message).toMatch(/ConfigMap external-model-registry is in namespace redhat-ods-applications, but maas-api runs in opendatahub/);
+    } finally {
+      await kube.remove({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'redhat-ods-applications', name: 'external-model-registry' });
+      const back = structuredClone(original);
+      delete back.metadata.managedFields;
+      c.api.seed([back]);
+      await c.api.settle();
+    }
+  });
+
+  test('registry ConfigMap whose models do not parse → models-listed-routable says maas-api lists none', async () => {
+    await withFault(
+      plant<ConfigMapObj>('v1', 'ConfigMap', 'opendatahub', 'external-model-registry', (o) => {
+        o.data.models = '- id: gpt-4\n  provider: [openai\n';
+      }),
+      async () => {
+        const k = expectOnly(await doctor(), 'models-listed-routable', 'maas-api', /add gpt-4, claude-3-sonnet/);
+        expect(k.message).toMatch(/data\.models of ConfigMap opendatahub\/external-model-registry is not valid YAML .*maas-api logs the error and lists no external model/);
+      },
+    );
+  });
+
   test('controller image without the prefix-rewrite fix → install-controller-rewrite-fix at egress-gateway', async () => {
     await withFault(
       plant<DeploymentObj>('apps/v1', 'Deployment', 'ai-gateway-system', 'ai-gateway-controller', (o) => {

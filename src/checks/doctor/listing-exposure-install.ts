@@ -6,7 +6,10 @@
 import { request } from 'undici';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, perProvider, specFix } from './common.js';
-import { defineCheck, type CheckDef, type Finding } from './types.js';
+import { defineCheck, type CheckDef, type Finding, type Fix } from './types.js';
+
+/** A fix with one more line of patch (a command that goes with the object change). */
+const withPatch = (line: string | undefined, fix: Fix): Fix => (line ? { ...fix, patch: `${fix.patch}\n${line}` } : fix);
 
 const withObjects = (fixes: Parameters<typeof mergeObjects>[0]) => {
   const objects = mergeObjects(fixes);
@@ -91,15 +94,17 @@ export const modelListing: CheckDef[] = [
       const routable = providers.filter((p) => bridgeOf(ctx.spec, p.name));
       const registry = ctx.spec.maasApi?.registry;
       const cfg = ctx.target.cfg;
+      const problem = ctx.spec.maasApi?.registryProblem;
+      const elsewhere = ctx.spec.maasApi?.registryElsewhere;
       const notListed = (unlisted: typeof routable, evidence: string[]): Finding => ({
         outcome: 'fail',
         hop: 'maas-api',
-        message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}`,
-        evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ') || '(nothing)'}`],
-        fix: specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
+        message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}${problem ? ` — ${problem}` : ''}`,
+        evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ') || '(nothing)'}`, ...(problem ? [problem] : [])],
+        fix: withPatch(elsewhere ? `kubectl -n ${elsewhere} delete configmap ${cfg.maas.registryName}   # the copy maas-api never reads` : undefined, specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
           if (!s.maasApi) return;
           s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
-        }, [{ kind: 'ConfigMap', name: cfg.maas.registryName, namespace: cfg.maas.apiNamespace }]),
+        }, [{ kind: 'ConfigMap', name: cfg.maas.registryName, namespace: cfg.maas.apiNamespace }])),
       });
       // A routable model the registry lacks is never listed: a configuration fault, no probe needed.
       const missing = registry !== undefined ? routable.filter((p) => !(registry ?? []).some((m) => m.id === p.model)) : [];

@@ -212,18 +212,36 @@ export function envoyLogLevel(args: readonly string[]): string | undefined {
 
 /** The registry ConfigMap's `models` list; null when the ConfigMap is absent, [] when unreadable. */
 export function parseRegistry(cm: K8sObject | undefined): MaasApiSpec['registry'] {
-  if (!cm) return null;
+  return readRegistry(cm).models;
+}
+
+/** `parseRegistry` with the reason a present ConfigMap yields no models (maas-api only logs it). */
+export function readRegistry(cm: K8sObject | undefined): { models: MaasApiSpec['registry']; problem?: string } {
+  if (!cm) return { models: null };
+  const where = `data.models of ConfigMap ${cm.metadata.namespace ?? ''}/${cm.metadata.name}`;
   const text = (cm.data as Record<string, string> | undefined)?.models;
-  if (!text) return [];
+  if (!text) return { models: [], problem: `${where} is empty or missing: maas-api lists no external model` };
+  let v: unknown;
   try {
-    const v = parseYaml(text) as unknown;
-    if (!Array.isArray(v)) return [];
-    return v
-      .filter((m): m is Record<string, unknown> => typeof m === 'object' && m !== null && typeof (m as { id?: unknown }).id === 'string')
-      .map((m) => ({ id: String(m.id), provider: String(m.provider ?? ''), backend: String(m.backend ?? '') }));
-  } catch {
-    return [];
+    v = parseYaml(text) as unknown;
+  } catch (err) {
+    return { models: [], problem: `${where} is not valid YAML (${(err as Error).message.split('\n')[0]}): maas-api logs the error and lists no external model` };
   }
+  if (!Array.isArray(v)) return { models: [], problem: `${where} is not a YAML list of models: maas-api lists no external model` };
+  return {
+    models: v
+      .filter((m): m is Record<string, unknown> => typeof m === 'object' && m !== null && typeof (m as { id?: unknown }).id === 'string')
+      .map((m) => ({ id: String(m.id), provider: String(m.provider ?? ''), backend: String(m.backend ?? '') })),
+  };
+}
+
+/** Namespaces a misplaced registry ConfigMap is looked for in (§9.15: the two MaaS namespaces, the demo's). */
+async function misplacedRegistry(objs: ClusterObjects, cfg: DemoConfig): Promise<string | undefined> {
+  const elsewhere = [...new Set(['opendatahub', 'redhat-ods-applications', cfg.egress.namespace, cfg.providersNamespace])].filter((ns) => ns !== cfg.maas.apiNamespace);
+  for (const ns of elsewhere) {
+    if (await objs.get('v1', 'ConfigMap', ns, cfg.maas.registryName)) return ns;
+  }
+  return undefined;
 }
 
 export interface TopologyInputs {
@@ -295,6 +313,11 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
     backends,
     dns: {},
   } as unknown as EgressSpec;
+  const registry = readRegistry(await objs.get('v1', 'ConfigMap', cfg.maas.apiNamespace, cfg.maas.registryName));
+  const misplaced = registry.models === null ? await misplacedRegistry(objs, cfg) : undefined;
+  const registryProblem = misplaced
+    ? `ConfigMap ${cfg.maas.registryName} is in namespace ${misplaced}, but maas-api runs in ${cfg.maas.apiNamespace} and reads its own namespace only`
+    : registry.problem;
   const maasApi: MaasApiSpec = {
     instance: cfg.maas.gatewayName,
     audience: cfg.maas.audience,
@@ -302,7 +325,9 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
     minTokenSeconds: cfg.maas.minTokenSeconds,
     defaultTokenSeconds: cfg.maas.defaultTokenSeconds,
     tiers,
-    registry: parseRegistry(await objs.get('v1', 'ConfigMap', cfg.maas.apiNamespace, cfg.maas.registryName)),
+    registry: registry.models,
+    ...(registryProblem ? { registryProblem } : {}),
+    ...(misplaced ? { registryElsewhere: misplaced } : {}),
     onprem: [],
   };
   return { maasGateway, egress, maasApi };

@@ -108,6 +108,10 @@ export interface MaasApiSpec {
   tiers: { name: string; level: number; groups: string[] }[];
   /** external-model-registry ConfigMap `models`; null when the ConfigMap is absent. */
   registry: { id: string; provider: string; backend: string }[] | null;
+  /** Why maas-api cannot read the registry although one exists (cluster: another namespace, YAML it cannot parse). */
+  registryProblem?: string;
+  /** The namespace a registry ConfigMap was found in instead of maas-api's own. */
+  registryElsewhere?: string;
   onprem: { id: string; namespace: string; name: string; upstream: string; publicUrl: string }[];
 }
 
