@@ -187,6 +187,44 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     );
   });
 
+  test('AuthPolicy key built from literals by CEL (+) is compared like a literal; a key read at request time is left to a probe', async () => {
+    await withFault(
+      plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {
+        const e = o.spec.rules.response.success.headers['X-Provider-Api-Key']!.plain;
+        const key = e.expression.slice(1, -1);
+        e.expression = `'${key.slice(0, 6)}' + '${key.slice(6)}'`;
+      }),
+      async () => {
+        const r = await doctor(['--category', 'key-injection']);
+        expect(failed(r)).toEqual([]);
+        expect(check(r, 'key-injected').outcome).toBe('skip');
+        expect(check(r, 'key-injected').message).toMatch(/the policy injects the right key under the right header/);
+      },
+    );
+    await withFault(
+      plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {
+        o.spec.rules.response.success.headers['X-Provider-Api-Key']!.plain.expression = 'auth.metadata.vault.data.openai_key';
+      }),
+      async () => {
+        const r = await doctor(['--category', 'key-injection']);
+        expect(failed(r)).toEqual([]);
+        const k = check(r, 'key-injected');
+        expect(k.outcome).toBe('skip');
+        expect(k.message).toMatch(/no live evidence: the key is computed at request time by auth\.metadata\.vault\.data\.openai_key/);
+      },
+    );
+    // A constant that is the wrong key is still a wrong key.
+    await withFault(
+      plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {
+        o.spec.rules.response.success.headers['X-Provider-Api-Key']!.plain.expression = "'sk-oai-' + 'not-the-key'";
+      }),
+      async () => {
+        const k = expectOnly(await doctor(['--category', 'key-injection']), 'key-injected', 'maas-gateway', /inject the right key in AuthPolicy openai-bridge-auth/);
+        expect(k.message).toMatch(/wrong key/);
+      },
+    );
+  });
+
   test('AuthPolicy headers at the wrong level, pruned by the API server → key-injected says what was dropped', async () => {
     await withFault(
       plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {

@@ -92,20 +92,22 @@ export const keyInjection: CheckDef[] = [
           const wantHeader = p.keyHeader;
           const wantFp = p.key.fingerprint;
           const inject = b?.auth?.inject ?? null;
-          const gotFp = inject ? fingerprint(injectedValue(inject.header, inject.value)) : undefined;
+          // A key computed at request time (cluster: a Secret lookup in CEL) has no fingerprint to compare.
+          const computed = inject?.expression !== undefined;
+          const gotFp = inject && !computed ? fingerprint(injectedValue(inject.header, inject.value)) : undefined;
           const ex = await ctx.probe(p.name);
           const status = ex?.headers[SIM_HEADERS.keyStatus];
           const seenFp = ex?.headers[SIM_HEADERS.keyFingerprint];
           // Fields the API server pruned from the policy (cluster), which explain a missing key.
           const pruned = (await factsFor(ctx, 'key-injected', p.name)).filter((f) => !f.ok);
           const evidence = [
-            `policy injects: ${inject ? `${inject.header} (key fingerprint ${gotFp})` : 'nothing'}; the provider reads ${wantHeader} (expected fingerprint ${wantFp})`,
+            `policy injects: ${inject ? `${inject.header} (${computed ? `computed by the CEL expression ${inject.expression}` : `key fingerprint ${gotFp}`})` : 'nothing'}; the provider reads ${wantHeader} (expected fingerprint ${wantFp})`,
             ...(status ? [`probe: the provider saw key ${status}${seenFp ? ` (fingerprint ${seenFp})` : ''}`] : []),
             ...pruned.map((f) => f.detail),
           ];
           const headerValue = wantHeader === 'authorization' ? `Bearer ${p.key.masked}` : p.key.masked;
           const fixFor = (what: string) =>
-            specFix(ctx, 'maasGateway', `${what} in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth spec.rules.response.success.headers`, [[inject ? `${inject.header}: {plain: {expression: "'${injectedValue(inject.header, inject.value) === p.key.reveal() ? p.key.masked : '<other key>'}'"}}` : '(no headers)', `${wantHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: {plain: {expression: "'${headerValue}'"}}`]]), (s) => {
+            specFix(ctx, 'maasGateway', `${what} in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth spec.rules.response.success.headers`, [[inject ? `${inject.header}: {plain: {expression: ${computed ? JSON.stringify(inject.expression) : `"'${injectedValue(inject.header, inject.value) === p.key.reveal() ? p.key.masked : '<other key>'}'"`}}}` : '(no headers)', `${wantHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: {plain: {expression: "'${headerValue}'"}}`]]), (s) => {
               const x = bridgeOf(s, p.name);
               if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
             }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]);
@@ -115,7 +117,11 @@ export const keyInjection: CheckDef[] = [
             for (const f of pruned) if (f.fix) fix.patch += `\n${f.fix.patch}`;
             return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: ['no key reached the provider (policy injects none, or its fields were pruned)', ...evidence], fix };
           }
-          if (gotFp !== wantFp || status === 'invalid') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`wrong key: fingerprint ${seenFp ?? gotFp} is not the provider's ${wantFp}`, ...evidence], fix: fixFor('inject the right key') };
+          if (computed && status !== 'invalid') {
+            if (status === 'ok') return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted (computed by the policy's CEL expression)`] };
+            return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the key is computed at request time by ${inject.expression}, so only a probe can tell whether it is right`] };
+          }
+          if ((!computed && gotFp !== wantFp) || status === 'invalid') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`wrong key: fingerprint ${seenFp ?? gotFp} is not the provider's ${wantFp}`, ...evidence], fix: fixFor('inject the right key') };
           if (status !== 'ok') return { provider: p.name, ok: 'skip', evidence: [ex ? 'the probe did not reach the provider (see rewrites)' : `${NO_LIVE}: the policy injects the right key under the right header, no probe confirmed it`] };
           return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted`] };
         },

@@ -21,6 +21,7 @@ import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import type { HopId } from '../../core/events.js';
 import type { BackendSpec, BridgeSpec, EgressRouteSpec, EgressSpec, MaasApiSpec, MaasGatewaySpec, RateLimitSpec, TopologySpec } from '../local/spec.js';
 import type { Kube } from './client.js';
+import { evaluateCel } from './cel.js';
 import { detectMaasGeneration, identityFor } from './identity.js';
 import { diagnosePod, verdictLine } from './pod-reasons.js';
 import type { K8sObject } from './render.js';
@@ -72,6 +73,21 @@ export function celLiteral(expr: unknown): string | undefined {
   if (typeof expr !== 'string') return undefined;
   const m = /^\s*(['"])((?:\\.|(?!\1).)*)\1\s*$/.exec(expr);
   return m ? m[2]!.replace(/\\(.)/g, (_x, c: string) => (c === 'n' ? '\n' : c)) : undefined;
+}
+
+/**
+ * The value of a CEL expression that needs no request data: a literal, or literals joined with `+`
+ * (`'Bearer ' + 'sk-…'`); undefined when it reads anything at request time.
+ */
+export function celConstant(expr: unknown): string | undefined {
+  const lit = celLiteral(expr);
+  if (lit !== undefined || typeof expr !== 'string') return lit;
+  try {
+    const v = evaluateCel(expr, undefined);
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 type Condition = { type?: string; status?: string; reason?: string; message?: string };
@@ -261,7 +277,8 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
     const pol = await authPolicyFor(objs, cfg, route.metadata.name);
     const rules = (pol?.spec as AuthPolicySpec | undefined)?.rules;
     const [header, value] = Object.entries(rules?.response?.success?.headers ?? {})[0] ?? [];
-    const literal = value ? (celLiteral(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
+    const literal = value ? (celConstant(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
+    const expression = value?.plain?.expression;
     bridges.push({
       name: route.metadata.name,
       provider: providerOfBridge(route),
@@ -271,8 +288,8 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
       auth: pol
         ? {
             audiences: Object.values(rules?.authentication ?? {}).flatMap((a) => a.kubernetesTokenReview?.audiences ?? []),
-            // A non-literal expression (a Secret lookup, metadata…) cannot be read here: shown as its text.
-            inject: header ? { header, value: literal ?? `<expression ${String(value?.plain?.expression ?? '')}>` } : null,
+            // A value computed at request time (a Secret lookup, metadata…) cannot be read here: its text is kept.
+            inject: header ? (literal !== undefined ? { header, value: literal } : { header, value: '', expression: String(expression ?? '') }) : null,
           }
         : null,
     });

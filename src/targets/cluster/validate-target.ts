@@ -20,7 +20,7 @@ import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
 import type { HopId } from '../../core/events.js';
 import type { TopologySpec } from '../local/spec.js';
-import { ClusterObjects, celLiteral, controllerFixedOf, readInstallFacts, readTopology, type InstallFact } from './inventory.js';
+import { ClusterObjects, celConstant, celLiteral, controllerFixedOf, readInstallFacts, readTopology, type InstallFact } from './inventory.js';
 import type { EventInput } from '../../core/events.js';
 import type { StepContext } from '../../core/step.js';
 import type { ObjectName, RestoreProposal } from '../../checks/doctor/types.js';
@@ -190,7 +190,7 @@ export class ClusterTarget implements ValidateTarget {
       const pol = policies.find((p) => ((p.spec as { targetRef?: { kind?: string; name?: string } } | undefined)?.targetRef?.name === r.metadata.name));
       const rules = (pol?.spec as { rules?: { authentication?: Record<string, { kubernetesTokenReview?: { audiences?: string[] } }>; response?: { success?: { headers?: Record<string, { plain?: { expression?: string; value?: string } }> } } } } | undefined)?.rules;
       const [header, value] = Object.entries(rules?.response?.success?.headers ?? {})[0] ?? [];
-      const literal = value ? (celLiteral(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
+      const literal = value ? (celConstant(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
       const audiences = Object.values(rules?.authentication ?? {}).flatMap((a) => a.kubernetesTokenReview?.audiences ?? []);
       return {
         provider,

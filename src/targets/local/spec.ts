@@ -21,8 +21,11 @@ export interface BridgeSpec {
   /** The route's AuthPolicy; null when none is attached (the route is then open). */
   auth: {
     audiences: string[];
-    /** response.success.headers: the provider key injected on success. */
-    inject: { header: string; value: string } | null;
+    /**
+     * response.success.headers: the provider key injected on success. `expression` (cluster) is the CEL
+     * text when the value is computed at request time (a Secret lookup, metadata): `value` is then unknown.
+     */
+    inject: { header: string; value: string; expression?: string } | null;
   } | null;
 }
 
