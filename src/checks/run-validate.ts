@@ -241,6 +241,8 @@ export function attribute(ex: Exchange, target: ValidateTarget): Attribution | u
     if (keyStatus === 'missing') return { hop: 'maas-gateway', reason: `the provider got no key in ${provider.keyHeader}` };
     if (keyStatus === 'invalid') {
       const fp = ex.headers[SIM_HEADERS.keyFingerprint];
+      const twice = (ex.headers[SIM_HEADERS.headerNames] ?? '').split(',').filter((n) => n === provider.keyHeader).length > 1;
+      if (twice) return { hop: 'maas-gateway', reason: `the provider received ${provider.keyHeader} twice and read the first (fingerprint ${fp ?? '?'}, not the key ${provider.key.fingerprint}): the gateway appended the key instead of replacing the MaaS token (wasm-shim v0.12.0)` };
       return { hop: 'maas-gateway', reason: `the provider rejected the injected key (fingerprint ${fp ?? '?'}, expected ${provider.key.fingerprint})` };
     }
     if (provider.keyHeader !== 'authorization' && ex.headers[SIM_HEADERS.authorization] === 'jwt') {

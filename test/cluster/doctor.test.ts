@@ -190,7 +190,7 @@ describe('doctor --target cluster names each planted configuration fault', () =>
   test('AuthPolicy key built from literals by CEL (+) is compared like a literal; a key read at request time is left to a probe', async () => {
     await withFault(
       plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {
-        const e = o.spec.rules.response.success.headers['X-Provider-Api-Key']!.plain;
+        const e = o.spec.rules.response.success.headers!['X-Provider-Api-Key']!.plain;
         const key = e.expression.slice(1, -1);
         e.expression = `'${key.slice(0, 6)}' + '${key.slice(6)}'`;
       }),
@@ -203,7 +203,7 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     );
     await withFault(
       plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {
-        o.spec.rules.response.success.headers['X-Provider-Api-Key']!.plain.expression = 'auth.metadata.vault.data.openai_key';
+        o.spec.rules.response.success.headers!['X-Provider-Api-Key']!.plain.expression = 'auth.metadata.vault.data.openai_key';
       }),
       async () => {
         const r = await doctor(['--category', 'key-injection']);
@@ -216,7 +216,7 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     // A constant that is the wrong key is still a wrong key.
     await withFault(
       plant<AuthObj>('kuadrant.io/v1', 'AuthPolicy', 'default', 'openai-bridge-auth', (o) => {
-        o.spec.rules.response.success.headers['X-Provider-Api-Key']!.plain.expression = "'sk-oai-' + 'not-the-key'";
+        o.spec.rules.response.success.headers!['X-Provider-Api-Key']!.plain.expression = "'sk-oai-' + 'not-the-key'";
       }),
       async () => {
         const k = expectOnly(await doctor(['--category', 'key-injection']), 'key-injected', 'maas-gateway', /inject the right key in AuthPolicy openai-bridge-auth/);

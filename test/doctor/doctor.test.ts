@@ -69,6 +69,7 @@ const CASES: { fault: string; check: string; hop: string; fix: RegExp }[] = [
   { fault: 'ratelimit-no-count', check: 'ratelimit-counts-tokens', hop: 'maas-gateway', fix: /usage\.total_tokens/ },
   { fault: 'backend-down', check: 'rewrite-backend-reachable', hop: 'provider:openai', fix: /openai-simulator/ },
   { fault: 'registry-missing-model', check: 'models-listed-routable', hop: 'maas-api', fix: /add gpt-4 to ConfigMap opendatahub\/external-model-registry/ },
+  { fault: 'wasm-append-auth', check: 'key-injected', hop: 'maas-gateway', fix: /wasm-shim that replaces injected headers[\s\S]*v0\.12\.1 or later/ },
 ];
 
 describe.each(CASES)('doctor with $fault planted', ({ fault, check, hop, fix }) => {

@@ -27,6 +27,7 @@ const EXPECTED_HOP: Record<string, string> = {
   'ratelimit-no-count': 'maas-gateway',
   'registry-missing-model': 'maas-api',
   'bridge-audience-wrong': 'maas-gateway',
+  'wasm-append-auth': 'maas-gateway',
 };
 
 describe.each(Object.keys(EXPECTED_HOP))('validate with the fault %s planted', (fault) => {

@@ -6,7 +6,7 @@
 import { fingerprint } from '../../core/secret.js';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { NO_LIVE, bridgeOf, diff, factFailure, factsFor, perProvider, specFix } from './common.js';
-import { defineCheck, type CheckDef } from './types.js';
+import { defineCheck, WASM_SHIM_FACT, type CheckDef } from './types.js';
 
 const injectedValue = (header: string, value: string) => (header.toLowerCase() === 'authorization' ? value.replace(/^Bearer\s+/i, '') : value);
 
@@ -99,7 +99,12 @@ export const keyInjection: CheckDef[] = [
           const status = ex?.headers[SIM_HEADERS.keyStatus];
           const seenFp = ex?.headers[SIM_HEADERS.keyFingerprint];
           // Fields the API server pruned from the policy (cluster), which explain a missing key.
-          const pruned = (await factsFor(ctx, 'key-injected', p.name)).filter((f) => !f.ok);
+          const facts = (await factsFor(ctx, 'key-injected', p.name)).filter((f) => !f.ok);
+          const appends = facts.filter((f) => f.name === WASM_SHIM_FACT);
+          const pruned = facts.filter((f) => f.name !== WASM_SHIM_FACT);
+          // The header names the provider received, in order: a name twice is a duplicated header.
+          const received = (ex?.headers[SIM_HEADERS.headerNames] ?? '').split(',').filter(Boolean);
+          const twice = received.filter((n) => n === wantHeader).length > 1;
           const evidence = [
             `policy injects: ${inject ? `${inject.header} (${computed ? `computed by the CEL expression ${inject.expression}` : `key fingerprint ${gotFp}`})` : 'nothing'}; the provider reads ${wantHeader} (expected fingerprint ${wantFp})`,
             ...(status ? [`probe: the provider saw key ${status}${seenFp ? ` (fingerprint ${seenFp})` : ''}`] : []),
@@ -112,6 +117,24 @@ export const keyInjection: CheckDef[] = [
               if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
             }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]);
           if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
+          if (inject && (twice || appends.length)) {
+            // wasm-shim v0.12.0 appends instead of replacing (§9.8): the provider reads the first header, the MaaS token.
+            const fix = specFix(ctx, 'maasGateway', 'run a wasm-shim that replaces injected headers (v0.11.x or v0.12.1 and later)', diff(`WasmPlugin kuadrant-${ctx.target.cfg.maas.gatewayName} spec.url (Kuadrant's wasm-shim)`, [['…/wasm-shim:v0.12.0 (appends injected headers)', '…/wasm-shim:v0.12.1 or later (replaces them)']]), (s) => {
+              if (s.maasGateway) s.maasGateway.injectMode = 'replace';
+            });
+            if (ctx.target.kind === 'cluster') fix.patch += `\nkubectl -n ${ctx.target.cfg.maas.gatewayNamespace} get wasmplugin kuadrant-${ctx.target.cfg.maas.gatewayName} -o jsonpath='{.spec.url}'\n# upgrade Red Hat Connectivity Link / Kuadrant to a release whose wasm-shim is v0.12.1 or later; the operator owns the WasmPlugin`;
+            return {
+              provider: p.name,
+              ok: false,
+              hop: 'maas-gateway',
+              evidence: [
+                ...(twice ? [`probe: the provider received ${wantHeader} twice (${received.join(', ')}): the MaaS token and the key; it reads the first`] : []),
+                ...appends.map((f) => f.detail),
+                ...evidence,
+              ],
+              fix,
+            };
+          }
           if (!inject || status === 'missing') {
             const fix = fixFor('inject the provider key');
             for (const f of pruned) if (f.fix) fix.patch += `\n${f.fix.patch}`;

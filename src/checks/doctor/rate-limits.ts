@@ -30,7 +30,10 @@ export const rateLimits: CheckDef[] = [
       const gw = ex?.records.find((r) => r.hop === 'maas-gateway');
       // Enforced: the gateway accounted the request (a budget in its record) or answered 429. A request
       // that failed before reaching the limiter (401, 404…) says nothing either way.
-      const enforced = ex?.status === 429 || gw?.detail.budget ? true : ex?.status === 200 ? false : undefined;
+      // Where the gateway keeps no record (a cluster), an admitted request cannot show the accounting:
+      // Kuadrant's Accepted and Enforced status stands for it, and `ratelimit-probe` spends to see 429s.
+      const statusOk = (await factsFor(ctx, 'ratelimit-policy-present')).some((f) => f.ok);
+      const enforced = ex?.status === 429 || gw?.detail.budget ? true : ex?.status === 200 ? (gw ? false : statusOk ? 'status' : undefined) : undefined;
       const evidence = [
         rl ? `policy: ${rl.enabled ? rl.limits.map((l) => `${l.tier} ${l.tokens}`).join(', ') + ` tokens per ${rl.windowSeconds} s` : 'absent'}` : 'policy: not visible',
         ...(ex ? [`probe: ${ex.answer.summary}${gw?.detail.budget ? `, budget ${gw.detail.budget}` : gw ? ', no budget accounted' : ''}`] : []),
@@ -52,7 +55,8 @@ export const rateLimits: CheckDef[] = [
           }, [{ kind: 'TokenRateLimitPolicy', name: 'gateway-token-rate-limits', namespace: ctx.target.cfg.maas.gatewayNamespace }]),
         };
       }
-      if (enforced === undefined) return { outcome: 'skip', message: 'the probe request did not reach the gateway policy (see the other categories)', evidence };
+      if (enforced === undefined) return { outcome: 'skip', message: ex?.status === 200 ? `${NO_LIVE}: the gateway keeps no record of its accounting here; --probe-rate-limit spends the budget to see 429s` : 'the probe request did not reach the gateway policy (see the other categories)', evidence };
+      if (enforced === 'status') return { outcome: 'pass', message: `tier ${id!.tier}: ${limit.tokens} tokens per ${rl.windowSeconds} s; Accepted and Enforced per Kuadrant, the probe admitted (--probe-rate-limit confirms 429s)`, evidence };
       return { outcome: 'pass', message: `tier ${id!.tier}: ${limit.tokens} tokens per ${rl.windowSeconds} s`, evidence };
     },
   }),
@@ -119,7 +123,25 @@ export const rateLimits: CheckDef[] = [
       const r = await ctx.spend();
       const over = r.spentAfter !== undefined && r.limit !== undefined ? r.spentAfter - r.limit : undefined;
       const evidence = [`${r.admitted} requests admitted, ${r.tokens} tokens, ${r.first429 ? `429 at request ${r.first429}` : 'no 429'}`, ...(over !== undefined ? [`counter ended ${r.spentAfter} for a limit of ${r.limit}: over-admission ${Math.max(0, over)} tokens`] : [])];
-      if (!r.first429) return { outcome: 'fail', hop: 'maas-gateway', message: 'no 429 after spending well past the budget', evidence };
+      if (!r.first429) {
+        const past = r.limit !== undefined && r.tokens > r.limit;
+        return {
+          outcome: 'fail',
+          hop: 'maas-gateway',
+          message: past
+            ? `${r.tokens} tokens in ${r.admitted} requests against a limit of ${r.limit} and no 429: usage is never counted, or Limitador is unreachable (its failure mode is allow)`
+            : 'no 429 after spending well past the budget',
+          evidence,
+          fix: {
+            summary: 'make the gateway count usage.total_tokens: the TokenRateLimitPolicy Enforced, Limitador running, providers answering in the OpenAI usage format',
+            patch: [
+              `kubectl -n ${ctx.target.cfg.maas.gatewayNamespace} get tokenratelimitpolicy -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.conditions}{"\\n"}{end}'`,
+              'kubectl -n kuadrant-system get limitador,pods   # Limitador down = every request admitted',
+              '# counted: non-streaming responses with usage.total_tokens, streams only with stream_options.include_usage',
+            ].join('\n'),
+          },
+        };
+      }
       return { outcome: 'pass', message: `429 after ${r.admitted} requests${over !== undefined ? `; over-admission ${Math.max(0, over)} tokens (Limitador counts after the response)` : ''}`, evidence };
     },
   }),

@@ -7,7 +7,9 @@
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../targets/local/hop-kit.js';
 import { NO_LIVE, bridgeOf, diff, egressRouteOf, factFailure, perProvider, specFix } from './common.js';
-import { defineCheck, type CheckDef } from './types.js';
+import type { ProviderConfig } from '../../core/config.js';
+import type { BackendSpec } from '../../targets/local/spec.js';
+import { defineCheck, type CheckDef, type DoctorContext, type Fix } from './types.js';
 
 const PROBE_REST = '/v1/models';
 
@@ -171,11 +173,7 @@ export const rewrites: CheckDef[] = [
               ok: false,
               hop: `provider:${p.name}`,
               evidence: [`${ex.answer.summary}`, ...(eg?.detail.backend ? [`backend ${eg.detail.backend}`] : []), ...(backend ? [`XBackendDestination ${backend.name}: ${backend.hostname}:${backend.ports.join(',')}`] : [])],
-              fix: {
-                summary: `make ${p.simulator ?? p.name} answer on port 8000, or point XBackendDestination ${p.backend} at a reachable host`,
-                patch: `kubectl -n ${ctx.target.cfg.providersNamespace} rollout status deployment/${p.simulator ?? p.name}\nkubectl get xbackenddestination ${p.backend} -o yaml   # hostname and port must resolve and listen from the Envoy pod`,
-                objects: [{ kind: 'XBackendDestination', name: p.backend }, ...(p.simulator ? [{ kind: 'Deployment', name: p.simulator }] : [])],
-              },
+              fix: backendFix(ctx, p, kind, backend),
             };
           }
           // A probe that never got past the MaaS gateway says nothing about the backend.
@@ -186,5 +184,39 @@ export const rewrites: CheckDef[] = [
       ),
   }),
 ];
+
+/**
+ * What to do about an unreachable backend, by what Envoy said (contracts §9.9): UH — the name does not
+ * resolve from the Envoy pod (LOGICAL_DNS, IPv4 only); UF — nothing accepts the connection (backend down,
+ * egress firewall, wrong port); UT — it answers too slowly; an empty 500 — the backendRef did not resolve.
+ */
+function backendFix(ctx: DoctorContext, p: ProviderConfig, kind: string, backend: BackendSpec | undefined): Fix {
+  const host = backend?.hostname ?? p.backend;
+  const port = backend?.ports[0] ?? 8000;
+  const onCluster = ctx.target.kind === 'cluster';
+  const ns = ctx.target.cfg.egress.namespace;
+  const inCluster = /\.svc(\.cluster\.local)?$/.test(host);
+  const why =
+    kind === 'no-healthy-upstream'
+      ? `${host} does not resolve to an IPv4 address from the egress Envoy (or has no endpoint)`
+      : kind === 'upstream-timeout'
+        ? `${host}:${port} accepts the connection but does not answer within the route timeout`
+        : kind === 'direct-response-500'
+          ? `the egress route's backendRef does not resolve to XBackendDestination ${p.backend}`
+          : `nothing accepts connections at ${host}:${port}${inCluster ? '' : ' from the cluster (egress firewall or NetworkPolicy)'}`;
+  const objects = [{ kind: 'XBackendDestination', name: p.backend }, ...(p.simulator && inCluster ? [{ kind: 'Deployment', name: p.simulator }] : [])];
+  const lines = [
+    `kubectl get xbackenddestination ${p.backend} -n ${ns} -o jsonpath='{.spec.destination}'   # hostname and port the Envoy dials`,
+    ...(inCluster && p.simulator ? [`kubectl -n ${ctx.target.cfg.providersNamespace} rollout status deployment/${p.simulator}`] : []),
+    ...(onCluster
+      ? [
+          `kubectl -n ${ns} run egress-check --rm -i --restart=Never --image=registry.access.redhat.com/ubi9/ubi-minimal -- curl -sv --max-time 5 ${backend?.scheme ?? 'http'}://${host}:${port}/v1/models`,
+          ...(kind === 'no-healthy-upstream' ? ['# the wg controller resolves FQDN backends with LOGICAL_DNS, IPv4 only: an IPv6-only or unresolvable name is never healthy'] : []),
+          '# XBackendDestination edits are not watched by the wg controller: touch the HTTPRoute (or restart the controller) after changing it',
+        ]
+      : []),
+  ];
+  return { summary: `make ${p.simulator && inCluster ? p.simulator : host} reachable: ${why}`, patch: lines.join('\n'), objects };
+}
 
 export { gatewayApiMatch };

@@ -9,6 +9,9 @@ import type { TopologySpec } from '../../targets/local/spec.js';
 import type { ValidateTarget } from '../../targets/target.js';
 import type { Exchange } from '../run-validate.js';
 
+/** The install fact a cluster reports about its wasm-shim build (injected headers appended or replaced, §9.8). */
+export const WASM_SHIM_FACT = 'wasm-shim version';
+
 export type Category = 'install' | 'rewrites' | 'key-injection' | 'rate-limits' | 'model-listing' | 'exposure';
 export const CATEGORIES: readonly Category[] = ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure'];
 

@@ -21,6 +21,7 @@ import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import type { HopId } from '../../core/events.js';
 import type { BackendSpec, BridgeSpec, EgressRouteSpec, EgressSpec, MaasApiSpec, MaasGatewaySpec, RateLimitSpec, TopologySpec } from '../local/spec.js';
 import type { Kube } from './client.js';
+import { WASM_SHIM_FACT } from '../../checks/doctor/types.js';
 import { evaluateCel } from './cel.js';
 import { detectMaasGeneration, identityFor } from './identity.js';
 import { diagnosePod, verdictLine } from './pod-reasons.js';
@@ -622,5 +623,37 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
   }
   const trlp = await trlpOf(objs, cfg);
   if (trlp) facts.push(policyFact('TokenRateLimitPolicy', trlp, 'maas-gateway', { check: 'ratelimit-policy-present' }));
+  facts.push(...(await wasmShimFacts(objs, cfg, inp.providers)));
   return facts;
+}
+
+/**
+ * The wasm-shim build Kuadrant put on the MaaS gateway (Istio: WasmPlugin `kuadrant-<gateway>`): v0.12.0
+ * appends injected headers instead of replacing them (§9.8), which breaks every provider whose key
+ * replaces Authorization. A digest or an unknown tag says nothing; the live probe decides then.
+ */
+export function wasmShimVersion(url: string): string | undefined {
+  return /wasm-shim(?:-rhel\d+)?:(v?\d+\.\d+\.\d+)/.exec(url)?.[1]?.replace(/^(?!v)/, 'v');
+}
+
+async function wasmShimFacts(objs: ClusterObjects, cfg: DemoConfig, providers: readonly ProviderConfig[]): Promise<InstallFact[]> {
+  const replacing = providers.filter((p) => p.keyHeader === 'authorization');
+  if (!replacing.length) return [];
+  const name = `kuadrant-${cfg.maas.gatewayName}`;
+  const plugin = await objs.get('extensions.istio.io/v1alpha1', 'WasmPlugin', cfg.maas.gatewayNamespace, name);
+  const url = (plugin?.spec as { url?: string } | undefined)?.url;
+  const version = url ? wasmShimVersion(url) : undefined;
+  if (!url || !version) return [];
+  const ref = `WasmPlugin ${cfg.maas.gatewayNamespace}/${name}`;
+  return replacing.map((p): InstallFact => {
+    if (version !== 'v0.12.0') return { name: WASM_SHIM_FACT, ok: true, hop: 'maas-gateway', check: 'key-injected', provider: p.name, detail: `${ref} runs wasm-shim ${version}, which replaces injected headers` };
+    return {
+      name: WASM_SHIM_FACT,
+      ok: false,
+      hop: 'maas-gateway',
+      check: 'key-injected',
+      provider: p.name,
+      detail: `${ref} runs wasm-shim v0.12.0 (${url}), which appends injected headers: ${p.name} receives the MaaS token and its key as two Authorization headers and reads the first`,
+    };
+  });
 }

@@ -183,7 +183,10 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         if (b.removeHeaders.length) detail.removed = b.removeHeaders.join(',');
         if (b.auth?.inject) {
           const { header, value } = b.auth.inject;
-          headers[header.toLowerCase()] = value;
+          const name = header.toLowerCase();
+          const had = headers[name];
+          // wasm-shim v0.12.0 adds a second header instead of replacing the first (§9.8).
+          headers[name] = spec.injectMode === 'append' && had !== undefined ? [...(Array.isArray(had) ? had : [had]), value] : value;
           const shown = header.toLowerCase() === 'authorization' ? value.replace(/^Bearer\s+/i, '') : value;
           detail.keyInjected = `${header}: ${header.toLowerCase() === 'authorization' ? 'Bearer ' : ''}${mask(shown)}`;
           detail.keyFp = fingerprint(shown);

@@ -26,12 +26,15 @@ export class PoolCache {
   }
 }
 
-/** Copies request headers minus hop-by-hop ones and the names in `drop`. */
+/**
+ * Copies request headers minus hop-by-hop ones and the names in `drop`. A header that arrived twice
+ * leaves twice, as Envoy forwards it (Node's `req.headers` would keep only the first Authorization).
+ */
 export function forwardHeaders(req: IncomingMessage, drop: Set<string>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
-    out[name] = value;
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
+    out[name] = values.length === 1 ? values[0]! : values;
   }
   return out;
 }

@@ -66,6 +66,11 @@ export interface MaasGatewaySpec {
   /** Tier lookup for the gateway policy on /llm/ (maas-api's /v1/tiers/lookup). */
   tiers: { name: string; level: number; groups: string[] }[];
   instance: string;
+  /**
+   * How an injected header meets one the request already has: wasm-shim replaces it (≤ v0.11, ≥ v0.12.1)
+   * but v0.12.0 appends a second one (contracts §9.8). Absent: replace.
+   */
+  injectMode?: 'replace' | 'append';
 }
 
 export interface EgressRouteSpec {
@@ -319,6 +324,14 @@ export const FAULTS: FaultDef[] = [
         .forEach((b) => {
           for (const port of b.ports) s.egress.dns[`${b.hostname}:${port}`] = `127.0.0.1:${c.deadPort}`;
         }),
+  },
+  {
+    name: 'wasm-append-auth',
+    description: 'wasm-shim v0.12.0 appends injected headers: the vLLM bridge sends two Authorization headers and vLLM reads the MaaS token',
+    hop: 'maas-gateway',
+    check: 'key-injected',
+    calls: ['6'],
+    apply: (s) => void (s.maasGateway.injectMode = 'append'),
   },
   {
     name: 'registry-missing-model',
