@@ -68,7 +68,7 @@ export const formatters: FormatterMap = {
   summary: (e, p, width) => {
     const lines = [p.bold(e.title)];
     if (e.table) {
-      const table = new Table({ head: e.table.head, style: { head: [], border: [] }, wordWrap: true, colWidths: fitColumns(e.table, width) });
+      const table = new Table({ head: e.table.head, style: { head: [], border: [] }, wordWrap: true, colWidths: fitColumns(e.table.head, e.table.rows, width) });
       for (const row of e.table.rows) table.push(row);
       lines.push(table.toString());
     }
@@ -81,16 +81,28 @@ export const formatters: FormatterMap = {
   },
 };
 
-/** Column widths that fit `width`: the widest column gives up a character until the table fits. */
-function fitColumns(table: { head: string[]; rows: string[][] }, width: number): number[] {
-  const cols = table.head.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? '').length)) + 2);
-  const total = () => cols.reduce((a, b) => a + b, 0) + cols.length + 1;
-  while (total() > width) {
-    const widest = cols.indexOf(Math.max(...cols));
-    if (cols[widest]! <= 8) break;
-    cols[widest]! -= 1;
+/**
+ * Column widths (cli-table3 `colWidths`, padding included) that fit `width` with the borders: every
+ * column that fits in an even share of the room keeps its natural width, the others split the rest
+ * evenly (at least 5). Plain text and the TUI's summary share it, so both lay a table out alike.
+ */
+export function fitColumns(head: string[], rows: string[][], width: number): number[] {
+  const natural = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2);
+  let room = width - (natural.length + 1);
+  if (natural.reduce((a, b) => a + b, 0) <= room) return natural;
+  const out = [...natural];
+  let open = natural.map((_, i) => i);
+  for (;;) {
+    const share = Math.floor(room / Math.max(1, open.length));
+    const fits = open.filter((i) => natural[i]! <= share);
+    if (fits.length === 0) {
+      open.forEach((i, k) => (out[i] = Math.max(5, share + (k < room - share * open.length ? 1 : 0))));
+      return out;
+    }
+    for (const i of fits) room -= natural[i]!;
+    open = open.filter((i) => !fits.includes(i));
+    if (open.length === 0) return out;
   }
-  return cols;
 }
 
 export function formatEvent(e: DemoEvent, p: Palette, width = 100): string | null {

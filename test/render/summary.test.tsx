@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { render } from 'ink-testing-library';
 import { foldEvents } from '../../src/render/state.js';
 import { ErrorBanner } from '../../src/render/tui/ErrorBanner.js';
-import { SummaryBlock, fitTableColumns } from '../../src/render/tui/Summary.js';
+import { SummaryBlock } from '../../src/render/tui/Summary.js';
+import { fitColumns } from '../../src/render/formatters.js';
 import { fixture, normalize, renderApp, tick } from './tui-helpers.js';
 
 describe('expected-results table', () => {
@@ -26,7 +27,7 @@ describe('table fitting', () => {
       ['1', 'gateway endpoint discovered and TLS verified', 'the MaaS gateway answers on its host with a certificate our CA signed', 'HTTP 404 from istio-envoy, certificate valid'],
       ['10', 'token rate limit: 200s then 429s', 'RATE_LIMITED_AFTER(5)', '4×200 then 429 at request 5 (budget 100 tokens)'],
     ];
-    const widths = fitTableColumns(head, rows, 80);
+    const widths = fitColumns(head, rows, 80);
     expect(widths.reduce((a, b) => a + b, 0) + widths.length + 1).toBeLessThanOrEqual(80);
     expect(widths[0]).toBe(4);
     const { lastFrame } = render(<SummaryBlock summary={{ t: 0, title: 'Expected results', facts: {}, table: { head, rows } }} width={80} color={false} />);

@@ -14,39 +14,16 @@ import type { SummaryEvent } from '../../core/events.js';
 import type { EndView, ViewState } from '../state.js';
 import { checksOfLastRun, tally } from '../state.js';
 import Table from 'cli-table3';
+import { fitColumns } from '../formatters.js';
 import { palette } from '../style.js';
 import { Tinted } from './theme.js';
-
-/**
- * Column widths (cell padding included) whose table fits `width`: narrow columns keep their natural
- * width, the wide ones share what is left evenly, and cli-table3 wraps their text.
- */
-export function fitTableColumns(head: string[], rows: string[][], width: number): number[] {
-  const natural = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2);
-  let room = width - (natural.length + 1);
-  if (natural.reduce((a, b) => a + b, 0) <= room) return natural;
-  const out = [...natural];
-  let open = natural.map((_, i) => i);
-  // Give every column that fits in an even share its natural width; split the rest evenly.
-  for (;;) {
-    const share = Math.floor(room / Math.max(1, open.length));
-    const fits = open.filter((i) => natural[i]! <= share);
-    if (fits.length === 0) {
-      open.forEach((i, k) => (out[i] = Math.max(5, share + (k < room - share * open.length ? 1 : 0))));
-      return out;
-    }
-    for (const i of fits) room -= natural[i]!;
-    open = open.filter((i) => !fits.includes(i));
-    if (open.length === 0) return out;
-  }
-}
 
 export function SummaryBlock({ summary, width, color }: { summary: Omit<SummaryEvent, 'kind'>; width: number; color: boolean }) {
   const p = palette(color);
   const lines = [p.bold(summary.title)];
   if (summary.table) {
     const { head, rows } = summary.table;
-    const table = new Table({ head, style: { head: [], border: [] }, wordWrap: true, colWidths: fitTableColumns(head, rows, width) });
+    const table = new Table({ head, style: { head: [], border: [] }, wordWrap: true, colWidths: fitColumns(head, rows, width) });
     for (const row of rows) table.push(row);
     lines.push(...table.toString().split('\n'));
   }
