@@ -82,6 +82,8 @@ describe('doctor --fix --target cluster', () => {
     const applies = ofKind(r.events, 'apply').map((e) => `${String(e.object)} ${String(e.action)}`);
     expect(applies).toEqual(expect.arrayContaining(['HTTPRoute/default/openai-bridge configured', 'AuthPolicy/default/anthropic-bridge-auth configured']));
     expect(ofKind(r.events, 'wait').some((e) => e.state === 'met' && /AuthPolicy default\/anthropic-bridge-auth/.test(String(e.condition)))).toBe(true);
+    // Each restore is a step of its own in the stream (so the TUI and JUnit close it), ended ok.
+    expect(ofKind(r.events, 'step-end').filter((e) => e.step === 'fix').map((e) => e.ok)).toEqual([true, true]);
     expect(checks(r).filter((k) => k.id === 'key-injected').map((k) => k.outcome)).toEqual(['fail', 'skip']);
     expect(lastOutcome(r, 'rewrite-bridge-prefix')).not.toBe('fail');
     expect(failing(r)).toEqual([]);

@@ -192,7 +192,10 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
         yield { kind: 'log', level: 'info', message: `not applied: ${id}` };
         continue;
       }
+      const t0 = performance.now();
+      yield { kind: 'step-start', step: 'fix', title: `restore for ${id}: ${fix.summary}` };
       const notReady = yield* proposal.apply(opts.signal);
+      yield { kind: 'step-end', step: 'fix', ok: notReady.length === 0, ms: Math.round(performance.now() - t0), ...(notReady.length ? { message: notReady.join('; ') } : {}) };
       applied += 1;
       yield { kind: 'log', level: notReady.length ? 'warn' : 'info', message: notReady.length ? `applied for ${id}, but not ready yet: ${notReady.join('; ')}` : `applied: ${fix.summary}` };
     }
