@@ -29,13 +29,17 @@ export interface EgressHop {
   close(): Promise<void>;
 }
 
-/** Sorted as Envoy orders prefix routes: the longest prefix first. */
+/**
+ * Sorted as Envoy orders prefix routes: the longest prefix first; each with its set of headers to
+ * remove. Worked out once per spec (the admin listener's setSpec) instead of on every request.
+ */
 function ordered(spec: EgressSpec) {
-  return [...spec.routes].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+  return [...spec.routes].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length).map((route) => ({ route, drop: new Set(route.removeHeaders.map((h) => h.toLowerCase())) }));
 }
 
 export function createEgressGateway(initial: EgressSpec, log: (line: string) => void = () => undefined): EgressHop {
   let spec = initial;
+  let routes = ordered(spec);
   const traces = new TraceBuffer();
   const pools = new PoolCache();
 
@@ -54,15 +58,20 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
       }
     };
 
-    const match = ordered(spec)
-      .map((route) => ({ route, m: envoyRoute(pathIn, route, spec.controllerFixed) }))
-      .find((x) => x.m.matched);
-    if (!match || !match.m.matched) {
+    // The first route that matches, in order (later routes are not even tried).
+    let match: { route: EgressSpec['routes'][number]; drop: Set<string>; pathOut: string } | undefined;
+    for (const r of routes) {
+      const m = envoyRoute(pathIn, r.route, spec.controllerFixed);
+      if (m.matched) {
+        match = { route: r.route, drop: r.drop, pathOut: m.pathOut };
+        break;
+      }
+    }
+    if (!match) {
       sendEnvoy(res, 404, '', SERVER);
       return record({ status: 404, answeredBy: 'self', detail: { flags: 'NR', reason: 'route_not_found' } });
     }
-    const { route } = match;
-    const pathOut = match.m.pathOut;
+    const { route, pathOut } = match;
     const ref = route.backendRef;
     const backend = spec.backends.find((b) => b.name === ref.name);
     const kindOk = ref.kind === 'Backend' || ref.kind === 'Service';
@@ -79,8 +88,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
       return record({ status: 503, answeredBy: 'self', pathOut, detail: { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})`, flags: 'UH' } });
     }
     const origin = `${backend.scheme}://${resolved}`;
-    const drop = new Set(route.removeHeaders.map((h) => h.toLowerCase()));
-    const headers = forwardHeaders(req, drop);
+    const headers = forwardHeaders(req, match.drop);
     headers.host = backend.hostname;
     headers['x-request-id'] = requestId;
     headers['x-forwarded-proto'] = 'http';
@@ -117,5 +125,8 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
   });
   harden(server);
 
-  return hopHandle(server, traces, () => spec, (s) => void (spec = s), pools);
+  return hopHandle(server, traces, () => spec, (s) => {
+    spec = s;
+    routes = ordered(s);
+  }, pools);
 }

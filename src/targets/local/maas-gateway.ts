@@ -55,6 +55,27 @@ function routes(spec: MaasGatewaySpec): Route[] {
   return all.sort((a, b) => b.prefix.replace(/\/$/, '').length - a.prefix.replace(/\/$/, '').length);
 }
 
+/** What every request needs from the spec, worked out once per spec (the admin listener's setSpec) instead of per request. */
+interface Compiled {
+  routes: Route[];
+  hostnames: Set<string>;
+  /** Hop-internal headers and every provider key header a bridge injects (other than Authorization). */
+  drop: Set<string>;
+  /** Tiers by level, highest first. */
+  tiers: MaasGatewaySpec['tiers'];
+}
+
+function compile(spec: MaasGatewaySpec): Compiled {
+  const drop = new Set(HOP_INTERNAL_HEADERS);
+  for (const b of spec.bridges) if (b.auth?.inject && b.auth.inject.header !== 'authorization') drop.add(b.auth.inject.header.toLowerCase());
+  return {
+    routes: routes(spec),
+    hostnames: new Set(spec.hostnames.map((h) => h.toLowerCase())),
+    drop,
+    tiers: [...spec.tiers].sort((a, b) => b.level - a.level),
+  };
+}
+
 interface Identity {
   userid: string;
   tier: string | undefined;
@@ -64,13 +85,15 @@ interface Identity {
 
 export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
   let spec = opts.spec;
+  /** Recompiled only when the admin listener reprograms the spec (setSpec below). */
+  let compiled = compile(spec);
   const traces = new TraceBuffer();
   const pools = new PoolCache();
   const limiter = new TokenLimiter(spec.rateLimit.windowSeconds * 1000, opts.now);
   const log = opts.log ?? (() => undefined);
 
   const tierOfGroups = (groups: string[]) =>
-    [...spec.tiers].sort((a, b) => b.level - a.level).find((t) => t.groups.some((g) => groups.includes(g)) || groups.includes(`system:serviceaccounts:${spec.instance}-tier-${t.name}`))?.name;
+    compiled.tiers.find((t) => t.groups.some((g) => groups.includes(g)) || groups.includes(`system:serviceaccounts:${spec.instance}-tier-${t.name}`))?.name;
 
   /** The bearer credential, or the reason Authorino gives when there is none. */
   const bearer = (req: IncomingMessage): string | undefined => {
@@ -97,8 +120,9 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
     };
 
     // Listener host match: any other Host is a route-not-found, as on the real gateway.
+    const c = compiled;
     const host = (req.headers.host ?? '').toLowerCase();
-    if (!spec.hostnames.some((h) => h.toLowerCase() === host)) {
+    if (!c.hostnames.has(host)) {
       detail.flags = 'NR';
       detail.reason = `host ${host || '(none)'} matches no listener`;
       return reply(404, '');
@@ -115,7 +139,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
     }
     const pathOnly = pathIn.split('?')[0] ?? '/';
     const query = pathIn.slice(pathOnly.length);
-    const route = routes(spec).find((r) => gatewayApiMatch(pathOnly, r.prefix));
+    const route = c.routes.find((r) => gatewayApiMatch(pathOnly, r.prefix));
     if (!route) {
       detail.flags = 'NR';
       detail.reason = 'route_not_found';
@@ -125,10 +149,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
     // Headers a client must never set on the way in: hop-internal identity headers and any provider
     // key header (a client-sent key must not reach a provider, whatever its name).
     // Like an edge Envoy, it also strips every x-envoy-* header an external client sends.
-    const drop = new Set(HOP_INTERNAL_HEADERS);
-    for (const b of spec.bridges) if (b.auth?.inject && b.auth.inject.header !== 'authorization') drop.add(b.auth.inject.header.toLowerCase());
-    const headers = forwardHeaders(req, drop);
-    for (const name of Object.keys(headers)) if (name.startsWith('x-envoy-')) delete headers[name];
+    const headers = forwardHeaders(req, c.drop, 'x-envoy-');
     headers['x-request-id'] = requestId;
     headers['x-forwarded-proto'] = 'https';
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
@@ -306,7 +327,10 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
   });
   harden(server);
 
-  return { ...hopHandle(server, traces, () => spec, (s) => void (spec = s), pools), limiter };
+  return { ...hopHandle(server, traces, () => spec, (s) => {
+    spec = s;
+    compiled = compile(s);
+  }, pools), limiter };
 }
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {

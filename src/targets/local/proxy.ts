@@ -3,7 +3,7 @@
  * Envoy's access log flags them (UF connect failure, UH no healthy upstream, UT timeout, UC reset).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect', 'host', 'http2-settings']);
@@ -29,12 +29,22 @@ export class PoolCache {
 /**
  * Copies request headers minus hop-by-hop ones and the names in `drop`. A header that arrived twice
  * leaves twice, as Envoy forwards it (Node's `req.headers` would keep only the first Authorization).
+ * One pass over `req.rawHeaders` (what `req.headersDistinct` is built from, without building it):
+ * a name seen once maps to its value, a name seen again to every value in arrival order. Names
+ * starting with `dropPrefix` are left out too.
  */
-export function forwardHeaders(req: IncomingMessage, drop: Set<string>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, values] of Object.entries(req.headersDistinct)) {
-    if (values === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
-    out[name] = values.length === 1 ? values[0]! : values;
+export function forwardHeaders(req: IncomingMessage, drop: ReadonlySet<string>, dropPrefix?: string): Record<string, string | string[]> {
+  // No prototype: a header named `constructor` or `__proto__` is just a header.
+  const out = Object.create(null) as Record<string, string | string[]>;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(name) || drop.has(name) || (dropPrefix !== undefined && name.startsWith(dropPrefix))) continue;
+    const value = raw[i + 1]!;
+    const had = out[name];
+    if (had === undefined) out[name] = value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = [had, value];
   }
   return out;
 }
@@ -90,7 +100,10 @@ export async function relay(opts: {
       path: opts.path,
       method: (opts.req.method ?? 'GET') as 'GET',
       headers: opts.headers,
-      body: opts.body ?? (hasBody ? Readable.from(limitStream(opts.req, opts.bodyLimit)) : null),
+      // undici takes the async iterable as it is (no Readable.from around it; its types only omit it).
+      // Not `req` itself: undici destroys a stream body when the upstream fails, which would cut the
+      // client off before its 503.
+      body: opts.body ?? (hasBody ? (limitStream(opts.req, opts.bodyLimit) as unknown as Readable) : null),
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
