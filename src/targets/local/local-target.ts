@@ -15,7 +15,7 @@ import { registerSecretValue } from '../../core/secret.js';
 import { selectSteps } from '../../../steps/index.js';
 import type { StepDef } from '../../core/step.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
-import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile } from './launcher.js';
+import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile, type LaunchSpec } from './launcher.js';
 import { applyFaults, baseSpec, bridgeFor, egressRouteFor, findFault, onpremRouteFor, type TopologySpec } from './spec.js';
 import { generateSigningKey } from './tokens.js';
 import type { SpecFile } from './component.js';
@@ -50,6 +50,33 @@ interface Ctx {
   spec: TopologySpec;
   components: Record<string, ComponentState>;
   host: string;
+  /**
+   * Processes started ahead of their step (they depend on nothing the steps before them make), by
+   * name: the step that owns one awaits it here instead of starting it, and says so as before.
+   */
+  early: Map<string, Promise<ComponentState>>;
+}
+
+/** Starts a process now for a later step to collect with `collect`. A failure surfaces when collected. */
+function startEarly(ctx: Ctx, name: string, start: () => Promise<ComponentState>): void {
+  const p = start();
+  p.catch(() => undefined); // collected (and thrown) by its step, or stopped on the way out
+  ctx.early.set(name, p);
+}
+
+/** The process started early under `name`, or one started now. */
+function collect(ctx: Ctx, name: string, start: () => Promise<ComponentState>): Promise<ComponentState> {
+  const p = ctx.early.get(name);
+  ctx.early.delete(name);
+  return p ?? start();
+}
+
+/** Stops what was started early and never collected by its step (up failed or was interrupted first). */
+async function stopUncollected(ctx: Ctx): Promise<void> {
+  const pending = [...ctx.early.values()];
+  ctx.early.clear();
+  const settled = await Promise.allSettled(pending);
+  await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? stopAndWait(r.value.pid) : undefined)));
 }
 
 const elapsed = (start: number) => Math.round(performance.now() - start);
@@ -94,7 +121,7 @@ async function* program(ctx: Ctx, step: string, name: 'maas-gateway' | 'egress-g
   });
 }
 
-async function* startHop(ctx: Ctx, step: string, name: (typeof HOPS)[number]): AsyncGenerator<EventInput> {
+function launchHop(ctx: Ctx, name: (typeof HOPS)[number]): Promise<ComponentState> {
   const file: SpecFile<unknown> = {
     generation: 1,
     spec: name === 'maas-gateway' ? ctx.spec.maasGateway : name === 'egress-gateway' ? ctx.spec.egress : ctx.spec.maasApi,
@@ -102,23 +129,36 @@ async function* startHop(ctx: Ctx, step: string, name: (typeof HOPS)[number]): A
   };
   const existing = readJson<SpecFile<unknown>>(paths(ctx.dir).specFile(name));
   writeSpecFile(ctx.dir, name, { ...file, ...(existing?.port ? { port: existing.port, adminPort: existing.adminPort } : {}) });
-  const state = await launch(ctx.dir, { name, script: scriptPath('targets/local/component.js'), args: [name, ctx.dir], env: { MAAS_EGRESS_DEMO_ADMIN_TOKEN: ctx.adminToken } }, { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal });
+  return launch(ctx.dir, { name, script: scriptPath('targets/local/component.js'), args: [name, ctx.dir], env: { MAAS_EGRESS_DEMO_ADMIN_TOKEN: ctx.adminToken } }, { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal });
+}
+
+async function* startHop(ctx: Ctx, step: string, name: (typeof HOPS)[number]): AsyncGenerator<EventInput> {
+  const state = await collect(ctx, name, () => launchHop(ctx, name));
   ctx.components[name] = state;
   yield { kind: 'apply', step, object: `process/${name} (pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
 }
 
+function providerLaunch(p: ProviderConfig): LaunchSpec {
+  return {
+    name: providerComponent(p),
+    script: scriptPath('sim/provider-sim.js'),
+    args: ['--port', '0', '--host', '127.0.0.1', '--name', p.name, '--model', p.model, '--key-header', p.keyHeader, '--style', p.style, '--port-file', '{portFile}', '--quiet'],
+    env: { PROVIDER_API_KEY: p.key.reveal() },
+  };
+}
+
+function onpremLaunch(cfg: DemoConfig): LaunchSpec {
+  return {
+    name: 'onprem-sim',
+    script: scriptPath('sim/inference-sim.js'),
+    args: ['--port', '0', '--host', '127.0.0.1', '--model', cfg.onprem.model, '--mode', cfg.onprem.mode, '--port-file', '{portFile}'],
+    env: { POD_NAME: `${cfg.onprem.name}-kserve-0`, POD_NAMESPACE: cfg.onprem.namespace },
+  };
+}
+
 async function* startProvider(ctx: Ctx, step: string, p: ProviderConfig): AsyncGenerator<EventInput> {
   const name = providerComponent(p);
-  const state = await launch(
-    ctx.dir,
-    {
-      name,
-      script: scriptPath('sim/provider-sim.js'),
-      args: ['--port', '0', '--host', '127.0.0.1', '--name', p.name, '--model', p.model, '--key-header', p.keyHeader, '--style', p.style, '--port-file', '{portFile}', '--quiet'],
-      env: { PROVIDER_API_KEY: p.key.reveal() },
-    },
-    { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal },
-  );
+  const state = await collect(ctx, name, () => launch(ctx.dir, providerLaunch(p), { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal }));
   ctx.components[name] = state;
   yield { kind: 'apply', step, object: `process/${p.simulator ?? name} (pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
   yield* waitFor(step, `${p.simulator ?? name} ready (GET /health)`, ctx.opts.timeoutMs, ctx.signal, async () => {
@@ -175,16 +215,7 @@ async function* stepBody(ctx: Ctx, step: StepDef, agent: Agent): AsyncGenerator<
     }
     case '2': {
       const name = 'onprem-sim';
-      const state = await launch(
-        ctx.dir,
-        {
-          name,
-          script: scriptPath('sim/inference-sim.js'),
-          args: ['--port', '0', '--host', '127.0.0.1', '--model', cfg.onprem.model, '--mode', cfg.onprem.mode, '--port-file', '{portFile}'],
-          env: { POD_NAME: `${cfg.onprem.name}-kserve-0`, POD_NAMESPACE: cfg.onprem.namespace },
-        },
-        { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal },
-      );
+      const state = await collect(ctx, name, () => launch(ctx.dir, onpremLaunch(cfg), { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal }));
       ctx.components[name] = state;
       yield { kind: 'apply', step: step.id, object: `LLMInferenceService/${cfg.onprem.namespace}/${cfg.onprem.name} (process pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
       yield* waitFor(step.id, `${cfg.onprem.name} workload Ready (GET /health)`, ctx.opts.timeoutMs, ctx.signal, async () => {
@@ -358,7 +389,8 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
   const clusterToken = `sha256~${randomBytes(32).toString('base64url')}`;
   registerSecretValue(clusterToken);
   registerSecretValue(adminToken);
-  const ctx: Ctx = { dir, cfg, opts, signal, adminToken, clusterToken, spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget }), components: {}, host: '127.0.0.1:0' };
+  const ctx: Ctx = { dir, cfg, opts, signal, adminToken, clusterToken, spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget }), components: {}, host: '127.0.0.1:0', early: new Map() };
+  const steps = selectSteps({ vllm: opts.vllm });
   let completed: string[] = [];
   let agent: Agent | undefined;
   let current: { id: string; start: number } | undefined;
@@ -366,9 +398,20 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     current = { id: 'platform', start: performance.now() };
     yield { kind: 'step-start', step: 'platform', title: 'MaaS platform: gateway (TLS, policies) and maas-api', explain: 'On a cluster, MaaS is already installed: its gateway terminates TLS and enforces Kuadrant policies, and maas-api mints tokens and lists models. Locally we start both, with a CA made for this install.' };
     const t0 = performance.now();
+    // What needs neither the CA nor another hop starts now, so that the Node start-ups of these
+    // processes overlap with each other and with the CA generation; each step still announces,
+    // probes and programs its own processes in the same order as before. maas-api needs only the
+    // signing key; the MaaS gateway (the CA's serving certificate, maas-api's address) starts after.
+    const launchOpts = { timeoutMs: opts.timeoutMs, signal };
+    writeJson(p.signingKey, await generateSigningKey());
+    startEarly(ctx, 'maas-api', () => launchHop(ctx, 'maas-api'));
+    if (steps.some((s) => s.id === '1')) startEarly(ctx, 'egress-gateway', () => launchHop(ctx, 'egress-gateway'));
+    if (steps.some((s) => s.id === '2')) startEarly(ctx, 'onprem-sim', () => launch(dir, onpremLaunch(cfg), launchOpts));
+    if (steps.some((s) => s.id === '3')) for (const pr of cfg.providers.filter((x) => !x.optional)) startEarly(ctx, providerComponent(pr), () => launch(dir, providerLaunch(pr), launchOpts));
+    const vllm = cfg.providers.find((x) => x.optional);
+    if (vllm && !opts.vllmUrl && steps.some((s) => s.id === '3a')) startEarly(ctx, providerComponent(vllm), () => launch(dir, providerLaunch(vllm), launchOpts));
     const { writeCerts } = await import('./tls.js');
     await writeCerts({ caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey });
-    writeJson(p.signingKey, await generateSigningKey());
     writeJson(p.config, serializeConfig(cfg));
     yield { kind: 'apply', step: 'platform', object: `Secret/tls (CA ${p.caCert})`, action: 'created' };
     yield* startHop(ctx, 'platform', 'maas-api');
@@ -387,7 +430,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     yield { kind: 'step-end', step: 'platform', ok: true, ms: elapsed(t0) };
     completed.push('platform');
 
-    for (const step of selectSteps({ vllm: opts.vllm })) {
+    for (const step of steps) {
       const ts = performance.now();
       current = { id: step.id, start: ts };
       yield { kind: 'step-start', step: step.id, title: step.title, explain: step.explain };
@@ -411,6 +454,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     if (current && !completed.includes(current.id)) {
       yield { kind: 'step-end', step: current.id, ok: false, ms: elapsed(current.start), message: signal.aborted ? 'interrupted' : (err as Error).message };
     }
+    await stopUncollected(ctx);
     await stopComponents(ctx.components);
     cleanDir(dir);
     const what = completed.length ? `completed ${completed.join(', ')}` : 'nothing completed';
@@ -422,6 +466,8 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     if (err instanceof StepFailedError || err instanceof UserError) throw err;
     throw new StepFailedError((err as Error).message, 'fix the cause above and run `demo up` again');
   } finally {
+    // Normally empty by now; left over only when the caller stopped reading this generator early.
+    await stopUncollected(ctx);
     await agent?.close();
   }
 }
