@@ -19,7 +19,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import type { HopId } from '../../core/events.js';
-import type { BackendSpec, BridgeSpec, EgressRouteSpec, EgressSpec, MaasApiSpec, MaasGatewaySpec, RateLimitSpec, TopologySpec } from '../local/spec.js';
+import { baseSpec, type BackendSpec, type BridgeSpec, type EgressRouteSpec, type EgressSpec, type MaasApiSpec, type MaasGatewaySpec, type RateLimitSpec, type TopologySpec } from '../local/spec.js';
 import type { Kube } from './client.js';
 import { WASM_SHIM_FACT } from '../../checks/doctor/types.js';
 import { evaluateCel } from './cel.js';
@@ -93,7 +93,7 @@ export function celConstant(expr: unknown): string | undefined {
 
 type Condition = { type?: string; status?: string; reason?: string; message?: string };
 
-type HttpRoute = K8sObject & {
+export type HttpRoute = K8sObject & {
   spec?: {
     parentRefs?: { name?: string; namespace?: string }[];
     rules?: {
@@ -308,19 +308,9 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
   const controller = (await objs.get('apps/v1', 'Deployment', cfg.egress.controllerNamespace, names.controller)) as Deployment | undefined;
   const envoy = (await objs.get('apps/v1', 'Deployment', cfg.egress.namespace, envoyName(cfg))) as Deployment | undefined;
   const level = envoy ? envoyLogLevel(containerOf(envoy, 'envoy')?.args ?? []) : undefined;
-  const tiers = cfg.rateLimit.tiers.map((t) => ({ name: t.name, level: t.level, groups: t.groups }));
-  const maasGateway: MaasGatewaySpec = {
-    hostnames: [inp.host],
-    audience: cfg.maas.audience,
-    issuer: cfg.maas.issuer,
-    user: cfg.user,
-    bridges,
-    onprem: [],
-    rateLimit: rateLimitOf(await trlpOf(objs, cfg), cfg),
-    upstreams: {},
-    tiers,
-    instance: cfg.maas.gatewayName,
-  };
+  // What the configuration fixes (audience, issuer, tiers, token lifetimes) as the local topology has it; the objects fill in the rest.
+  const base = baseSpec(cfg, { host: inp.host, strictBudget: false });
+  const maasGateway: MaasGatewaySpec = { ...base.maasGateway, hostnames: [inp.host], bridges, rateLimit: rateLimitOf(await trlpOf(objs, cfg), cfg) };
   // controllerFixed and logLevel may be unknown on a cluster (null / undefined); the checks handle both.
   const egress = {
     controllerFixed: controllerFixedOf(containerOf(controller, 'manager')?.image, cfg, inp.env),
@@ -337,16 +327,10 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
     ? `ConfigMap ${cfg.maas.registryName} is in namespace ${misplaced}, but maas-api runs in ${cfg.maas.apiNamespace} and reads its own namespace only`
     : registry.problem;
   const maasApi: MaasApiSpec = {
-    instance: cfg.maas.gatewayName,
-    audience: cfg.maas.audience,
-    issuer: cfg.maas.issuer,
-    minTokenSeconds: cfg.maas.minTokenSeconds,
-    defaultTokenSeconds: cfg.maas.defaultTokenSeconds,
-    tiers,
+    ...base.maasApi,
     registry: registry.models,
     ...(registryProblem ? { registryProblem } : {}),
     ...(misplaced ? { registryElsewhere: misplaced } : {}),
-    onprem: [],
   };
   return { maasGateway, egress, maasApi };
 }

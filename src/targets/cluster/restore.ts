@@ -10,6 +10,7 @@
  * Deployment rolled out). Objects the demo does not render, or that belong to someone else (MaaS's own
  * TokenRateLimitPolicy), are refused with the reason.
  */
+import { isDeepStrictEqual as same } from 'node:util';
 import type { EventInput } from '../../core/events.js';
 import { mask } from '../../core/secret.js';
 import type { DemoConfig } from '../../core/config.js';
@@ -54,16 +55,6 @@ type Json = unknown;
 
 function isObj(v: Json): v is Record<string, Json> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function same(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
-  if (isObj(a) && isObj(b)) {
-    const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => k in b && same(a[k], b[k]));
-  }
-  return false;
 }
 
 const seg = (path: string, key: string) => (/^[A-Za-z_][\w-]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`);

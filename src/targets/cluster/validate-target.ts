@@ -13,39 +13,20 @@ import { UserError } from '../../core/errors.js';
 import { Secret, fingerprint } from '../../core/secret.js';
 import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
 import type { HopRecord } from '../local/hop-kit.js';
-import { DEMO_SELECTOR, type K8sObject } from './render.js';
+import { DEMO_SELECTOR } from './render.js';
 import { Kube } from './client.js';
 import { kubeconfigToken, loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
 import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
 import type { HopId } from '../../core/events.js';
 import type { TopologySpec } from '../local/spec.js';
-import { ClusterObjects, celConstant, celLiteral, controllerFixedOf, readInstallFacts, readTopology, type InstallFact } from './inventory.js';
+import { ClusterObjects, celConstant, celLiteral, controllerFixedOf, readInstallFacts, readTopology, routeRule, type HttpRoute, type InstallFact } from './inventory.js';
 import type { EventInput } from '../../core/events.js';
 import type { StepContext } from '../../core/step.js';
 import type { ObjectName, RestoreProposal } from '../../checks/doctor/types.js';
 import { stepContext } from './options.js';
 
-type HttpRoute = K8sObject & {
-  spec?: {
-    parentRefs?: { name?: string; namespace?: string }[];
-    rules?: {
-      matches?: { path?: { type?: string; value?: string } }[];
-      filters?: { type?: string; urlRewrite?: { path?: { replacePrefixMatch?: string } }; requestHeaderModifier?: { remove?: string[] } }[];
-      backendRefs?: { name?: string; kind?: string; port?: number }[];
-    }[];
-  };
-};
-
 export { celLiteral };
-
-function rule(route: HttpRoute) {
-  const r = route.spec?.rules?.[0];
-  const prefix = r?.matches?.[0]?.path?.value ?? '';
-  const rewrite = r?.filters?.find((f) => f.type === 'URLRewrite')?.urlRewrite?.path?.replacePrefixMatch ?? null;
-  const remove = r?.filters?.filter((f) => f.type === 'RequestHeaderModifier').flatMap((f) => f.requestHeaderModifier?.remove ?? []) ?? [];
-  return { prefix, rewrite, remove, backend: r?.backendRefs?.[0]?.name ?? '' };
-}
 
 export class ClusterTarget implements ValidateTarget {
   // Also a DoctorTarget (topology, installFacts, restore): `--fix` puts objects back as `up` renders them.
@@ -185,7 +166,7 @@ export class ClusterTarget implements ValidateTarget {
     const image = (controller?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
     const controllerFixed = controllerFixedOf(image, this.cfg, this.#ctx.io.env);
     const bridges = routes.filter(onMaas).map((r) => {
-      const x = rule(r);
+      const x = routeRule(r);
       const provider = /^\/external\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-bridge$/, '');
       const pol = policies.find((p) => ((p.spec as { targetRef?: { kind?: string; name?: string } } | undefined)?.targetRef?.name === r.metadata.name));
       const rules = (pol?.spec as { rules?: { authentication?: Record<string, { kubernetesTokenReview?: { audiences?: string[] } }>; response?: { success?: { headers?: Record<string, { plain?: { expression?: string; value?: string } }> } } } } | undefined)?.rules;
@@ -203,11 +184,11 @@ export class ClusterTarget implements ValidateTarget {
       };
     });
     const egressRoutes = routes.filter(onEgress).map((r) => {
-      const x = rule(r);
+      const x = routeRule(r);
       return { provider: /^\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-route$/, ''), pathPrefix: x.prefix, rewritePrefix: x.rewrite, backend: x.backend, controllerFixed };
     });
     const kserve = (await this.kube.get({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', namespace: this.cfg.onprem.namespace, name: names.onpremRoute(this.cfg) }).catch(() => undefined)) as HttpRoute | undefined;
-    const onprem = kserve ? [{ pathPrefix: rule(kserve).prefix, rewritePrefix: rule(kserve).rewrite ?? '/' }] : [];
+    const onprem = kserve ? [{ pathPrefix: routeRule(kserve).prefix, rewritePrefix: routeRule(kserve).rewrite ?? '/' }] : [];
     return { bridges, egress: egressRoutes, onprem };
   }
 
