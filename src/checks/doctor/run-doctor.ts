@@ -31,6 +31,8 @@ export interface DoctorResult {
   outcome: Outcome;
   hop?: string;
   expectedWarning?: boolean;
+  /** The fix the finding proposed (for `--fix`, without running the check again). */
+  fix?: Fix;
 }
 
 async function mintToken(target: DoctorTarget, rc: RunContext): Promise<Secret | undefined> {
@@ -138,7 +140,7 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
     ...(f.expectedWarning ? { data: { expectedWarning: true } } : {}),
     ms: Math.round(performance.now() - t0),
   };
-  return { id: check.id, outcome, ...(f.hop ? { hop: f.hop } : {}), ...(f.expectedWarning ? { expectedWarning: true } : {}) };
+  return { id: check.id, outcome, ...(f.hop ? { hop: f.hop } : {}), ...(f.expectedWarning ? { expectedWarning: true } : {}), ...(f.fix && outcome !== 'pass' ? { fix: f.fix } : {}) };
 }
 
 export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): AsyncGenerator<EventInput, DoctorResult[]> {
@@ -159,8 +161,8 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
       }
       results.push(step.value);
       if (opts.fix && (step.value.outcome === 'fail' || (step.value.outcome === 'warn' && !step.value.expectedWarning))) {
-        const f = await check.run(ctx).catch(() => undefined);
-        if (f?.fix && (f.fix.apply || (f.fix.objects?.length && target.restore))) fixes.set(check.id, { check, fix: f.fix });
+        const fix = step.value.fix;
+        if (fix && (fix.apply || (fix.objects?.length && target.restore))) fixes.set(check.id, { check, fix });
       }
     }
   }
