@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { request as urequest, Agent } from 'undici';
 import type { CheckEvent, EventInput, HopEvent, HopId, Outcome } from '../core/events.js';
 import { Secret, fingerprint, mask } from '../core/secret.js';
-import { SIM_HEADERS, INFERENCE_HEADERS } from '../sim/headers.js';
+import { SIM_HEADERS, INFERENCE_HEADERS, timesReceived } from '../sim/headers.js';
 import type { RouteModel, ValidateTarget } from '../targets/target.js';
 import type { HopRecord } from '../targets/local/hop-kit.js';
 import { type Answer, classify, lowerHeaders } from './fingerprint.js';
@@ -241,7 +241,7 @@ export function attribute(ex: Exchange, target: ValidateTarget): Attribution | u
     if (keyStatus === 'missing') return { hop: 'maas-gateway', reason: `the provider got no key in ${provider.keyHeader}` };
     if (keyStatus === 'invalid') {
       const fp = ex.headers[SIM_HEADERS.keyFingerprint];
-      const twice = (ex.headers[SIM_HEADERS.headerNames] ?? '').split(',').filter((n) => n === provider.keyHeader).length > 1;
+      const twice = timesReceived(ex.headers[SIM_HEADERS.headerNames], provider.keyHeader) > 1;
       if (twice) return { hop: 'maas-gateway', reason: `the provider received ${provider.keyHeader} twice and read the first (fingerprint ${fp ?? '?'}, not the key ${provider.key.fingerprint}): the gateway appended the key instead of replacing the MaaS token (wasm-shim v0.12.0)` };
       return { hop: 'maas-gateway', reason: `the provider rejected the injected key (fingerprint ${fp ?? '?'}, expected ${provider.key.fingerprint})` };
     }

@@ -33,6 +33,11 @@ export const INFERENCE_HEADERS = {
   port: 'x-inference-port',
 } as const;
 
+/** How many times a request header arrived, read from the {@link SIM_HEADERS.headerNames} echo (2+: duplicated). */
+export function timesReceived(headerNames: string | undefined, name: string): number {
+  return (headerNames ?? '').split(',').filter((n) => n === name).length;
+}
+
 export const KEY_STATUSES = ['ok', 'missing', 'invalid', 'not-required'] as const;
 /** `not-required` means the route needs no key (health, readiness) or the request never reached a route. */
 export type KeyStatus = (typeof KEY_STATUSES)[number];

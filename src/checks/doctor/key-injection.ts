@@ -4,7 +4,7 @@
  * the policy as configured, and what the provider saw (key status and key fingerprint, never the key).
  */
 import { fingerprint } from '../../core/secret.js';
-import { SIM_HEADERS } from '../../sim/headers.js';
+import { SIM_HEADERS, timesReceived } from '../../sim/headers.js';
 import { NO_LIVE, bridgeOf, diff, factFailure, factsFor, perProvider, specFix } from './common.js';
 import { defineCheck, WASM_SHIM_FACT, type CheckDef } from './types.js';
 
@@ -103,8 +103,8 @@ export const keyInjection: CheckDef[] = [
           const appends = facts.filter((f) => f.name === WASM_SHIM_FACT);
           const pruned = facts.filter((f) => f.name !== WASM_SHIM_FACT);
           // The header names the provider received, in order: a name twice is a duplicated header.
-          const received = (ex?.headers[SIM_HEADERS.headerNames] ?? '').split(',').filter(Boolean);
-          const twice = received.filter((n) => n === wantHeader).length > 1;
+          const received = ex?.headers[SIM_HEADERS.headerNames] ?? '';
+          const twice = timesReceived(received, wantHeader) > 1;
           const evidence = [
             `policy injects: ${inject ? `${inject.header} (${computed ? `computed by the CEL expression ${inject.expression}` : `key fingerprint ${gotFp}`})` : 'nothing'}; the provider reads ${wantHeader} (expected fingerprint ${wantFp})`,
             ...(status ? [`probe: the provider saw key ${status}${seenFp ? ` (fingerprint ${seenFp})` : ''}`] : []),
@@ -128,7 +128,7 @@ export const keyInjection: CheckDef[] = [
               ok: false,
               hop: 'maas-gateway',
               evidence: [
-                ...(twice ? [`probe: the provider received ${wantHeader} twice (${received.join(', ')}): the MaaS token and the key; it reads the first`] : []),
+                ...(twice ? [`probe: the provider received ${wantHeader} twice (${received.split(',').join(', ')}): the MaaS token and the key; it reads the first`] : []),
                 ...appends.map((f) => f.detail),
                 ...evidence,
               ],

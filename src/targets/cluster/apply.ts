@@ -45,7 +45,8 @@ export class ApplyFailedError extends Error {
 /** Kinds we never take over when they pre-exist: creating them was someone else's decision. */
 const NEVER_ADOPT = new Set(['Namespace', 'CustomResourceDefinition']);
 
-function withoutApplyMode(obj: K8sObject): K8sObject {
+/** The object as the API server should store it: without our apply-mode annotation. */
+export function withoutApplyMode(obj: K8sObject): K8sObject {
   const ann = { ...(obj.metadata.annotations ?? {}) };
   if (!(APPLY_MODE_ANNOTATION in ann)) return obj;
   delete ann[APPLY_MODE_ANNOTATION];

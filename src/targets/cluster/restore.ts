@@ -16,7 +16,7 @@ import { mask } from '../../core/secret.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { StepContext, StepDef, WaitSpec } from '../../core/step.js';
 import { selectSteps } from '../../../steps/index.js';
-import { APPLY_MODE_ANNOTATION } from './apply.js';
+import { APPLY_MODE_ANNOTATION, withoutApplyMode } from './apply.js';
 import { Kube, refOf, toKubeError } from './client.js';
 import { celLiteral } from './inventory.js';
 import { maskKeys, objectRef, renderStep, type K8sObject } from './render.js';
@@ -114,13 +114,6 @@ export function safeView<T>(obj: T, cfg: DemoConfig): T {
 function sections(obj: K8sObject | undefined): Record<string, Json> {
   const o = (obj ?? {}) as unknown as Record<string, Json>;
   return Object.fromEntries(SECTIONS.filter((s) => o[s] !== undefined).map((s) => [s, o[s]]));
-}
-
-function withoutApplyMode(obj: K8sObject): K8sObject {
-  const ann = { ...(obj.metadata.annotations ?? {}) };
-  delete ann[APPLY_MODE_ANNOTATION];
-  const { annotations: _a, ...meta } = obj.metadata;
-  return { ...obj, metadata: Object.keys(ann).length ? { ...meta, annotations: ann } : meta };
 }
 
 /** The desired object as stored: a dry-run create under a scratch name (defaults filled in). */
