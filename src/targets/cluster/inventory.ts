@@ -177,6 +177,21 @@ async function authPolicyFor(objs: ClusterObjects, cfg: DemoConfig, route: strin
   });
 }
 
+/**
+ * What a bridge AuthPolicy does: the audiences its token review asks for, and the header it injects
+ * with the key — the value when the CEL needs no request data, else (a Secret lookup, metadata…) the
+ * expression's text, which cannot be read here.
+ */
+export function policyAuth(pol: K8sObject): NonNullable<BridgeSpec['auth']> {
+  const rules = (pol.spec as AuthPolicySpec | undefined)?.rules;
+  const [header, value] = Object.entries(rules?.response?.success?.headers ?? {})[0] ?? [];
+  const literal = value ? (celConstant(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
+  return {
+    audiences: Object.values(rules?.authentication ?? {}).flatMap((a) => a.kubernetesTokenReview?.audiences ?? []),
+    inject: header ? (literal !== undefined ? { header, value: literal } : { header, value: '', expression: String(value?.plain?.expression ?? '') }) : null,
+  };
+}
+
 /** The gateway-level TokenRateLimitPolicy of the MaaS gateway (the demo's name first). */
 async function trlpOf(objs: ClusterObjects, cfg: DemoConfig): Promise<K8sObject | undefined> {
   const all = await objs.list(TRLP_API, 'TokenRateLimitPolicy', cfg.maas.gatewayNamespace);
@@ -276,23 +291,14 @@ export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): P
   for (const route of r.bridges) {
     const x = routeRule(route);
     const pol = await authPolicyFor(objs, cfg, route.metadata.name);
-    const rules = (pol?.spec as AuthPolicySpec | undefined)?.rules;
-    const [header, value] = Object.entries(rules?.response?.success?.headers ?? {})[0] ?? [];
-    const literal = value ? (celConstant(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
-    const expression = value?.plain?.expression;
+    const auth = pol ? policyAuth(pol) : null;
     bridges.push({
       name: route.metadata.name,
       provider: providerOfBridge(route),
       pathPrefix: x.prefix,
       rewritePrefix: x.rewrite,
       removeHeaders: x.remove.map((h) => h.toLowerCase()),
-      auth: pol
-        ? {
-            audiences: Object.values(rules?.authentication ?? {}).flatMap((a) => a.kubernetesTokenReview?.audiences ?? []),
-            // A value computed at request time (a Secret lookup, metadata…) cannot be read here: its text is kept.
-            inject: header ? (literal !== undefined ? { header, value: literal } : { header, value: '', expression: String(expression ?? '') }) : null,
-          }
-        : null,
+      auth,
     });
   }
   const egressRoutes: EgressRouteSpec[] = r.egress.map((route) => {

@@ -20,7 +20,7 @@ import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
 import type { HopId } from '../../core/events.js';
 import type { TopologySpec } from '../local/spec.js';
-import { ClusterObjects, celConstant, celLiteral, controllerFixedOf, readInstallFacts, readTopology, routeRule, type HttpRoute, type InstallFact } from './inventory.js';
+import { ClusterObjects, celLiteral, policyAuth, controllerFixedOf, readInstallFacts, readTopology, routeRule, type HttpRoute, type InstallFact } from './inventory.js';
 import type { EventInput } from '../../core/events.js';
 import type { StepContext } from '../../core/step.js';
 import type { ObjectName, RestoreProposal } from '../../checks/doctor/types.js';
@@ -169,18 +169,16 @@ export class ClusterTarget implements ValidateTarget {
       const x = routeRule(r);
       const provider = /^\/external\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-bridge$/, '');
       const pol = policies.find((p) => ((p.spec as { targetRef?: { kind?: string; name?: string } } | undefined)?.targetRef?.name === r.metadata.name));
-      const rules = (pol?.spec as { rules?: { authentication?: Record<string, { kubernetesTokenReview?: { audiences?: string[] } }>; response?: { success?: { headers?: Record<string, { plain?: { expression?: string; value?: string } }> } } } } | undefined)?.rules;
-      const [header, value] = Object.entries(rules?.response?.success?.headers ?? {})[0] ?? [];
-      const literal = value ? (celConstant(value.plain?.expression) ?? (typeof value.plain?.value === 'string' ? value.plain.value : undefined)) : undefined;
-      const audiences = Object.values(rules?.authentication ?? {}).flatMap((a) => a.kubernetesTokenReview?.audiences ?? []);
+      const auth = pol ? policyAuth(pol) : undefined;
+      const inject = auth?.inject;
       return {
         provider,
         pathPrefix: x.prefix,
         rewritePrefix: x.rewrite,
         removeHeaders: x.remove,
-        injectHeader: header ?? null,
-        injectFingerprint: header && literal !== undefined ? fingerprint(header.toLowerCase() === 'authorization' ? literal.replace(/^Bearer\s+/i, '') : literal) : null,
-        audiences: pol ? audiences : null,
+        injectHeader: inject?.header ?? null,
+        injectFingerprint: inject && inject.expression === undefined ? fingerprint(inject.header.toLowerCase() === 'authorization' ? inject.value.replace(/^Bearer\s+/i, '') : inject.value) : null,
+        audiences: auth?.audiences ?? null,
       };
     });
     const egressRoutes = routes.filter(onEgress).map((r) => {
