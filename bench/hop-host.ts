@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { startProviderSim } from '../src/sim/provider-sim.js';
 import { createEgressGateway } from '../src/targets/local/egress-gateway.js';
 import { createMaasGateway, type MaasGatewayHop } from '../src/targets/local/maas-gateway.js';
-import type { EgressSpec, MaasGatewaySpec } from '../src/targets/local/spec.js';
+import type { EgressSpec, MaasGatewaySpec } from '../src/model/topology.js';
 import type { SigningKeyFile } from '../src/targets/local/tokens.js';
 import { createRelay } from './relay.js';
 

@@ -10,7 +10,7 @@ import type { CheckEvent, EventInput, HopEvent, HopId, Outcome } from '../core/e
 import { Secret, fingerprint, mask } from '../core/secret.js';
 import { SIM_HEADERS, INFERENCE_HEADERS, timesReceived } from '../sim/headers.js';
 import type { RouteModel, ValidateTarget } from '../targets/target.js';
-import type { HopRecord } from '../targets/local/hop-kit.js';
+import type { HopRecord } from '../model/hop-record.js';
 import { type Answer, classify, lowerHeaders } from './fingerprint.js';
 import { type CallDef, type CallId, type RequestSpec, CALL_IDS, validationCalls } from './validate.js';
 

@@ -2,36 +2,13 @@
  * What validate and doctor need from a target. Only endpoint and token discovery, and how much of
  * each hop can be observed, differ between local and cluster; the calls and checks are the same.
  */
-import type { Dispatcher } from 'undici';
 import type { DemoConfig } from '../core/config.js';
 import type { TargetKind } from '../core/events.js';
 import type { Secret } from '../core/secret.js';
-import type { HopRecord } from './local/hop-kit.js';
+import type { HopRecord } from '../model/hop-record.js';
+import type { BudgetRecord, Endpoint, RouteModel } from '../model/target-facts.js';
 
-export interface Endpoint {
-  /** https://host[:port] of the MaaS gateway. */
-  baseUrl: string;
-  /** HTTP client verifying the gateway with the right CA (or, only when asked, not at all). */
-  dispatcher: Dispatcher;
-  /** True when TLS verification is off (`--insecure`): reported by doctor as an exposure. */
-  insecure: boolean;
-}
-
-/** The routing facts a trace needs to say what each hop should have done (from config objects). */
-export interface RouteModel {
-  bridges: { provider: string; pathPrefix: string; rewritePrefix: string | null; removeHeaders: string[]; injectHeader: string | null; injectFingerprint: string | null; audiences: string[] | null }[];
-  egress: { provider: string; pathPrefix: string; rewritePrefix: string | null; backend: string; controllerFixed: boolean | null }[];
-  onprem: { pathPrefix: string; rewritePrefix: string }[];
-}
-
-export interface BudgetRecord {
-  tier: string;
-  limit: number;
-  spent: number;
-  /** Unix ms when the window resets, when known. */
-  resetAt?: number;
-  source: 'observed' | 'inferred';
-}
+export type { BudgetRecord, Endpoint, RouteModel };
 
 export interface ValidateTarget {
   readonly kind: TargetKind;

@@ -24,7 +24,7 @@ describe('planted faults', () => {
     const r = await upWith((x) => x.api.faults.imagePullFailure({ namespace: 'external-models', deployment: 'openai-simulator' }), ['--timeout', '30']);
     expect(r.code).toBe(1);
     expect(r.ms).toBeLessThan(20_000);
-    expect(r.end.error?.message).toMatch(/step 3 failed: Deployment external-models\/openai-simulator: pod openai-simulator-\S+ container \S+: ImagePullBackOff/);
+    expect(r.end.error?.message).toMatch(/step 3 failed: Deployment external-models\/openai-simulator: pod openai-simulator-\S+ container \S+: (ImagePullBackOff|ErrImagePull)\b/);
     expect(r.end.error?.message).toMatch(/manifest unknown/);
     expect(r.end.error?.hint).toMatch(/cannot be pulled.*--simulator-image/);
     expect(r.end.error?.hint).toMatch(/resume with `demo up --target cluster` \(steps 1, 2 are complete\)/);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { podVerdict, podHint, type EventLike } from '../../src/targets/cluster/pod-reasons.js';
 import { loadKubeconfig } from '../../src/targets/cluster/kubeconfig.js';
-import type { K8sObject } from '../../src/targets/cluster/render.js';
+import type { K8sObject } from '../../src/model/k8s-object.js';
 import { runMain } from '../helpers/run-cli.js';
 import { wgDir } from './helpers.js';
 

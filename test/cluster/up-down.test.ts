@@ -173,6 +173,6 @@ describe('up --target cluster', () => {
 });
 
 test('the labels selector in helpers matches the renderer', async () => {
-  const { DEMO_SELECTOR } = await import('../../src/targets/cluster/render.js');
+  const { DEMO_SELECTOR } = await import('../../src/model/k8s-object.js');
   expect(DEMO_SELECTOR).toBe(LABELS);
 });

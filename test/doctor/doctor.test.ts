@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/run-cli.js';
 import { DEFAULT_KEYS, expectNoSecrets, startTopology, stopTopology, useTopology } from '../helpers/topology.js';
-import { FAULTS } from '../../src/targets/local/spec.js';
+import { FAULTS } from '../../src/model/faults.js';
 
 interface Doc {
   ok: boolean;

@@ -5,7 +5,8 @@
  */
 import { createServer } from 'node:http';
 import { describe, expect, test } from 'vitest';
-import { envoyRoute, gatewayApiMatch, gatewayApiRewrite, harden, HOP_INTERNAL_HEADERS, unsafePathReason } from '../../src/targets/local/hop-kit.js';
+import { harden, HOP_INTERNAL_HEADERS, unsafePathReason } from '../../src/targets/local/hop-kit.js';
+import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../src/model/gateway-paths.js';
 
 const route = (pathPrefix: string, rewritePrefix: string | null) => ({ pathPrefix, rewritePrefix });
 

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 
 import { defaultConfig, type DemoConfig } from '../../src/core/config.js';
 import type { StepContext } from '../../src/core/step.js';
-import type { K8sObject, RenderedStep } from '../../src/targets/cluster/render.js';
+import type { RenderedStep } from '../../src/targets/cluster/render.js';
+import type { K8sObject } from '../../src/model/k8s-object.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');

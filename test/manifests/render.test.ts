@@ -7,21 +7,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { defaultConfig, mergeConfig } from '../../src/core/config.js';
 import { BugError } from '../../src/core/errors.js';
 import { maasBridge, modelDiscovery, providerSims, remoteVllm, steps } from '../../steps/index.js';
-import {
-  DEMO_SELECTOR,
-  LABEL_MANAGED_BY,
-  LABEL_PART_OF,
-  LABEL_STEP,
-  loadSimulatorSources,
-  planToYaml,
-  renderAll,
-  renderForDisplay,
-  renderStep,
-  renderStepPlan,
-  renderTemplate,
-  toYaml,
-  type K8sObject,
-} from '../../src/targets/cluster/render.js';
+import { loadSimulatorSources, planToYaml, renderAll, renderForDisplay, renderStep, renderStepPlan, renderTemplate, toYaml } from '../../src/targets/cluster/render.js';
+import { DEMO_SELECTOR, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP, type K8sObject } from '../../src/model/k8s-object.js';
 import { allObjects, at, find, makeCtx, repoRoot } from './helpers.js';
 
 const KEYS = ['sk-openai-key-for-demo', 'sk-ant-claude-key-for-demo', 'change-me-super-secret'];

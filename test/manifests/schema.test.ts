@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { renderAll, type K8sObject } from '../../src/targets/cluster/render.js';
+import { renderAll } from '../../src/targets/cluster/render.js';
+import { type K8sObject } from '../../src/model/k8s-object.js';
 import {
   applyDefaults,
   checkGatewayApi,

@@ -1,8 +1,9 @@
 /** Helpers the doctor categories share: per-provider evaluation, fix patches, spec edits. */
 import type { HopId } from '../../core/events.js';
 import type { ProviderConfig } from '../../core/config.js';
-import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../targets/local/spec.js';
-import type { DoctorContext, Finding, Fix, InstallFact, ObjectName } from './types.js';
+import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../model/topology.js';
+import type { DoctorContext, Finding, Fix } from './types.js';
+import type { InstallFact, ObjectName } from '../../model/target-facts.js';
 
 export interface ProviderResult {
   provider: string;

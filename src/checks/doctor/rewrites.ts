@@ -5,10 +5,10 @@
  * backend that does not answer.
  */
 import { SIM_HEADERS } from '../../sim/headers.js';
-import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../targets/local/hop-kit.js';
+import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
 import { NO_LIVE, bridgeOf, diff, egressRouteOf, factFailure, perProvider, specFix } from './common.js';
 import type { ProviderConfig } from '../../core/config.js';
-import type { BackendSpec } from '../../targets/local/spec.js';
+import type { BackendSpec } from '../../model/topology.js';
 import { defineCheck, type CheckDef, type DoctorContext, type Fix } from './types.js';
 
 const PROBE_REST = '/v1/models';

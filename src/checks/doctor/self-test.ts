@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import type { DemoConfig } from '../../core/config.js';
 import type { EventInput } from '../../core/events.js';
 import { closedPort, localDown, localUp } from '../../targets/local/local-target.js';
-import { FAULTS, applyFaults, type TopologySpec } from '../../targets/local/spec.js';
+import { type TopologySpec } from '../../model/topology.js';
+import { FAULTS, applyFaults } from '../../model/faults.js';
 import { LocalTarget } from '../../targets/local/validate-target.js';
 import { runDoctor, type DoctorResult } from './run-doctor.js';
 

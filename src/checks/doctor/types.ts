@@ -5,7 +5,10 @@
  */
 import type { HopId } from '../../core/events.js';
 import type { Secret } from '../../core/secret.js';
-import type { TopologySpec } from '../../targets/local/spec.js';
+import type { InstallFact, ObjectName } from '../../model/target-facts.js';
+
+export type { InstallFact, ObjectName };
+import type { TopologySpec } from '../../model/topology.js';
 import type { ValidateTarget } from '../../targets/target.js';
 import type { Exchange } from '../run-validate.js';
 
@@ -24,13 +27,6 @@ export interface Fix {
   apply?: () => Promise<void>;
   /** The cluster objects the change is made to: a cluster restores them as `demo up` renders them. */
   objects?: ObjectName[];
-}
-
-/** An object a fix names: kind and name, the namespace when the name alone is ambiguous. */
-export interface ObjectName {
-  kind: string;
-  name: string;
-  namespace?: string;
 }
 
 /** A cluster's reviewable restore of named objects, and how to carry it out. */
@@ -64,19 +60,6 @@ export interface DoctorTarget extends ValidateTarget {
   installFacts?(): Promise<InstallFact[]>;
 }
 
-export interface InstallFact {
-  name: string;
-  ok: boolean;
-  detail: string;
-  hint?: string;
-  hop?: HopId;
-  /** The check that reports this fact (e.g. a policy's status under key-policy-enforced); absent: install-components. */
-  check?: string;
-  /** The provider a per-provider fact is about. */
-  provider?: string;
-  /** The concrete repair (command or object diff); `hint` is the short form local facts use. */
-  fix?: { summary: string; patch: string; objects?: ObjectName[] };
-}
 
 export interface DoctorContext {
   target: DoctorTarget;

@@ -12,7 +12,8 @@
  *   from the operator that owns it; the original values were recorded first (state.ts).
  */
 import type { EventInput } from '../../core/events.js';
-import type { K8sObject, ObjectPatch, RenderedStep } from './render.js';
+import type { RenderedStep } from './render.js';
+import type { K8sObject, ObjectPatch } from '../../model/k8s-object.js';
 import { Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal } from './state.js';
 import { kindOwner } from './wait.js';

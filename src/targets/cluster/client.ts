@@ -14,7 +14,7 @@ import {
   type KubeConfig,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import type { K8sObject } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 
 export const FIELD_MANAGER = 'maas-egress-demo';
 

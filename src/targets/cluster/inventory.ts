@@ -19,15 +19,16 @@
 import { parse as parseYaml } from 'yaml';
 import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import type { HopId } from '../../core/events.js';
-import { baseSpec, type BackendSpec, type BridgeSpec, type EgressRouteSpec, type EgressSpec, type MaasApiSpec, type MaasGatewaySpec, type RateLimitSpec, type TopologySpec } from '../local/spec.js';
+import { baseSpec, type BackendSpec, type BridgeSpec, type EgressRouteSpec, type EgressSpec, type MaasApiSpec, type MaasGatewaySpec, type RateLimitSpec, type TopologySpec } from '../../model/topology.js';
 import type { Kube } from './client.js';
 import { WASM_SHIM_FACT } from '../../checks/doctor/types.js';
 import { evaluateCel } from './cel.js';
 import { detectMaasGeneration, identityFor } from './identity.js';
 import { diagnosePod, verdictLine } from './pod-reasons.js';
-import type { K8sObject } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 import { DEFAULT_TRLP_NAME, envoyName, names } from '../../../steps/scope.js';
 import { MANAGED_ANNOTATION } from './state.js';
+import type { InstallFact } from '../../model/target-facts.js';
 
 const GW_API = 'gateway.networking.k8s.io/v1';
 const XBACKEND_API = 'ainetworking.prototype.x-k8s.io/v0alpha0';
@@ -37,20 +38,6 @@ const TRLP_API = 'kuadrant.io/v1alpha1';
 const WG_MANAGED_LABEL = 'aigateway.networking.k8s.io/managed';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
-/** One install fact: what was found, whether it is healthy, where it lives and how to repair it. */
-export interface InstallFact {
-  name: string;
-  ok: boolean;
-  detail: string;
-  hop?: HopId;
-  hint?: string;
-  /** The doctor check that reports this fact (absent: install-components). */
-  check?: string;
-  /** The provider the fact is about (per-provider checks). */
-  provider?: string;
-  /** The repair; `objects` names what `doctor --fix` restores as `demo up` renders it. */
-  fix?: { summary: string; patch: string; objects?: { kind: string; name: string; namespace?: string }[] };
-}
 
 /**
  * Known builds of the wg-ai-gateway controller. Fixed: the fork tag the demo uses (PR #38 merged in

@@ -9,7 +9,7 @@
  * Evidence is collected at the moment of the verdict: Events expire after an hour, and image-pull
  * Events sit on the Pod, not on its Deployment.
  */
-import type { K8sObject } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 import type { Kube } from './client.js';
 
 export interface PodVerdict {

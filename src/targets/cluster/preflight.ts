@@ -9,7 +9,8 @@
 import type { EventInput } from '../../core/events.js';
 import { StepFailedError, UserError } from '../../core/errors.js';
 import type { DemoConfig } from '../../core/config.js';
-import type { K8sObject, RenderedStep } from './render.js';
+import type { RenderedStep } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 import { loadXBackendCrds } from './render.js';
 import { Kube, KubeApiError, toKubeError } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';

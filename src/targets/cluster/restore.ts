@@ -19,7 +19,8 @@ import { selectSteps } from '../../../steps/index.js';
 import { APPLY_MODE_ANNOTATION, withoutApplyMode } from './apply.js';
 import { Kube, refOf, toKubeError } from './client.js';
 import { celLiteral } from './inventory.js';
-import { maskKeys, objectRef, renderStep, type K8sObject } from './render.js';
+import { maskKeys, objectRef, renderStep } from './render.js';
+import { type K8sObject } from '../../model/k8s-object.js';
 import { isOurs } from './state.js';
 import { runWait, WaitFailedError } from './wait.js';
 

@@ -16,7 +16,7 @@ import { parseAllDocuments } from 'yaml';
 
 import { UserError } from '../../core/errors.js';
 import { evaluateCel, CelUnsupported } from './cel.js';
-import type { K8sObject } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 
 export type IssueRule =
   | 'unknown-field'

@@ -6,8 +6,8 @@
  *   `llm` created by hand, a CRD installed by someone else): `down` never deletes those.
  * Written before anything else is touched and never overwritten with later values.
  */
-import type { K8sObject } from './render.js';
-import { DEMO_NAME, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
+import { DEMO_NAME, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP } from '../../model/k8s-object.js';
 import type { Kube, ObjRef } from './client.js';
 
 export const STATE_NAME = 'maas-egress-demo-state';

@@ -6,8 +6,8 @@
  * the first `up` are never deleted: our labels are taken off them instead.
  */
 import type { EventInput } from '../../core/events.js';
-import type { K8sObject } from './render.js';
-import { DEMO_SELECTOR, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
+import { DEMO_SELECTOR, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP } from '../../model/k8s-object.js';
 import { Kube, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { MANAGED_ANNOTATION, STATE_NAME, readState, sameRef, type DemoState } from './state.js';
 import { runPlan, runWait, type WaitPlan } from './wait.js';

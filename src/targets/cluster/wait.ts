@@ -11,7 +11,7 @@
 import type { EventInput } from '../../core/events.js';
 import { InterruptedError, StepFailedError } from '../../core/errors.js';
 import type { WaitSpec } from '../../core/step.js';
-import type { K8sObject } from './render.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 import { Kube, KubeApiError, toKubeError, type WatchPhase } from './client.js';
 import { diagnosePod, podEvents, podVerdict, verdictLine, isTerminating, type PodDiagnosis, type PodVerdict } from './pod-reasons.js';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { paths, readJson, writeJson, type ComponentState } from './state.js';
 import { listen, startAdmin, type TraceBuffer } from './hop-kit.js';
-import type { EgressSpec, MaasApiSpec, MaasGatewaySpec } from './spec.js';
+import type { EgressSpec, MaasApiSpec, MaasGatewaySpec } from '../../model/topology.js';
 import type { SigningKeyFile } from './tokens.js';
 
 export interface SpecFile<T> {

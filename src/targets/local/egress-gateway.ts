@@ -7,8 +7,10 @@ import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { mask } from '../../core/secret.js';
-import type { EgressSpec } from './spec.js';
-import { ENVOY_BODIES, type HopRecord, TraceBuffer, envoyRoute, firstHeader, harden, hopHandle, sendEnvoy } from './hop-kit.js';
+import type { EgressSpec } from '../../model/topology.js';
+import { ENVOY_BODIES, TraceBuffer, firstHeader, harden, hopHandle, sendEnvoy } from './hop-kit.js';
+import type { HopRecord } from '../../model/hop-record.js';
+import { envoyRoute } from '../../model/gateway-paths.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
 
 const SERVER = 'envoy';

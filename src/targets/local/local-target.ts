@@ -16,7 +16,8 @@ import { selectSteps } from '../../../steps/index.js';
 import type { StepDef } from '../../core/step.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
 import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile, type LaunchSpec } from './launcher.js';
-import { applyFaults, baseSpec, bridgeFor, egressRouteFor, findFault, onpremRouteFor, type TopologySpec } from './spec.js';
+import { baseSpec, bridgeFor, egressRouteFor, onpremRouteFor, type TopologySpec } from '../../model/topology.js';
+import { applyFaults, findFault } from '../../model/faults.js';
 import { generateSigningKey } from './tokens.js';
 import type { SpecFile } from './component.js';
 

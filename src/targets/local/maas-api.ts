@@ -6,8 +6,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { MaasApiSpec } from './spec.js';
-import { type HopRecord, TraceBuffer, firstHeader, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
+import type { MaasApiSpec } from '../../model/topology.js';
+import { TraceBuffer, firstHeader, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
+import type { HopRecord } from '../../model/hop-record.js';
 import { formatGoDuration, mintServiceAccountToken, parseExpiration, serviceAccountName, type SigningKeyFile } from './tokens.js';
 
 export interface MaasApiHop {

@@ -10,10 +10,10 @@ import { UserError } from '../../core/errors.js';
 import { Secret, fingerprint } from '../../core/secret.js';
 import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
 import type { HopId } from '../../core/events.js';
-import type { HopRecord } from './hop-kit.js';
+import type { HopRecord } from '../../model/hop-record.js';
 import { AdminClient } from './launcher.js';
 import { envFacts, gatewayAgent, health } from './local-target.js';
-import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from './spec.js';
+import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from '../../model/topology.js';
 import { paths, readState, stateDir, type LocalState } from './state.js';
 
 export class LocalTarget implements ValidateTarget {
