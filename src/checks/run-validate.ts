@@ -9,7 +9,7 @@ import { request as urequest, Agent } from 'undici';
 import type { CheckEvent, EventInput, HopEvent, HopId, Outcome } from '../core/events.js';
 import { Secret, fingerprint, mask } from '../core/secret.js';
 import { SIM_HEADERS, INFERENCE_HEADERS, timesReceived } from '../sim/headers.js';
-import type { RouteModel, ValidateTarget } from '../targets/target.js';
+import type { RouteModel, TargetSession } from '../targets/target.js';
 import type { HopRecord } from '../model/hop-record.js';
 import { type Answer, classify, lowerHeaders } from './fingerprint.js';
 import { type CallDef, type CallId, type RequestSpec, CALL_IDS, validationCalls } from './validate.js';
@@ -27,7 +27,7 @@ export interface Exchange {
 }
 
 export interface RunContext {
-  target: ValidateTarget;
+  target: TargetSession;
   token?: Secret;
   routes: RouteModel;
   /** Tokens the completion calls used (for the call-10 prediction). */
@@ -197,7 +197,7 @@ export interface Attribution {
  * The first hop whose evidence differs from what the route rules say it should be. Observed hop
  * records are used where they exist; otherwise the answer's fingerprint and the provider's echo.
  */
-export function attribute(ex: Exchange, target: ValidateTarget): Attribution | undefined {
+export function attribute(ex: Exchange, target: TargetSession): Attribution | undefined {
   const { spec, answer } = ex;
   if (ex.error) return { hop: spec.base === 'vllm-direct' ? 'provider:vllm' : 'maas-gateway', reason: ex.error };
   const provider = spec.provider ? target.cfg.providers.find((p) => p.name === spec.provider) : undefined;
@@ -446,7 +446,7 @@ export function selectCalls(all: CallDef[], only?: string, skip?: string): CallD
   return [...calls.filter((c) => c.id !== '10'), ...calls.filter((c) => c.id === '10')];
 }
 
-export async function* runValidate(target: ValidateTarget, calls: CallDef[], signal: AbortSignal): AsyncGenerator<EventInput> {
+export async function* runValidate(target: TargetSession, calls: CallDef[], signal: AbortSignal): AsyncGenerator<EventInput> {
   const ctx: RunContext = { target, routes: await target.routeModel(), usage: [] };
   const needsToken = calls.some((c) => c.requests.some((r) => r.auth === 'maas'));
   const results: { call: CallDef; outcome: Outcome; actual: string; ms: number }[] = [];

@@ -5,50 +5,15 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { commands, findCommand, globalFlags, type CommandDef, type FlagDef } from './commands.js';
+import { commands, findCommand } from './commands.js';
+import type { AnyCommand, CommandContext, Io, StreamCommand } from './define.js';
+import { allFlags, globalFlags, resolveFlags, type FlagSpec, type FlagTable } from './flags.js';
 import { EXIT, UserError, exitCodeOf, hintOf } from '../core/errors.js';
 import { redact } from '../core/secret.js';
-import type { CommandName, EventInput, TargetKind } from '../core/events.js';
+import type { EventInput } from '../core/events.js';
 import type { DemoConfig } from '../core/config.js';
 
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  isTTY: boolean;
-  /** Ask a yes/no question (doctor --fix). Resolves false when there is no terminal. */
-  confirm?: (question: string) => Promise<boolean>;
-  columns?: number;
-}
-
-export type FlagValues = Record<string, string | boolean | string[] | undefined>;
-
-export interface CommandContext {
-  command: CommandName;
-  flags: FlagValues;
-  positionals: string[];
-  target: TargetKind;
-  cfg: DemoConfig;
-  signal: AbortSignal;
-  io: Io;
-  version: string;
-}
-
-/** A command module either streams events (rendered by the chosen sinks) or writes its own output. */
-export type CommandModule =
-  | { kind: 'stream'; plan?: (ctx: CommandContext) => Promise<{ id: string; title: string }[]> | { id: string; title: string }[]; run: (ctx: CommandContext) => AsyncIterable<EventInput>; failOnWarning?: (ctx: CommandContext) => boolean }
-  | { kind: 'direct'; run: (ctx: CommandContext) => Promise<number> };
-
-const loaders: Record<string, () => Promise<CommandModule>> = {
-  up: () => import('./commands/up.js').then((m) => m.default),
-  down: () => import('./commands/down.js').then((m) => m.default),
-  validate: () => import('./commands/validate.js').then((m) => m.default),
-  doctor: () => import('./commands/doctor.js').then((m) => m.default),
-  env: () => import('./commands/env.js').then((m) => m.default),
-  manifests: () => import('./commands/manifests.js').then((m) => m.default),
-  replay: () => import('./commands/replay.js').then((m) => m.default),
-  tour: () => import('./commands/tour.js').then((m) => m.default),
-};
+export type { Io };
 
 export function version(): string {
   // Compiled: dist/src/cli/main.js; from sources (vitest, in-process tests): src/cli/main.ts.
@@ -78,21 +43,23 @@ function defaultIo(): Io {
   };
 }
 
-function flagLine(f: FlagDef): string {
-  const name = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
-  return `  ${name.padEnd(30)} ${f.describe}${f.env ? ` [${f.env}]` : ''}`;
+function flagLines(table: FlagTable): string[] {
+  return Object.entries(table).map(([n, f]: [string, FlagSpec<unknown>]) => {
+    const name = `${f.short ? `-${f.short}, ` : '    '}--${n}${f.arg ? ` ${f.arg}` : ''}`;
+    return `  ${name.padEnd(30)} ${f.describe}${f.env ? ` [${f.env}]` : ''}`;
+  });
 }
 
-export function helpText(cmd?: CommandDef): string {
+export function helpText(cmd?: AnyCommand): string {
   if (cmd) {
     return [
       `${cmd.summary}`,
       '',
       `Usage: ${cmd.usage}`,
       '',
-      ...(cmd.flags.length ? ['Flags:', ...cmd.flags.map(flagLine), ''] : []),
+      ...(Object.keys(cmd.flags).length ? ['Flags:', ...flagLines(cmd.flags), ''] : []),
       'Global flags:',
-      ...globalFlags.map(flagLine),
+      ...flagLines(globalFlags),
       '',
       'Examples:',
       ...cmd.examples.map((e) => `  ${e}`),
@@ -108,7 +75,7 @@ export function helpText(cmd?: CommandDef): string {
     ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
     '',
     'Global flags:',
-    ...globalFlags.map(flagLine),
+    ...flagLines(globalFlags),
     '',
     'Exit codes: 0 success, 1 a step or check failed, 2 bad usage or configuration, 130 interrupted.',
     'Run `demo <command> --help` for the flags of one command.',
@@ -116,30 +83,15 @@ export function helpText(cmd?: CommandDef): string {
   ].join('\n');
 }
 
-function parse(cmd: CommandDef | undefined, argv: string[]) {
-  const defs = [...globalFlags, ...(cmd?.flags ?? [])];
+function parse(cmd: AnyCommand | undefined, argv: string[]) {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const f of defs) options[f.name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
+  for (const [name, f] of Object.entries(allFlags(cmd?.flags ?? {}))) options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
     throw new UserError(msg.replace(/^TypeError \[[A-Z_]+\]: /, ''), `run \`demo ${cmd?.name ?? ''} --help\` for the flags`.replace('  ', ' '));
   }
-}
-
-function resolveFlags(cmd: CommandDef, values: FlagValues, env: NodeJS.ProcessEnv): FlagValues {
-  const out: FlagValues = { ...values };
-  for (const f of [...globalFlags, ...cmd.flags]) {
-    if (out[f.name] === undefined && f.env && env[f.env] !== undefined && env[f.env] !== '') {
-      out[f.name] = f.type === 'boolean' ? env[f.env] !== '0' && env[f.env] !== 'false' : env[f.env];
-    }
-    const v = out[f.name];
-    if (f.choices && typeof v === 'string' && !f.choices.includes(v)) {
-      throw new UserError(`--${f.name} must be one of ${f.choices.join(', ')}; got "${v}"`, `e.g. --${f.name} ${f.choices[0]}`);
-    }
-  }
-  return out;
 }
 
 async function loadConfig(file: string | undefined): Promise<DemoConfig> {
@@ -169,42 +121,17 @@ async function loadConfig(file: string | undefined): Promise<DemoConfig> {
   }
 }
 
-/** CI as ink and most tools read it: set, and neither '0' nor 'false'. */
-export function inCi(env: NodeJS.ProcessEnv): boolean {
-  return ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => env[k] !== undefined && env[k] !== '0' && env[k] !== 'false');
-}
-
-export type OutputMode = 'tui' | 'plain' | 'json' | 'ndjson';
-
-export function chooseOutput(flag: string | undefined, io: Io): OutputMode {
-  if (flag && flag !== 'auto') return flag as OutputMode;
-  return io.isTTY && !inCi(io.env) ? 'tui' : 'plain';
-}
-
-export function colorEnabled(flags: FlagValues, io: Io): boolean {
-  if (flags['no-color']) return false;
-  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '') return false;
-  if (io.env.FORCE_COLOR && io.env.FORCE_COLOR !== '0') return true;
-  return io.isTTY;
-}
-
 /**
- * `r` in the TUI reruns failed validation calls: the same command module with `--only` those calls,
- * its events stamped on the running clock and masked like the rest.
+ * Further runs the TUI asks for (`r`): each goes through the same driver as the first run, so the
+ * recording, JUnit and the exit code see it.
  */
-function rerunner(mod: Extract<CommandModule, { kind: 'stream' }>, ctx: CommandContext, start: number) {
-  return async function* (ids: string[]): AsyncGenerator<import('../core/events.js').DemoEvent> {
-    const { redactValue } = await import('../core/secret.js');
-    const only = ids.map((id) => id.replace(/^call-/, '')).join(',');
-    for await (const e of mod.run({ ...ctx, flags: { ...ctx.flags, only, skip: undefined } })) {
-      yield redactValue({ ...e, t: Math.round(performance.now() - start) } as import('../core/events.js').DemoEvent);
-    }
-  };
+async function* reruns(cmd: StreamCommand, ctx: CommandContext, requests: AsyncIterable<string[]>): AsyncGenerator<AsyncIterable<EventInput>> {
+  for await (const ids of requests) yield cmd.rerun!(ctx, ids);
 }
 
 /** The command: the first word that is neither a flag nor the value of a global string flag (`demo -o json down`). */
 function commandWord(argv: string[]): string | undefined {
-  const takesValue = new Set(globalFlags.filter((f) => f.type === 'string').flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]));
+  const takesValue = new Set(Object.entries(globalFlags).filter(([, f]) => f.type === 'string').flatMap(([n, f]) => [`--${n}`, ...(f.short ? [`-${f.short}`] : [])]));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return argv[i + 1];
@@ -244,17 +171,17 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     const at = first === undefined ? -1 : argv.indexOf(first, 0);
     const rest = cmd ? argv.filter((_, i) => i !== at) : argv;
     const parsed = parse(cmd, rest);
-    const values = parsed.values as FlagValues;
-    wantJson = values.output === 'json';
-    if (values.version) {
+    const raw = parsed.values as Record<string, string | boolean | string[] | undefined>;
+    wantJson = raw.output === 'json';
+    if (raw.version) {
       io.stdout(`${version()}\n`);
       return EXIT.ok;
     }
-    if (values.help || !cmd) {
+    if (raw.help || !cmd) {
       io.stdout(helpText(cmd));
-      return values.help ? EXIT.ok : EXIT.usage;
+      return raw.help ? EXIT.ok : EXIT.usage;
     }
-    const flags = resolveFlags(cmd, values, io.env);
+    const flags = resolveFlags(allFlags(cmd.flags), raw, io.env);
     wantJson = flags.output === 'json';
     if (cmd.positionals?.required && parsed.positionals.length === 0) {
       throw new UserError(`${cmd.name} needs ${cmd.positionals.name}`, `usage: ${cmd.usage}`);
@@ -262,35 +189,32 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (!cmd.positionals && parsed.positionals.length > 0) {
       throw new UserError(`unexpected argument "${parsed.positionals[0]}"`, `usage: ${cmd.usage}`);
     }
-    const target = (flags.target as TargetKind | undefined) ?? 'local';
-    const cfg = await loadConfig(flags.config as string | undefined);
     const ctx: CommandContext = {
-      command: cmd.name as CommandName,
-      flags,
+      command: cmd.name,
+      flags: flags as CommandContext['flags'],
       positionals: parsed.positionals,
-      target,
-      cfg,
+      cfg: await loadConfig(flags.config as string | undefined),
       signal: controller.signal,
       io,
       version: version(),
     };
-    const mod = await loaders[cmd.name]!();
-    if (mod.kind === 'direct') return await mod.run(ctx);
+    if (cmd.kind === 'direct') return await cmd.run(ctx);
 
     const { drive } = await import('../core/run.js');
-    const plan = mod.plan ? await mod.plan(ctx) : undefined;
-    const { createOutputSinks } = await import('./commands/output-sinks.js');
+    const plan = cmd.plan ? await cmd.plan(ctx) : undefined;
+    const { createOutputSinks } = await import('./output.js');
     const start = performance.now();
-    const { all: sinks } = await createOutputSinks(ctx, ctx.command === 'validate' ? { rerun: rerunner(mod, ctx, start) } : {});
-    const result = await drive(mod.run(ctx), {
+    const out = await createOutputSinks(ctx, { canRerun: Boolean(cmd.rerun) });
+    const result = await drive(cmd.run(ctx), {
       command: ctx.command,
-      target,
+      target: ctx.flags.target ?? 'local',
       version: ctx.version,
-      sinks,
+      sinks: out.all,
       signal: controller.signal,
       ...(plan ? { plan } : {}),
-      failOnWarning: mod.failOnWarning?.(ctx) ?? false,
+      failOnWarning: cmd.failOnWarning?.(ctx) ?? false,
       now: () => performance.now() - start,
+      ...(out.tui && cmd.rerun ? { more: reruns(cmd, ctx, out.tui.reruns()) } : {}),
     });
     return result.exitCode;
   } catch (err) {

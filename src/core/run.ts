@@ -24,6 +24,12 @@ export interface DriveOptions {
   failOnWarning?: boolean;
   /** Clock for tests. */
   now?: () => number;
+  /**
+   * Further streams of the same session, taken after the first run has ended (the TUI's reruns). Each
+   * is driven like the first — stamped, masked, between its own run-start and run-end — and the exit
+   * code is the session's: the last outcome of every check counts.
+   */
+  more?: AsyncIterable<AsyncIterable<EventInput>>;
 }
 
 export interface DriveResult {
@@ -54,54 +60,65 @@ export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOption
     for (const sink of opts.sinks) sink.write(event);
   };
 
-  emit({
-    kind: 'run-start',
-    command: opts.command,
-    target: opts.target,
-    version: opts.version,
-    startedAt: new Date().toISOString(),
-    ...(opts.plan ? { plan: opts.plan } : {}),
-  });
-
-  let exitCode: number = EXIT.ok;
-  let error: { message: string; hint?: string; name?: string } | undefined;
-  try {
-    // After Ctrl-C the command still gets a short grace to stop what it started and say so;
-    // a command that ignores the signal is abandoned after it.
-    const it = stream[Symbol.asyncIterator]();
-    let graceUntil: number | undefined;
-    let graceEvents = 200;
-    for (;;) {
-      if (opts.signal?.aborted) {
-        graceUntil ??= Date.now() + 10_000;
-        if (graceEvents-- <= 0) break;
+  /** One run: run-start, the stream's events, run-end with the exit code of everything so far. */
+  const run = async (source: AsyncIterable<EventInput>, plan = opts.plan): Promise<number> => {
+    emit({
+      kind: 'run-start',
+      command: opts.command,
+      target: opts.target,
+      version: opts.version,
+      startedAt: new Date().toISOString(),
+      ...(plan ? { plan } : {}),
+    });
+    let exitCode: number = EXIT.ok;
+    let error: { message: string; hint?: string; name?: string } | undefined;
+    try {
+      // After Ctrl-C the command still gets a short grace to stop what it started and say so;
+      // a command that ignores the signal is abandoned after it.
+      const it = source[Symbol.asyncIterator]();
+      let graceUntil: number | undefined;
+      let graceEvents = 200;
+      for (;;) {
+        if (opts.signal?.aborted) {
+          graceUntil ??= Date.now() + 10_000;
+          if (graceEvents-- <= 0) break;
+        }
+        const deadline = graceUntil;
+        const next =
+          deadline === undefined
+            ? it.next()
+            : Promise.race([it.next(), new Promise<IteratorResult<EventInput>>((r) => setTimeout(() => r({ done: true, value: undefined }), Math.max(0, deadline - Date.now())).unref())]);
+        const step = await next;
+        if (step.done) break;
+        emit(step.value);
       }
-      const deadline = graceUntil;
-      const next =
-        deadline === undefined
-          ? it.next()
-          : Promise.race([it.next(), new Promise<IteratorResult<EventInput>>((r) => setTimeout(() => r({ done: true, value: undefined }), Math.max(0, deadline - Date.now())).unref())]);
-      const step = await next;
-      if (step.done) break;
-      emit(step.value);
+      if (opts.signal?.aborted) void it.return?.(undefined);
+      if (opts.signal?.aborted) {
+        exitCode = EXIT.interrupted;
+        error = { message: 'interrupted', name: 'InterruptedError' };
+      } else if (streamFailed(events, opts.failOnWarning)) {
+        exitCode = EXIT.failed;
+      }
+    } catch (err) {
+      exitCode = opts.signal?.aborted ? EXIT.interrupted : exitCodeOf(err);
+      const message = redact(err instanceof Error ? err.message : String(err));
+      const hint = hintOf(err);
+      error = { message, ...(hint ? { hint: redact(hint) } : {}), name: err instanceof Error ? err.name : 'Error' };
+      if (process.env.MAAS_EGRESS_DEMO_DEBUG && err instanceof Error && err.stack) {
+        emit({ kind: 'log', level: 'debug', message: redact(err.stack) });
+      }
     }
-    if (opts.signal?.aborted) void it.return?.(undefined);
-    if (opts.signal?.aborted) {
-      exitCode = EXIT.interrupted;
-      error = { message: 'interrupted', name: 'InterruptedError' };
-    } else if (streamFailed(events, opts.failOnWarning)) {
-      exitCode = EXIT.failed;
-    }
-  } catch (err) {
-    exitCode = opts.signal?.aborted ? EXIT.interrupted : exitCodeOf(err);
-    const message = redact(err instanceof Error ? err.message : String(err));
-    const hint = hintOf(err);
-    error = { message, ...(hint ? { hint: redact(hint) } : {}), name: err instanceof Error ? err.name : 'Error' };
-    if (process.env.MAAS_EGRESS_DEMO_DEBUG && err instanceof Error && err.stack) {
-      emit({ kind: 'log', level: 'debug', message: redact(err.stack) });
+    emit({ kind: 'run-end', ok: exitCode === EXIT.ok, exitCode, ...(error ? { error } : {}) });
+    return exitCode;
+  };
+
+  let exitCode = await run(stream);
+  if (opts.more && exitCode !== EXIT.interrupted) {
+    for await (const again of opts.more) {
+      exitCode = await run(again, undefined);
+      if (exitCode === EXIT.interrupted) break;
     }
   }
-  emit({ kind: 'run-end', ok: exitCode === EXIT.ok, exitCode, ...(error ? { error } : {}) });
   for (const sink of opts.sinks) await sink.close?.();
   return { exitCode, ok: exitCode === EXIT.ok, events };
 }

@@ -33,10 +33,14 @@ export interface JsonDocument {
   error?: RunEndEvent['error'];
 }
 
-/** Folds a finished stream into the JSON document (also used by replay and tests). */
+/**
+ * Folds a finished stream into the JSON document (also used by replay and tests). A session may hold
+ * reruns (the TUI's `r`, checks re-run after `doctor --fix`): the last run-end decides, and every
+ * result stays listed in order (the last one per id is the current one).
+ */
 export function toJsonDocument(events: DemoEvent[]): JsonDocument {
   const start = events.find((e): e is RunStartEvent => e.kind === 'run-start');
-  const end = events.find((e): e is RunEndEvent => e.kind === 'run-end');
+  const end = events.findLast((e): e is RunEndEvent => e.kind === 'run-end');
   const doc: JsonDocument = {
     ok: end?.ok ?? false,
     exitCode: end?.exitCode ?? 1,
@@ -62,6 +66,8 @@ export function toJsonDocument(events: DemoEvent[]): JsonDocument {
     } else if (e.kind === 'step-end') {
       const s = doc.steps.findLast((x) => x.id === e.step);
       if (s) Object.assign(s, { ok: e.ok, skipped: Boolean(e.skipped), ms: e.ms, ...(e.message ? { message: e.message } : {}), ...(e.hint ? { hint: e.hint } : {}) });
+    } else if (e.kind === 'check-start') {
+      hops.delete(e.id);
     } else if (e.kind === 'hop') {
       const { kind: _k, t: _t, check, ...rest } = e;
       const list = hops.get(check) ?? [];

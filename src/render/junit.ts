@@ -23,7 +23,9 @@ export function toJunit(events: DemoEvent[]): string {
     const body = s.skipped ? (skipped++, '<skipped/>') : s.ok === false ? (failures++, `<failure message="${esc(s.message ?? 'step failed')}">${esc(s.hint ?? '')}</failure>`) : '';
     cases.push(`  <testcase classname="${esc(doc.command)}.steps" name="step-${esc(s.id)}" time="${((s.ms ?? 0) / 1000).toFixed(3)}">${body}</testcase>`);
   }
-  for (const c of doc.checks) {
+  // A check run again (a rerun, a re-check after a fix) is one testcase: its last result counts.
+  const current = doc.checks.filter((c, i) => !doc.checks.slice(i + 1).some((later) => later.id === c.id));
+  for (const c of current) {
     let body = '';
     if (c.outcome === 'skip') {
       skipped++;

@@ -63,7 +63,7 @@ describe('planRestore against the API test server', () => {
   afterAll(async () => {
     await c?.close();
   });
-  const sctx = () => stepContext({ flags: {}, io: { env: {} } as never }, defaultConfig(), { skipCrds: true });
+  const sctx = () => stepContext({ vllm: false, skipCrds: true }, defaultConfig());
 
   test('an object the demo does not render is refused, with the reason', async () => {
     const plan = await planRestore(kube, sctx(), [{ kind: 'Deployment', name: 'someone-elses-app' }]);

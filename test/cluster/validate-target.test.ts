@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { CommandContext, FlagValues } from '../../src/cli/main.js';
+import type { TargetOptions } from '../../src/targets/target.js';
 import { defaultConfig } from '../../src/core/config.js';
 import { fingerprint } from '../../src/core/secret.js';
-import { ClusterTarget, celLiteral } from '../../src/targets/cluster/validate-target.js';
+import { ClusterSession, celLiteral } from '../../src/targets/cluster/session.js';
 import { servingCert } from '../kube-api/tls.js';
 import { demo, startCluster, type Cluster } from './helpers.js';
 import { runMain } from '../helpers/run-cli.js';
@@ -41,24 +41,14 @@ afterAll(async () => {
   await c?.close();
 });
 
-function ctx(flags: FlagValues = {}, env: Record<string, string> = {}): CommandContext & { err: string[] } {
+function ctx(flags: Partial<Pick<TargetOptions, 'token' | 'caFile' | 'insecure'>> = {}, env: Record<string, string> = {}): TargetOptions & { err: string[] } {
   const err: string[] = [];
-  return {
-    command: 'validate',
-    flags,
-    positionals: [],
-    target: 'cluster',
-    cfg: defaultConfig(),
-    signal: new AbortController().signal,
-    io: { stdout: () => undefined, stderr: (t) => void err.push(t), env: { KUBECONFIG: c.kubeconfig, HOME: c.dir, ...env }, isTTY: false },
-    version: '0.0.0',
-    err,
-  };
+  return { kind: 'cluster', cfg: defaultConfig(), env: { KUBECONFIG: c.kubeconfig, HOME: c.dir, ...env }, warn: (t) => void err.push(`${t}\n`), ...flags, err };
 }
 
-describe('ClusterTarget', () => {
+describe('ClusterSession', () => {
   test('reads the route model from the applied routes and policies', async () => {
-    const t = await ClusterTarget.open(ctx());
+    const t = await ClusterSession.open(ctx());
     const m = await t.routeModel();
     const openai = m.bridges.find((b) => b.provider === 'openai')!;
     expect(openai).toEqual({
@@ -81,34 +71,34 @@ describe('ClusterTarget', () => {
   });
 
   test('budget is the tier limit of the TokenRateLimitPolicy, spent unknown (inferred)', async () => {
-    const t = await ClusterTarget.open(ctx());
+    const t = await ClusterSession.open(ctx());
     expect(await t.budget('kube-admin-1234', 'free')).toEqual({ tier: 'free', limit: 100, spent: 0, source: 'inferred' });
     expect(await t.budget('x', 'premium')).toMatchObject({ limit: 50000 });
     expect(await t.budget('x', 'gold')).toBeUndefined();
   });
 
   test('providers include vLLM when step 3a ran; its direct URL comes from the XBackendDestination', async () => {
-    const t = await ClusterTarget.open(ctx());
+    const t = await ClusterSession.open(ctx());
     expect(t.providers().map((p) => p.name)).toEqual(['openai', 'anthropic', 'vllm']);
     expect(await t.vllmDirectUrl()).toBe('http://vllm.example.com:8001');
-    const o = await ClusterTarget.open(ctx({}, { DEMO_VLLM_URL: 'http://10.0.0.5:8000/' }));
+    const o = await ClusterSession.open(ctx({}, { DEMO_VLLM_URL: 'http://10.0.0.5:8000/' }));
     expect(await o.vllmDirectUrl()).toBe('http://10.0.0.5:8000');
   });
 
   test('the gateway is maas.<cluster domain>, verified unless --insecure is asked for', async () => {
-    const t = await ClusterTarget.open(ctx());
+    const t = await ClusterSession.open(ctx());
     const ep = await t.endpoint();
     expect(ep.baseUrl).toBe('https://maas.apps.demo.example.com');
     expect(ep.insecure).toBe(false);
     // DEMO_GATEWAY_URL points at a local HTTPS server with a private CA
-    const strict = await ClusterTarget.open(ctx({}, { DEMO_GATEWAY_URL: httpsUrl }));
+    const strict = await ClusterSession.open(ctx({}, { DEMO_GATEWAY_URL: httpsUrl }));
     const e1 = await strict.endpoint();
     await expect(request(`${e1.baseUrl}/v1/models`, { dispatcher: e1.dispatcher })).rejects.toThrow();
-    const withCa = await ClusterTarget.open(ctx({ 'ca-file': caFile }, { DEMO_GATEWAY_URL: httpsUrl }));
+    const withCa = await ClusterSession.open(ctx({ caFile }, { DEMO_GATEWAY_URL: httpsUrl }));
     const e2 = await withCa.endpoint();
     expect((await request(`${e2.baseUrl}/v1/models`, { dispatcher: e2.dispatcher })).statusCode).toBe(401);
     const loose = ctx({ insecure: true }, { DEMO_GATEWAY_URL: httpsUrl });
-    const insecure = await ClusterTarget.open(loose);
+    const insecure = await ClusterSession.open(loose);
     const e3 = await insecure.endpoint();
     expect(e3.insecure).toBe(true);
     expect((await request(`${e3.baseUrl}/v1/models`, { dispatcher: e3.dispatcher })).statusCode).toBe(401);
@@ -117,8 +107,8 @@ describe('ClusterTarget', () => {
   });
 
   test('token: --token, else the kubeconfig user token, else oc whoami -t; all three named when none works', async () => {
-    expect((await (await ClusterTarget.open(ctx({ token: 'sha256~given' }))).clusterToken()).reveal()).toBe('sha256~given');
-    expect((await (await ClusterTarget.open(ctx())).clusterToken()).reveal()).toBe('demo-token');
+    expect((await (await ClusterSession.open(ctx({ token: 'sha256~given' }))).clusterToken()).reveal()).toBe('sha256~given');
+    expect((await (await ClusterSession.open(ctx())).clusterToken()).reveal()).toBe('demo-token');
     // a kubeconfig whose user has no token, and no oc on the PATH
     const dir = mkdtempSync(join(tmpdir(), 'demo-kc-'));
     const kc = join(dir, 'kubeconfig');
@@ -128,7 +118,7 @@ describe('ClusterTarget', () => {
       'users: [{name: certuser, user: {}}]',
       'contexts: [{name: x, context: {cluster: x, user: certuser}}]', '',
     ].join('\n'));
-    const none = await ClusterTarget.open(ctx({}, { KUBECONFIG: kc, PATH: dir, DEMO_GATEWAY_URL: httpsUrl }));
+    const none = await ClusterSession.open(ctx({}, { KUBECONFIG: kc, PATH: dir, DEMO_GATEWAY_URL: httpsUrl }));
     await expect(none.clusterToken()).rejects.toThrow(/--token \(or DEMO_TOKEN\) not given, the kubeconfig user certuser has no token .*oc whoami -t/);
   });
 

@@ -10,7 +10,7 @@ import {
   loadCrdSchemas,
   validateObject,
   validateObjects,
-} from '../../src/targets/cluster/schema.js';
+} from './crd-schema.js';
 import { evaluateCel, CelUnsupported } from '../../src/targets/cluster/cel.js';
 import { allObjects, crdsDir, find, makeCtx } from './helpers.js';
 

@@ -2,15 +2,21 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { CommandContext, CommandModule, Io } from '../../src/cli/main.js';
+import type { AnyCommand, CommandContext, Io } from '../../src/cli/define.js';
+import { globalFlags, resolveFlags } from '../../src/cli/flags.js';
 import { PHASES, runTour, type Phase } from '../../src/cli/commands/tour.js';
 import { defaultConfig } from '../../src/core/config.js';
 import type { EventInput } from '../../src/core/events.js';
 import { readRecording, recordedExitCode } from '../../src/record/replay.js';
 
-function fakeModule(name: string, ok: boolean, ran: string[]): CommandModule {
+function fakeModule(name: string, ok: boolean, ran: string[]): AnyCommand {
   return {
     kind: 'stream',
+    name: name as AnyCommand['name'],
+    summary: name,
+    usage: name,
+    examples: [],
+    flags: {},
     async *run(): AsyncIterable<EventInput> {
       ran.push(name);
       if (name === 'up' || name === 'down') {
@@ -23,10 +29,10 @@ function fakeModule(name: string, ok: boolean, ran: string[]): CommandModule {
   };
 }
 
-function context(flags: CommandContext['flags'] = {}): { ctx: CommandContext; out: () => string } {
+function context(flags: Partial<CommandContext['flags']> = {}): { ctx: CommandContext; out: () => string } {
   let out = '';
   const io: Io = { stdout: (t) => void (out += t), stderr: () => undefined, env: {}, isTTY: false, columns: 80 };
-  const ctx: CommandContext = { command: 'tour', flags: { output: 'plain', ...flags }, positionals: [], target: 'local', cfg: defaultConfig(), signal: new AbortController().signal, io, version: '0.1.0' };
+  const ctx: CommandContext = { command: 'tour', flags: { ...resolveFlags(globalFlags, {}, {}), output: 'plain', ...flags }, positionals: [], cfg: defaultConfig(), signal: new AbortController().signal, io, version: '0.1.0' };
   return { ctx, out: () => out };
 }
 

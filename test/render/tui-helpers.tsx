@@ -95,7 +95,7 @@ export class FakeStdin extends EventEmitter {
 }
 
 /** A real TUI sink on fake streams, in ink debug mode. */
-export function makeSink(opts: { interactive?: boolean; stdinTTY?: boolean; color?: boolean; onInterrupt?: () => void } = {}) {
+export function makeSink(opts: { interactive?: boolean; stdinTTY?: boolean; color?: boolean; onInterrupt?: () => void; canRerun?: boolean } = {}) {
   const stdout = new FakeStdout();
   const stdin = new FakeStdin(opts.stdinTTY ?? true);
   const sink = createTuiSink({
@@ -106,6 +106,7 @@ export function makeSink(opts: { interactive?: boolean; stdinTTY?: boolean; colo
     stdin: stdin as unknown as NodeJS.ReadStream,
     debug: true,
     onInterrupt: opts.onInterrupt ?? (() => undefined),
+    canRerun: opts.canRerun ?? false,
   });
   return { stdout, stdin, sink };
 }

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import type { DemoEvent, EventInput } from '../../src/core/events.js';
 import { drive } from '../../src/core/run.js';
 import { createRecorder } from '../../src/record/recorder.js';
+import { createJunitSink } from '../../src/render/junit.js';
 import { readRecording, replayEvents } from '../../src/record/replay.js';
 import { fixture, makeSink, normalize, tick } from './tui-helpers.js';
 
@@ -123,3 +124,49 @@ describe('replay', () => {
     expect(readFileSync(file, 'utf8')).not.toMatch(/sk-[a-z]+-[A-Za-z0-9]{8,}/);
   });
 });
+
+describe('rerun from the TUI', () => {
+  test('r runs the failed calls again through the driver: the footer, the recording, JUnit and the exit code see the rerun', async () => {
+    // Given an interactive TUI whose command failed call-5, and a rerun in which call-5 passes
+    const dir = mkdtempSync(join(tmpdir(), 'tui-rerun-'));
+    const { stdout, stdin, sink } = makeSink({ interactive: true, canRerun: true });
+    const tui = await sink;
+    const recorder = createRecorder({ file: join(dir, 'run.ndjson'), command: 'validate', target: 'local', version: '0.0.0', argv: [] });
+    const junit = createJunitSink({ file: join(dir, 'junit.xml') });
+    const asked: string[][] = [];
+    async function* more(): AsyncGenerator<AsyncIterable<EventInput>> {
+      for await (const ids of tui.reruns()) {
+        asked.push(ids);
+        yield (async function* (): AsyncGenerator<EventInput> {
+          for (const id of ids) {
+            yield { kind: 'check-start', id, category: 'calls', title: '5 Anthropic messages through both gateways' };
+            yield { kind: 'check', id, category: 'calls', title: '5 Anthropic messages through both gateways', outcome: 'pass', ms: 2 };
+          }
+        })();
+      }
+    }
+    const driving = drive(asCommandStream(fixture('validate')), { command: 'validate', target: 'local', version: '0.0.0', sinks: [tui, recorder, junit], more: more() });
+    await tick();
+    await tick();
+    expect(normalize(stdout.last())).toContain('exit 1');
+    // When the user presses r, waits for the rerun, then q
+    stdin.send('r');
+    await tick();
+    await tick();
+    stdin.send('q');
+    const result = await driving;
+    // Then the failed call ran again and the session passes everywhere
+    expect(asked).toEqual([['call-5']]);
+    expect(result.exitCode).toBe(0);
+    const final = normalize(stdout.last());
+    expect(final).toMatch(/√ validate done · 1 passed · exit 0/);
+    expect(final).toContain('5 Anthropic messages through both gateways (rerun)');
+    expect(final).not.toContain('exit 1');
+    const rec = readRecording(join(dir, 'run.ndjson'));
+    expect(rec.events.filter((e) => e.kind === 'run-start')).toHaveLength(2);
+    expect(rec.events.filter((e) => e.kind === 'run-end').at(-1)).toMatchObject({ exitCode: 0, ok: true });
+    const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
+    expect(xml).toMatch(/failures="0"/);
+  });
+});
+

@@ -33,23 +33,14 @@ export async function perProvider(ctx: DoctorContext, each: (p: ProviderConfig) 
 }
 
 function mergeFixes(all: Fix[]): Fix {
-  // Providers that share one cause (e.g. the controller image) share one fix: list it once.
+  // Providers that share one cause (e.g. the controller image) share one fix: list it once. Each
+  // provider's own edit still counts (the same summary can edit another provider's route).
   const fixes = all.filter((f, i) => all.findIndex((g) => g.summary === f.summary && g.patch === f.patch) === i);
   const objects = mergeObjects(all);
-  const applies = all.some((f) => f.apply);
-  if (fixes.length === 1) return { ...fixes[0]!, ...(applies ? { apply: async () => { for (const f of all) await f.apply?.(); } } : {}), ...(objects ? { objects } : {}) };
-  return {
-    summary: fixes.map((f) => f.summary).join('; '),
-    patch: fixes.map((f) => f.patch).join('\n'),
-    ...(applies
-      ? {
-          apply: async () => {
-            for (const f of fixes) await f.apply?.();
-          },
-        }
-      : {}),
-    ...(objects ? { objects } : {}),
-  };
+  const edits = all.flatMap((f) => f.edits ?? []);
+  const shared = { ...(objects ? { objects } : {}), ...(edits.length ? { edits } : {}) };
+  if (fixes.length === 1) return { summary: fixes[0]!.summary, patch: fixes[0]!.patch, ...shared };
+  return { summary: fixes.map((f) => f.summary).join('; '), patch: fixes.map((f) => f.patch).join('\n'), ...shared };
 }
 
 /** The objects of several fixes, each once; undefined when none names any. */
@@ -64,22 +55,9 @@ export function mergeObjects(fixes: readonly Pick<Fix, 'objects'>[]): ObjectName
 export const bridgeOf = (spec: Partial<TopologySpec>, provider: string): BridgeSpec | undefined => spec.maasGateway?.bridges.find((b) => b.provider === provider);
 export const egressRouteOf = (spec: Partial<TopologySpec>, provider: string): EgressRouteSpec | undefined => spec.egress?.routes.find((r) => r.provider === provider);
 
-/** A fix that edits one part of the configuration and reprograms it (local topology); on a cluster the named objects are restored. */
-export function specFix(ctx: DoctorContext, part: keyof TopologySpec, summary: string, patch: string, edit: (spec: Partial<TopologySpec>) => void, objects?: ObjectName[]): Fix {
-  return {
-    summary,
-    patch,
-    ...(objects?.length ? { objects } : {}),
-    ...(ctx.target.reprogram
-      ? {
-          apply: async () => {
-            const fresh = await ctx.target.topology();
-            edit(fresh);
-            await ctx.target.reprogram!(part, fresh[part]);
-          },
-        }
-      : {}),
-  };
+/** A fix that edits one part of the configuration: a local topology reprograms it; on a cluster the named objects are restored. */
+export function specFix(part: keyof TopologySpec, summary: string, patch: string, edit: (spec: Partial<TopologySpec>) => void, objects?: ObjectName[]): Fix {
+  return { summary, patch, ...(objects?.length ? { objects } : {}), edits: [{ part, edit }] };
 }
 
 /** Object diff lines for a fix: `kind/name`, then `- old` / `+ new`. */
@@ -94,7 +72,7 @@ const factCache = new WeakMap<DoctorContext, Promise<InstallFact[]>>();
 
 /** The target's install facts, read once per doctor context. */
 export function installFactsOf(ctx: DoctorContext): Promise<InstallFact[]> {
-  if (!factCache.has(ctx)) factCache.set(ctx, ctx.target.installFacts?.() ?? Promise.resolve([]));
+  if (!factCache.has(ctx)) factCache.set(ctx, ctx.target.installFacts());
   return factCache.get(ctx)!;
 }
 

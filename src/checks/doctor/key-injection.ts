@@ -67,7 +67,7 @@ export const keyInjection: CheckDef[] = [
               ok: false,
               hop: 'maas-gateway',
               evidence: [...(ex ? [`probe with a valid MaaS token: ${ex.answer.summary}`] : []), ...(b?.auth ? [`AuthPolicy audiences: ${b.auth.audiences.join(', ') || '(none: Authorino uses the Host)'}`] : [])],
-              fix: specFix(ctx, 'maasGateway', `set kubernetesTokenReview.audiences to [${aud}] in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth`, [[`audiences: [${b?.auth?.audiences.join(', ') ?? ''}]`, `audiences: [${aud}]`]]), (s) => {
+              fix: specFix('maasGateway', `set kubernetesTokenReview.audiences to [${aud}] in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth`, [[`audiences: [${b?.auth?.audiences.join(', ') ?? ''}]`, `audiences: [${aud}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x?.auth) x.auth.audiences = [aud];
               }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]),
@@ -112,17 +112,17 @@ export const keyInjection: CheckDef[] = [
           ];
           const headerValue = wantHeader === 'authorization' ? `Bearer ${p.key.masked}` : p.key.masked;
           const fixFor = (what: string) =>
-            specFix(ctx, 'maasGateway', `${what} in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth spec.rules.response.success.headers`, [[inject ? `${inject.header}: {plain: {expression: ${computed ? JSON.stringify(inject.expression) : `"'${injectedValue(inject.header, inject.value) === p.key.reveal() ? p.key.masked : '<other key>'}'"`}}}` : '(no headers)', `${wantHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: {plain: {expression: "'${headerValue}'"}}`]]), (s) => {
+            specFix('maasGateway', `${what} in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth spec.rules.response.success.headers`, [[inject ? `${inject.header}: {plain: {expression: ${computed ? JSON.stringify(inject.expression) : `"'${injectedValue(inject.header, inject.value) === p.key.reveal() ? p.key.masked : '<other key>'}'"`}}}` : '(no headers)', `${wantHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: {plain: {expression: "'${headerValue}'"}}`]]), (s) => {
               const x = bridgeOf(s, p.name);
               if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
             }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]);
           if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
           if (inject && (twice || appends.length)) {
             // wasm-shim v0.12.0 appends instead of replacing (§9.8): the provider reads the first header, the MaaS token.
-            const fix = specFix(ctx, 'maasGateway', 'run a wasm-shim that replaces injected headers (v0.11.x or v0.12.1 and later)', diff(`WasmPlugin kuadrant-${ctx.target.cfg.maas.gatewayName} spec.url (Kuadrant's wasm-shim)`, [['…/wasm-shim:v0.12.0 (appends injected headers)', '…/wasm-shim:v0.12.1 or later (replaces them)']]), (s) => {
+            const fix = specFix('maasGateway', 'run a wasm-shim that replaces injected headers (v0.11.x or v0.12.1 and later)', diff(`WasmPlugin kuadrant-${ctx.target.cfg.maas.gatewayName} spec.url (Kuadrant's wasm-shim)`, [['…/wasm-shim:v0.12.0 (appends injected headers)', '…/wasm-shim:v0.12.1 or later (replaces them)']]), (s) => {
               if (s.maasGateway) s.maasGateway.injectMode = 'replace';
             });
-            if (ctx.target.kind === 'cluster') fix.patch += `\nkubectl -n ${ctx.target.cfg.maas.gatewayNamespace} get wasmplugin kuadrant-${ctx.target.cfg.maas.gatewayName} -o jsonpath='{.spec.url}'\n# upgrade Red Hat Connectivity Link / Kuadrant to a release whose wasm-shim is v0.12.1 or later; the operator owns the WasmPlugin`;
+            if (ctx.target.apiServer) fix.patch += `\nkubectl -n ${ctx.target.cfg.maas.gatewayNamespace} get wasmplugin kuadrant-${ctx.target.cfg.maas.gatewayName} -o jsonpath='{.spec.url}'\n# upgrade Red Hat Connectivity Link / Kuadrant to a release whose wasm-shim is v0.12.1 or later; the operator owns the WasmPlugin`;
             return {
               provider: p.name,
               ok: false,

@@ -31,7 +31,7 @@ export const install: CheckDef[] = [
         return { outcome: 'pass', message: `${ep.baseUrl} answered ${r.statusCode} (${String(r.headers.server ?? 'no server header')})${ep.insecure ? ' — TLS NOT verified' : ''}` };
       } catch (err) {
         const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? 'error';
-        return { outcome: 'fail', hop: 'maas-gateway', message: `${ep.baseUrl} did not answer (${code})`, fix: { summary: ctx.target.kind === 'local' ? 'start the topology' : 'check the cluster domain and the CA', patch: ctx.target.kind === 'local' ? 'demo up' : 'demo doctor --target cluster --ca-file <ingress CA bundle>' } };
+        return { outcome: 'fail', hop: 'maas-gateway', message: `${ep.baseUrl} did not answer (${code})`, fix: { summary: !ctx.target.apiServer ? 'start the topology' : 'check the cluster domain and the CA', patch: !ctx.target.apiServer ? 'demo up' : 'demo doctor --target cluster --ca-file <ingress CA bundle>' } };
       }
     },
   }),
@@ -101,7 +101,7 @@ export const modelListing: CheckDef[] = [
         hop: 'maas-api',
         message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}${problem ? ` — ${problem}` : ''}`,
         evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ') || '(nothing)'}`, ...(problem ? [problem] : [])],
-        fix: withPatch(elsewhere ? `kubectl -n ${elsewhere} delete configmap ${cfg.maas.registryName}   # the copy maas-api never reads` : undefined, specFix(ctx, 'maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
+        fix: withPatch(elsewhere ? `kubectl -n ${elsewhere} delete configmap ${cfg.maas.registryName}   # the copy maas-api never reads` : undefined, specFix('maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
           if (!s.maasApi) return;
           s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
         }, [{ kind: 'ConfigMap', name: cfg.maas.registryName, namespace: cfg.maas.apiNamespace }])),
@@ -147,7 +147,7 @@ export const exposure: CheckDef[] = [
               ok: false,
               hop: 'maas-gateway',
               evidence: [seen === 'jwt' ? 'probe: the provider received the MaaS token (Authorization: Bearer <JWT>)' : 'the bridge does not remove Authorization', ...(b ? [`HTTPRoute ${b.name} removes: ${b.removeHeaders.join(', ') || '(nothing)'}`] : [])],
-              fix: specFix(ctx, 'maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
+              fix: specFix('maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x && !x.removeHeaders.includes('authorization')) x.removeHeaders.push('authorization');
               }, [{ kind: 'HTTPRoute', name: `${p.name}-bridge` }]),
@@ -187,7 +187,7 @@ export const exposure: CheckDef[] = [
       const level = ctx.spec.egress?.logLevel;
       if (level === undefined) return { outcome: 'skip', message: 'log level not visible on this target' };
       if (level === 'trace') {
-        const fix = specFix(ctx, 'egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
+        const fix = specFix('egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
           if (s.egress) s.egress.logLevel = 'info';
         });
         const forcedBy = ctx.spec.egress?.logLevelForcedBy;
@@ -203,7 +203,7 @@ export const exposure: CheckDef[] = [
             fix,
           };
         }
-        if (ctx.target.kind === 'cluster') {
+        if (ctx.target.apiServer) {
           const ns = ctx.target.cfg.egress.namespace;
           fix.patch += `\nkubectl -n ${ns} patch deployment envoy-poc-gateway --type json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["-c","/etc/envoy/envoy.yaml","--log-level","info"]}]'`;
         }

@@ -50,7 +50,7 @@ export const rateLimits: CheckDef[] = [
           hop: 'maas-gateway',
           message: !rl?.enabled ? 'no TokenRateLimitPolicy: requests are never limited' : !limit ? `no limit for tier ${id?.tier ?? '?'}: that tier is unlimited` : 'the policy exists but the gateway does not account requests against it',
           evidence,
-          fix: specFix(ctx, 'maasGateway', 'apply the gateway-level TokenRateLimitPolicy gateway-token-rate-limits', diff(`TokenRateLimitPolicy ${ctx.target.cfg.maas.gatewayNamespace}/gateway-token-rate-limits`, [[null, `limits: {${tiers.map((t) => `${t.name}-user-tokens: {rates: [{limit: ${t.tokensPerWindow}, window: 1m}]}`).join(', ')}} counter auth.identity.userid`]]), (s) => {
+          fix: specFix('maasGateway', 'apply the gateway-level TokenRateLimitPolicy gateway-token-rate-limits', diff(`TokenRateLimitPolicy ${ctx.target.cfg.maas.gatewayNamespace}/gateway-token-rate-limits`, [[null, `limits: {${tiers.map((t) => `${t.name}-user-tokens: {rates: [{limit: ${t.tokensPerWindow}, window: 1m}]}`).join(', ')}} counter auth.identity.userid`]]), (s) => {
             if (s.maasGateway) s.maasGateway.rateLimit.enabled = true;
           }, [{ kind: 'TokenRateLimitPolicy', name: 'gateway-token-rate-limits', namespace: ctx.target.cfg.maas.gatewayNamespace }]),
         };
@@ -87,7 +87,7 @@ export const rateLimits: CheckDef[] = [
           hop: 'maas-gateway',
           message: 'the counter did not move: usage is never reported, so the limit never fires',
           evidence,
-          fix: specFix(ctx, 'maasGateway', 'report usage.total_tokens on responses (TokenRateLimitPolicy response phase; Limitador reachable)', diff('wasm-shim / Limitador', [['report action missing or Limitador unreachable (failure mode allow)', 'ratelimit-report with hits = responseBodyJSON("/usage/total_tokens")']]), (s) => {
+          fix: specFix('maasGateway', 'report usage.total_tokens on responses (TokenRateLimitPolicy response phase; Limitador reachable)', diff('wasm-shim / Limitador', [['report action missing or Limitador unreachable (failure mode allow)', 'ratelimit-report with hits = responseBodyJSON("/usage/total_tokens")']]), (s) => {
             if (s.maasGateway) s.maasGateway.rateLimit.countUsage = true;
           }),
         };

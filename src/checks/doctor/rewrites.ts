@@ -38,7 +38,7 @@ export const rewrites: CheckDef[] = [
               ok: false,
               hop: 'maas-gateway',
               evidence: [`the egress gateway receives ${seen ?? computed}, expected ${want}`, ...evidence],
-              fix: specFix(ctx, 'maasGateway', `add URLRewrite ReplacePrefixMatch /${p.name}/ to HTTPRoute ${b.name}`, diff(`HTTPRoute ${b.name}`, [[b.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${b.rewritePrefix}`, `filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /${p.name}/}}}]`]]), (s) => {
+              fix: specFix('maasGateway', `add URLRewrite ReplacePrefixMatch /${p.name}/ to HTTPRoute ${b.name}`, diff(`HTTPRoute ${b.name}`, [[b.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${b.rewritePrefix}`, `filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /${p.name}/}}}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
                 if (x) x.rewritePrefix = `/${p.name}/`;
               }, [{ kind: 'HTTPRoute', name: b.name }]),
@@ -82,7 +82,6 @@ export const rewrites: CheckDef[] = [
                 ...(nr ? [`probe: the egress gateway answered 404 route_not_found for ${eg?.pathIn ?? path}`] : []),
               ],
               fix: specFix(
-                ctx,
                 'egress',
                 `create HTTPRoute ${p.name}-route: PathPrefix /${p.name}/, ReplacePrefixMatch /, backend ${p.backend}:8000`,
                 diff(`HTTPRoute ${p.name}-route (parentRef poc-gateway)`, [[null, `rules: [{matches: [{path: {type: PathPrefix, value: /${p.name}/}}], filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}], backendRefs: [{group: ainetworking.prototype.x-k8s.io, kind: Backend, name: ${p.backend}, port: 8000}]}]`]]),
@@ -132,7 +131,7 @@ export const rewrites: CheckDef[] = [
               ok: false,
               hop: 'egress-gateway',
               evidence: [`double slash: the provider receives ${actual}`, ...evidence],
-              fix: specFix(ctx, 'egress', 'run a wg-ai-gateway controller built with the prefix-rewrite fix (PR #38)', diff('Deployment ai-gateway-system/ai-gateway-controller', [['image: (a build without PR #38)', 'image: ghcr.io/nerdalert/wg-ai-gateway:prefix-rewrite-fix']]), (s) => {
+              fix: specFix('egress', 'run a wg-ai-gateway controller built with the prefix-rewrite fix (PR #38)', diff('Deployment ai-gateway-system/ai-gateway-controller', [['image: (a build without PR #38)', 'image: ghcr.io/nerdalert/wg-ai-gateway:prefix-rewrite-fix']]), (s) => {
                 if (s.egress) s.egress.controllerFixed = true;
               }, [{ kind: 'Deployment', name: 'ai-gateway-controller' }]),
             };
@@ -142,7 +141,7 @@ export const rewrites: CheckDef[] = [
             ok: false,
             hop: 'egress-gateway',
             evidence: [`prefix not stripped: the provider receives ${actual}`, ...evidence],
-            fix: specFix(ctx, 'egress', `add URLRewrite ReplacePrefixMatch / to HTTPRoute ${r.name}`, diff(`HTTPRoute ${r.name}`, [[r.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${JSON.stringify(r.rewritePrefix)}`, 'filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]']]), (s) => {
+            fix: specFix('egress', `add URLRewrite ReplacePrefixMatch / to HTTPRoute ${r.name}`, diff(`HTTPRoute ${r.name}`, [[r.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${JSON.stringify(r.rewritePrefix)}`, 'filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]']]), (s) => {
               const x = egressRouteOf(s, p.name);
               if (x) x.rewritePrefix = '/';
             }, [{ kind: 'HTTPRoute', name: r.name }]),
@@ -193,7 +192,7 @@ export const rewrites: CheckDef[] = [
 function backendFix(ctx: DoctorContext, p: ProviderConfig, kind: string, backend: BackendSpec | undefined): Fix {
   const host = backend?.hostname ?? p.backend;
   const port = backend?.ports[0] ?? 8000;
-  const onCluster = ctx.target.kind === 'cluster';
+  const onCluster = ctx.target.apiServer;
   const ns = ctx.target.cfg.egress.namespace;
   const inCluster = /\.svc(\.cluster\.local)?$/.test(host);
   const why =

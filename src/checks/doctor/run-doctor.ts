@@ -12,7 +12,8 @@ import { exposure, install, modelListing } from './listing-exposure-install.js';
 import { keyInjection } from './key-injection.js';
 import { rateLimits } from './rate-limits.js';
 import { rewrites } from './rewrites.js';
-import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type DoctorTarget, type Finding, type Fix } from './types.js';
+import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type Finding, type Fix } from './types.js';
+import type { TargetSession } from '../../targets/target.js';
 
 export const CATALOG: CheckDef[] = [...install, ...rewrites, ...keyInjection, ...rateLimits, ...modelListing, ...exposure];
 
@@ -35,7 +36,7 @@ export interface DoctorResult {
   fix?: Fix;
 }
 
-async function mintToken(target: DoctorTarget, rc: RunContext): Promise<Secret | undefined> {
+async function mintToken(target: TargetSession, rc: RunContext): Promise<Secret | undefined> {
   const ex = await send(rc, { base: 'gateway', method: 'POST', path: '/maas-api/v1/tokens', auth: 'cluster', body: { expiration: '10m' }, route: 'maas-api' });
   if (ex.status !== 201) return undefined;
   try {
@@ -46,7 +47,7 @@ async function mintToken(target: DoctorTarget, rc: RunContext): Promise<Secret |
   }
 }
 
-export async function buildContext(target: DoctorTarget, opts: Pick<DoctorOptions, 'probeRateLimit'>): Promise<DoctorContext> {
+export async function buildContext(target: TargetSession, opts: Pick<DoctorOptions, 'probeRateLimit'>): Promise<DoctorContext> {
   const rc: RunContext = { target, routes: await target.routeModel(), usage: [] };
   let token: Secret | undefined;
   try {
@@ -143,7 +144,7 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
   return { id: check.id, outcome, ...(f.hop ? { hop: f.hop } : {}), ...(f.expectedWarning ? { expectedWarning: true } : {}), ...(f.fix && outcome !== 'pass' ? { fix: f.fix } : {}) };
 }
 
-export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): AsyncGenerator<EventInput, DoctorResult[]> {
+export async function* runDoctor(target: TargetSession, opts: DoctorOptions): AsyncGenerator<EventInput, DoctorResult[]> {
   const categories = opts.categories?.length ? opts.categories : [...CATEGORIES];
   const ctx = await buildContext(target, opts);
   if (!ctx.token && !opts.quiet) yield { kind: 'log', level: 'warn', message: 'could not mint a MaaS token: checks that need one are skipped' };
@@ -162,7 +163,7 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
       results.push(step.value);
       if (opts.fix && (step.value.outcome === 'fail' || (step.value.outcome === 'warn' && !step.value.expectedWarning))) {
         const fix = step.value.fix;
-        if (fix && (fix.apply || (fix.objects?.length && target.restore))) fixes.set(check.id, { check, fix });
+        if (fix && (fix.edits?.length || fix.objects?.length)) fixes.set(check.id, { check, fix });
       }
     }
   }
@@ -171,31 +172,24 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
     let applied = 0;
     for (const [id, { fix }] of fixes) {
       if (opts.signal.aborted) break;
-      if (fix.apply) {
-        const ok = opts.confirm ? await opts.confirm(`apply fix for ${id}: ${fix.summary}?`) : false;
-        if (!ok) {
-          yield { kind: 'log', level: 'info', message: `not applied: ${id}` };
-          continue;
-        }
-        await fix.apply();
-        applied += 1;
-        yield { kind: 'log', level: 'info', message: `applied: ${fix.summary}` };
+      // What the fix changes on this target, shown before asking.
+      const proposal = await target.proposeFix(fix);
+      if (!proposal) {
+        yield { kind: 'log', level: 'info', message: `not applied: ${id}: this target cannot make that change (the printed fix is done by hand)` };
         continue;
       }
-      // A cluster: the objects the fix names go back to what `demo up` renders, shown before asking.
-      const proposal = await target.restore!(fix.objects!);
       yield { kind: 'log', level: 'info', message: `${id}: ${fix.summary}\n${proposal.patch}` };
       if (!proposal.changes) {
-        yield { kind: 'log', level: 'info', message: `not applied: ${id}: the objects are already as the demo renders them (the printed fix is done by hand)` };
+        yield { kind: 'log', level: 'info', message: `not applied: ${id}: the objects are already as proposed (the printed fix is done by hand)` };
         continue;
       }
-      const ok = opts.confirm ? await opts.confirm(`restore ${proposal.changes === 1 ? 'this object' : `these ${proposal.changes} objects`} for ${id}?`) : false;
+      const ok = opts.confirm ? await opts.confirm(`${proposal.changes === 1 ? 'change this object' : `change these ${proposal.changes} objects`} for ${id}: ${fix.summary}?`) : false;
       if (!ok) {
         yield { kind: 'log', level: 'info', message: `not applied: ${id}` };
         continue;
       }
       const t0 = performance.now();
-      yield { kind: 'step-start', step: 'fix', title: `restore for ${id}: ${fix.summary}` };
+      yield { kind: 'step-start', step: 'fix', title: `fix for ${id}: ${fix.summary}` };
       const notReady = yield* proposal.apply(opts.signal);
       yield { kind: 'step-end', step: 'fix', ok: notReady.length === 0, ms: Math.round(performance.now() - t0), ...(notReady.length ? { message: notReady.join('; ') } : {}) };
       applied += 1;
@@ -230,7 +224,7 @@ export async function* runDoctor(target: DoctorTarget, opts: DoctorOptions): Asy
         warnings: `${count('warn')}${expectedWarns ? ` (${expectedWarns} expected for the seed design)` : ''}`,
         skipped: count('skip'),
         'requests counted against the budget': ctx.spent,
-        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: target.reprogram || target.restore ? 'review the fixes above; `demo doctor --fix` applies them after asking' : 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)' } : {}),
+        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: target.fixable ? 'review the fixes above; `demo doctor --fix` applies them after asking' : 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)' } : {}),
       },
     };
   }

@@ -9,35 +9,43 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { DemoConfig } from '../../core/config.js';
 import type { EventInput } from '../../core/events.js';
-import { closedPort, localDown, localUp } from '../../targets/local/local-target.js';
+import { StepFailedError } from '../../core/errors.js';
 import { type TopologySpec } from '../../model/topology.js';
 import { FAULTS, applyFaults } from '../../model/faults.js';
-import { LocalTarget } from '../../targets/local/validate-target.js';
+import { createTarget } from '../../targets/index.js';
+import { closedPort } from '../../core/ports.js';
 import { runDoctor, type DoctorResult } from './run-doctor.js';
 
-async function drain<T>(gen: AsyncGenerator<EventInput, T>): Promise<T> {
+async function drain<T>(gen: AsyncIterator<EventInput, T>): Promise<T> {
   let step = await gen.next();
   while (!step.done) step = await gen.next();
   return step.value;
+}
+
+/** Drains a lifecycle stream; a failed step fails the self-test with its message. */
+async function settle(events: AsyncIterable<EventInput>): Promise<void> {
+  for await (const e of events) {
+    if (e.kind === 'step-end' && !e.ok) throw new StepFailedError(`the private topology did not come up: ${e.message ?? `step ${e.step} failed`}`, 'run `demo up` by hand to see the failing step');
+  }
 }
 
 const flagged = (results: DoctorResult[]) => results.filter((r) => r.outcome === 'fail' || (r.outcome === 'warn' && !r.expectedWarning));
 
 export async function* selfTest(cfg: DemoConfig, signal: AbortSignal): AsyncGenerator<EventInput> {
   const dir = join(mkdtempSync(join(tmpdir(), 'maas-egress-demo-self-test-')), 'state');
-  yield { kind: 'log', level: 'info', message: `starting a private local topology in ${dir}` };
-  await drain(localUp(cfg, { vllm: true, faults: [], strictBudget: false, timeoutMs: 15_000 }, dir, signal) as AsyncGenerator<EventInput, void>);
-  const target = await LocalTarget.open({ MAAS_EGRESS_DEMO_STATE_DIR: dir });
+  yield { kind: 'log', level: 'info', message: `starting a private local topology in ${dir} (the self-test never touches a shared install)` };
+  const local = await createTarget({ kind: 'local', cfg, env: { MAAS_EGRESS_DEMO_STATE_DIR: dir }, warn: () => undefined });
+  await settle(local.up({ vllm: true, faults: [], strictBudget: false, dryRun: false, skipCrds: false, timeoutMs: 15_000 }, signal));
+  const target = await local.open();
   const rows: string[][] = [];
   let named = 0;
   try {
+    const rehearse = target.rehearse;
+    if (!rehearse) throw new StepFailedError('the private topology cannot be reprogrammed', 'report this as a bug');
     const healthy = (await target.topology()) as TopologySpec;
-    const reset = () => target.admin('maas-gateway')?.call('POST', '/ratelimit/reset');
     const program = async (spec: TopologySpec) => {
-      await target.reprogram('maasGateway', spec.maasGateway);
-      await target.reprogram('egress', spec.egress);
-      await target.reprogram('maasApi', spec.maasApi);
-      await reset();
+      await rehearse.program(spec);
+      await rehearse.resetCounters();
     };
     const t0 = performance.now();
     const base = await drain(runDoctor(target, { probeRateLimit: false, fix: false, signal, quiet: true }));
@@ -84,7 +92,7 @@ export async function* selfTest(cfg: DemoConfig, signal: AbortSignal): AsyncGene
     };
   } finally {
     await target.close();
-    await drain(localDown(dir) as AsyncGenerator<EventInput, void>);
+    await settle(local.down({}, signal));
     rmSync(dirname(dir), { recursive: true, force: true });
   }
 }

@@ -9,7 +9,7 @@ import type { InstallFact, ObjectName } from '../../model/target-facts.js';
 
 export type { InstallFact, ObjectName };
 import type { TopologySpec } from '../../model/topology.js';
-import type { ValidateTarget } from '../../targets/target.js';
+import type { SpecEdit, TargetSession } from '../../targets/target.js';
 import type { Exchange } from '../run-validate.js';
 
 /** The install fact a cluster reports about its wasm-shim build (injected headers appended or replaced, §9.8). */
@@ -23,20 +23,10 @@ export interface Fix {
   summary: string;
   /** The reviewable change: a command, or a diff of the object (`-` old, `+` new). */
   patch: string;
-  /** Applies the change (local topology: reprogram the hop). */
-  apply?: () => Promise<void>;
   /** The cluster objects the change is made to: a cluster restores them as `demo up` renders them. */
   objects?: ObjectName[];
-}
-
-/** A cluster's reviewable restore of named objects, and how to carry it out. */
-export interface RestoreProposal {
-  /** The patch people review: per object, the fields that change (keys masked), and what is refused. */
-  patch: string;
-  /** Objects that would change. */
-  changes: number;
-  /** Applies it (apply and wait events); resolves to the objects still not ready afterwards. */
-  apply(signal: AbortSignal): AsyncGenerator<import('../../core/events.js').EventInput, string[]>;
+  /** The same change as edits of the topology model: a local topology reprograms what they touch. */
+  edits?: SpecEdit[];
 }
 
 export interface Finding {
@@ -49,20 +39,8 @@ export interface Finding {
   expectedWarning?: boolean;
 }
 
-export interface DoctorTarget extends ValidateTarget {
-  /** The configuration objects, in the local topology's shape (cluster: parsed from its objects). */
-  topology(): Promise<Partial<TopologySpec>>;
-  /** Reprograms a part of the configuration (`--fix`); absent where fixes are printed only. */
-  reprogram?(part: keyof TopologySpec, spec: unknown): Promise<void>;
-  /** Restores objects to what `demo up` renders (cluster `--fix`); absent where objects are not ours to write. */
-  restore?(objects: ObjectName[]): Promise<RestoreProposal>;
-  /** Extra install-level facts (running hops, controller image, policy status, …). */
-  installFacts?(): Promise<InstallFact[]>;
-}
-
-
 export interface DoctorContext {
-  target: DoctorTarget;
+  target: TargetSession;
   token?: Secret;
   spec: Partial<TopologySpec>;
   /** One traced request per provider, made once and shared by every check. */
@@ -72,7 +50,7 @@ export interface DoctorContext {
   /** One small completion (max_tokens 1) through the first provider: the only request doctor spends by default. */
   chat(): Promise<Exchange | undefined>;
   /** The user's budget just before `chat()` ran. */
-  budgetBefore?: import('../../targets/target.js').BudgetRecord | undefined;
+  budgetBefore?: import('../../model/target-facts.js').BudgetRecord | undefined;
   /** `--probe-rate-limit`: spend the budget until a 429, measure what was admitted. */
   spend(): Promise<{ admitted: number; tokens: number; limit?: number; first429?: number; spentAfter?: number }>;
   probeRateLimit: boolean;

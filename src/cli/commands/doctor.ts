@@ -1,42 +1,53 @@
 /** `demo doctor`: configuration and live probes, hop by hop, with a concrete fix for each failure. */
-import type { CommandModule } from '../main.js';
 import { UserError } from '../../core/errors.js';
+import { defineCommand } from '../define.js';
+import { accessFlags, flag } from '../flags.js';
+import { chooseOutput } from '../output.js';
+import { openTarget } from '../target-options.js';
 
-const command: CommandModule = {
+export default defineCommand({
   kind: 'stream',
+  name: 'doctor',
+  summary: 'diagnose URL rewrites, key injection, rate limits and the install under them',
+  usage: 'demo doctor [flags]',
+  examples: ['demo doctor', 'demo doctor --category rewrites', 'demo doctor --probe-rate-limit', 'demo doctor --self-test', 'demo doctor --fix'],
+  flags: {
+    category: flag.strings('NAME', 'install|rewrites|key-injection|rate-limits|model-listing|exposure'),
+    'probe-rate-limit': flag.boolean('spend the token budget on purpose to confirm 429s arrive'),
+    fix: flag.boolean('apply the proposed fixes after confirmation, then re-run the failed checks'),
+    yes: flag.boolean('answer yes to --fix confirmations', { short: 'y' }),
+    timeout: flag.seconds('--fix: how long to wait for a restored object to be ready (default 60)'),
+    'fail-on': flag.choice(['error', 'warning'] as const, 'LEVEL', 'error (default) or warning'),
+    'self-test': flag.boolean('plant each known fault on a private local topology, run doctor, print the score'),
+    ...accessFlags,
+  },
   failOnWarning: (ctx) => ctx.flags['fail-on'] === 'warning',
   async *run(ctx) {
     const { CATEGORIES } = await import('../../checks/doctor/types.js');
-    const categories = ((ctx.flags.category as string[] | undefined) ?? []).flatMap((c) => c.split(','));
+    const categories = ctx.flags.category.flatMap((c) => c.split(','));
     const bad = categories.filter((c) => !(CATEGORIES as readonly string[]).includes(c));
     if (bad.length) throw new UserError(`unknown category ${bad.join(', ')}`, `categories: ${CATEGORIES.join(', ')}`);
-    const { chooseOutput } = await import('../main.js');
-    if (ctx.flags.fix && !ctx.flags.yes && chooseOutput(ctx.flags.output as string | undefined, ctx.io) === 'tui') {
+    if (ctx.flags.fix && !ctx.flags.yes && chooseOutput(ctx.flags.output, ctx.io) === 'tui') {
       // The TUI owns the keyboard; confirmations would fight it for stdin.
       throw new UserError('--fix asks before each change, which the TUI cannot do while it runs', 'add --yes to apply every proposed fix, or use --output plain to be asked one by one');
     }
     if (ctx.flags['self-test']) {
-      if (ctx.target !== 'local') throw new UserError('--self-test runs on the local target only', 'drop --target cluster');
       const { selfTest } = await import('../../checks/doctor/self-test.js');
       yield* selfTest(ctx.cfg, ctx.signal);
       return;
     }
-    const { openTarget } = await import('./validate.js');
-    const target = await openTarget(ctx, { allowBroken: true });
-    if (!('topology' in target)) throw new UserError('doctor is not available for this target yet', 'see README.md#status');
+    const session = await (await openTarget(ctx)).open({ allowBroken: true, ...(ctx.flags.timeout !== undefined ? { fixTimeoutMs: ctx.flags.timeout } : {}) });
     const { runDoctor } = await import('../../checks/doctor/run-doctor.js');
-    const yes = Boolean(ctx.flags.yes);
     try {
-      yield* runDoctor(target as import('../../checks/doctor/types.js').DoctorTarget, {
+      yield* runDoctor(session, {
         categories: categories as import('../../checks/doctor/types.js').Category[],
-        probeRateLimit: Boolean(ctx.flags['probe-rate-limit']),
-        fix: Boolean(ctx.flags.fix),
-        confirm: yes ? async () => true : ctx.io.confirm ?? (async () => false),
+        probeRateLimit: ctx.flags['probe-rate-limit'],
+        fix: ctx.flags.fix,
+        confirm: ctx.flags.yes ? async () => true : (ctx.io.confirm ?? (async () => false)),
         signal: ctx.signal,
       });
     } finally {
-      await target.close();
+      await session.close();
     }
   },
-};
-export default command;
+});

@@ -1,17 +1,17 @@
 /** `demo down`: stops and removes everything `up` created, and only that. */
-import type { CommandModule } from '../main.js';
+import { defineCommand } from '../define.js';
+import { flag } from '../flags.js';
+import { openTarget } from '../target-options.js';
 
-const command: CommandModule = {
+export default defineCommand({
   kind: 'stream',
+  name: 'down',
+  summary: 'tear everything down; nothing left behind, nothing else touched',
+  usage: 'demo down [flags]',
+  examples: ['demo down', 'demo down --target cluster'],
+  flags: { timeout: flag.seconds('how long to wait for objects to be gone') },
   async *run(ctx) {
-    if (ctx.target === 'cluster') {
-      const { clusterDown } = await import('../../targets/cluster/index.js');
-      yield* clusterDown(ctx);
-      return;
-    }
-    const { localDown } = await import('../../targets/local/local-target.js');
-    const { stateDir } = await import('../../targets/local/state.js');
-    yield* localDown(stateDir(ctx.io.env));
+    const target = await openTarget(ctx);
+    yield* target.down(ctx.flags.timeout !== undefined ? { timeoutMs: ctx.flags.timeout } : {}, ctx.signal);
   },
-};
-export default command;
+});

@@ -1,13 +1,35 @@
 /** `demo manifests`: every step's objects as multi-document YAML, with no cluster at all. */
-import type { CommandModule } from '../main.js';
 import { EXIT } from '../../core/errors.js';
+import { defineCommand } from '../define.js';
+import { flag } from '../flags.js';
 
-const command: CommandModule = {
+export default defineCommand({
   kind: 'direct',
+  name: 'manifests',
+  summary: "render every step's objects as multi-document YAML (no cluster needed; keys masked unless --reveal-keys)",
+  usage: 'demo manifests [flags]',
+  examples: ['demo manifests', 'demo manifests --vllm-host vllm.example.com > demo.yaml'],
+  flags: {
+    vllm: flag.boolean('include step 3a'),
+    'vllm-host': flag.string('HOST', 'remote vLLM host'),
+    step: flag.string('ID', 'only this step (1, 2, 3, 3a, 4, 5)'),
+    'reveal-keys': flag.boolean('print real provider keys (for piping to kubectl)'),
+    'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image'),
+  },
   async run(ctx) {
-    const { printManifests } = await import('../../targets/cluster/print-manifests.js');
-    ctx.io.stdout(await printManifests(ctx));
+    const { renderManifests } = await import('../../targets/index.js');
+    const f = ctx.flags;
+    ctx.io.stdout(
+      await renderManifests({
+        cfg: ctx.cfg,
+        env: ctx.io.env,
+        vllm: f.vllm,
+        revealKeys: f['reveal-keys'],
+        ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
+        ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
+        ...(f.step !== undefined ? { step: f.step } : {}),
+      }),
+    );
     return EXIT.ok;
   },
-};
-export default command;
+});

@@ -4,13 +4,23 @@
  * The events go through unchanged, with their recorded `t`, so the final screen is the live run's;
  * the exit code is the recorded run's. `--to-asciicast` writes asciicast v2 instead of replaying.
  */
-import type { CommandModule } from '../main.js';
 import { EXIT, UserError } from '../../core/errors.js';
 import type { DemoEvent } from '../../core/events.js';
-import { createOutputSinks } from './output-sinks.js';
+import { defineCommand } from '../define.js';
+import { flag } from '../flags.js';
+import { createOutputSinks } from '../output.js';
 
-const command: CommandModule = {
+export default defineCommand({
   kind: 'direct',
+  name: 'replay',
+  summary: 'replay a recording in the same renderers, with no cluster and no local topology',
+  usage: 'demo replay FILE [--speed N] [--to-asciicast OUT.cast]',
+  examples: ['demo replay recordings/validate.ndjson', 'demo replay recordings/up.ndjson --speed 4', 'demo replay run.ndjson --to-asciicast run.cast'],
+  flags: {
+    speed: flag.string('N', 'replay N times faster (0 = no delays)'),
+    'to-asciicast': flag.string('FILE', 'export asciicast v2 instead of replaying'),
+  },
+  positionals: { name: 'FILE', required: true },
   run: async (ctx) => {
     const { readRecording, completeRecording, parseSpeed, recordedExitCode, replayEvents } = await import('../../record/replay.js');
     const file = ctx.positionals[0];
@@ -22,7 +32,7 @@ const command: CommandModule = {
     const events = completeRecording(recording.events);
 
     const cast = ctx.flags['to-asciicast'];
-    if (typeof cast === 'string') {
+    if (cast !== undefined) {
       const { writeAsciicast } = await import('../../record/asciicast.js');
       // A cast is played on a terminal later, so colour stays on unless NO_COLOR or --no-color says otherwise.
       const color = !ctx.flags['no-color'] && !ctx.io.env.NO_COLOR;
@@ -49,5 +59,4 @@ const command: CommandModule = {
     for (const sink of out.all) await sink.close?.();
     return ctx.signal.aborted ? EXIT.interrupted : recordedExitCode(events);
   },
-};
-export default command;
+});

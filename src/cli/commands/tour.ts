@@ -9,12 +9,12 @@
  *   Deploy the demo. …
  *   enter run demo up · q stop the tour
  */
-import type { CommandContext, CommandModule } from '../main.js';
-import { inCi } from '../main.js';
 import { EXIT } from '../../core/errors.js';
 import type { CommandName, EventInput } from '../../core/events.js';
 import type { EventSink } from '../../core/run.js';
-import { createOutputSinks } from './output-sinks.js';
+import { defineCommand, type AnyCommand, type CommandContext, type DirectCommand } from '../define.js';
+import { resolveFlags } from '../flags.js';
+import { createOutputSinks, inCi } from '../output.js';
 
 export interface Phase {
   command: Extract<CommandName, 'up' | 'validate' | 'doctor' | 'down'>;
@@ -62,7 +62,7 @@ export const PHASES: Phase[] = [
   },
 ];
 
-export type ModuleLoader = (name: Phase['command']) => Promise<CommandModule>;
+export type ModuleLoader = (name: Phase['command']) => Promise<AnyCommand>;
 
 const loadModule: ModuleLoader = async (name) => {
   switch (name) {
@@ -77,8 +77,8 @@ const loadModule: ModuleLoader = async (name) => {
   }
 };
 
-/** A direct module (one that prints for itself) run inside the stream, so its error still reaches the screen. */
-async function* asStream(mod: Extract<CommandModule, { kind: 'direct' }>, ctx: CommandContext): AsyncIterable<EventInput> {
+/** A direct command (one that prints for itself) run inside the stream, so its error still reaches the screen. */
+async function* asStream(mod: DirectCommand, ctx: CommandContext): AsyncIterable<EventInput> {
   const code = await mod.run(ctx);
   if (code !== EXIT.ok) yield { kind: 'log', level: 'error', message: `demo ${ctx.command} exited with ${code}` };
 }
@@ -133,15 +133,16 @@ export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Prom
         stopped = true;
         break;
       }
-      const phaseCtx: CommandContext = { ...ctx, command: phase.command, flags: { ...ctx.flags } };
       const mod = await load(phase.command);
+      // The phase's own flags at their defaults (and environment twins), the tour's global flags on top.
+      const phaseCtx: CommandContext = { ...ctx, command: phase.command, flags: { ...resolveFlags(mod.flags, {}, ctx.io.env), ...ctx.flags } };
       // json prints one document per run; the other sinks stay open for the whole tour.
       const view = out.mode === 'json' ? (await import('../../render/json.js')).createJsonSink({ write: ctx.io.stdout }) : keepOpen(out.view);
       const sinks = [view, ...out.extra.map(keepOpen)];
       const plan = mod.kind === 'stream' && mod.plan ? await mod.plan(phaseCtx) : undefined;
       const result = await drive(mod.kind === 'stream' ? mod.run(phaseCtx) : asStream(mod, phaseCtx), {
         command: phase.command,
-        target: ctx.target,
+        target: ctx.flags.target ?? 'local',
         version: ctx.version,
         sinks,
         signal: ctx.signal,
@@ -167,8 +168,12 @@ export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Prom
   return ctx.signal.aborted ? EXIT.interrupted : exitCode;
 }
 
-const command: CommandModule = {
+export default defineCommand({
   kind: 'direct',
+  name: 'tour',
+  summary: 'walk through up, validate, doctor and down, explaining each step',
+  usage: 'demo tour',
+  examples: ['demo tour'],
+  flags: {},
   run: (ctx) => runTour(ctx),
-};
-export default command;
+});

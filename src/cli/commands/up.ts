@@ -1,76 +1,76 @@
-/** `demo up`: steps 1–5 (and 3a) with readiness waits, on the local target or a cluster. */
+/** `demo up`: steps 1–5 (and 3a) with readiness waits, on whichever target the run asked for. */
 import { readFileSync } from 'node:fs';
-import type { CommandContext, CommandModule } from '../main.js';
 import { UserError } from '../../core/errors.js';
 import { Secret } from '../../core/secret.js';
-import { selectSteps } from '../../../steps/index.js';
+import type { DemoConfig } from '../../core/config.js';
+import type { UpOptions } from '../../targets/target.js';
+import { defineCommand, type CommandContext } from '../define.js';
+import { flag } from '../flags.js';
+import { openTarget } from '../target-options.js';
 
-export function timeoutMs(ctx: CommandContext, fallbackSeconds: number): number {
-  const raw = ctx.flags.timeout;
-  if (raw === undefined) return fallbackSeconds * 1000;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`--timeout must be a positive number of seconds; got "${String(raw)}"`, 'e.g. --timeout 120');
-  return n * 1000;
-}
+const flags = {
+  vllm: flag.boolean('include step 3a, the vLLM provider (default: on locally, off on a cluster)'),
+  'no-vllm': flag.boolean('leave step 3a out'),
+  'vllm-url': flag.string('URL', 'point the vllm provider at a real vLLM (local target)'),
+  'vllm-host': flag.string('HOST', 'remote vLLM host for the XBackendDestination (cluster target)'),
+  'vllm-key-file': flag.string('FILE', 'file holding the vLLM API key (or env VLLM_API_KEY)'),
+  fault: flag.strings('NAME', 'plant a known fault in the local topology (see `demo doctor --self-test`)'),
+  'strict-budget': flag.boolean('reserve max_tokens at admission (local; not what Limitador does)'),
+  'dry-run': flag.boolean('print what would be applied, change nothing (cluster target)'),
+  'wg-dir': flag.string('DIR', 'wg-ai-gateway clone (prototypes/backend-control-plane) for the XBackendDestination CRD', { env: 'WG_DIR' }),
+  'skip-crds': flag.boolean('do not install the XBackendDestination CRD (it is installed already; cluster target)'),
+  'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image instead of node + ConfigMap'),
+  timeout: flag.seconds('readiness timeout per wait (default 120 on a cluster, 10 locally)'),
+};
 
-export function wantVllm(ctx: CommandContext): boolean {
-  if (ctx.flags['no-vllm']) return false;
-  if (ctx.flags.vllm || ctx.flags['vllm-host'] || ctx.flags['vllm-url']) return true;
-  return ctx.target === 'local';
+type UpContext = CommandContext<typeof flags>;
+
+/** What `up` was asked for, as the target reads it. */
+export function upOptions(ctx: UpContext): UpOptions {
+  const f = ctx.flags;
+  const vllm = f['no-vllm'] ? false : f.vllm || f['vllm-host'] !== undefined || f['vllm-url'] !== undefined ? true : undefined;
+  return {
+    ...(vllm !== undefined ? { vllm } : {}),
+    ...(f['vllm-url'] !== undefined ? { vllmUrl: f['vllm-url'] } : {}),
+    ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
+    faults: f.fault,
+    strictBudget: f['strict-budget'],
+    dryRun: f['dry-run'],
+    ...(f.timeout !== undefined ? { timeoutMs: f.timeout } : {}),
+    ...(f['wg-dir'] !== undefined ? { wgDir: f['wg-dir'] } : {}),
+    skipCrds: f['skip-crds'],
+    ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
+  };
 }
 
 /** The vLLM key: --vllm-key-file, else VLLM_API_KEY, else the configured default. Never a plain flag. */
-export function applyVllmKey(ctx: CommandContext): void {
-  const vllm = ctx.cfg.providers.find((p) => p.name === 'vllm');
-  if (!vllm) return;
-  const file = ctx.flags['vllm-key-file'];
-  if (typeof file === 'string') {
+function withVllmKey(cfg: DemoConfig, file: string | undefined, env: NodeJS.ProcessEnv): DemoConfig {
+  const vllm = cfg.providers.find((p) => p.name === 'vllm');
+  if (!vllm) return cfg;
+  let key: Secret | undefined;
+  if (file !== undefined) {
     try {
-      vllm.key = new Secret(readFileSync(file, 'utf8').trim());
+      key = new Secret(readFileSync(file, 'utf8').trim());
     } catch {
       throw new UserError(`cannot read --vllm-key-file ${file}`, 'give a file holding only the key');
     }
-  } else if (ctx.io.env.VLLM_API_KEY) {
-    vllm.key = new Secret(ctx.io.env.VLLM_API_KEY);
+  } else if (env.VLLM_API_KEY) {
+    key = new Secret(env.VLLM_API_KEY);
   }
+  return key ? { ...cfg, providers: cfg.providers.map((p) => (p === vllm ? { ...p, key } : p)) } : cfg;
 }
 
-const command: CommandModule = {
+export default defineCommand({
   kind: 'stream',
-  plan: (ctx) => [
-    ...(ctx.target === 'local' ? [{ id: 'platform', title: 'MaaS platform: gateway (TLS, policies) and maas-api' }] : []),
-    ...selectSteps({ vllm: wantVllm(ctx) }).map((s) => ({ id: s.id, title: s.title })),
-  ],
+  name: 'up',
+  summary: 'deploy steps 1–5 (and 3a) and wait until each is ready',
+  usage: 'demo up [flags]',
+  examples: ['demo up', 'demo up --no-vllm', 'demo up --target cluster --vllm-host vllm.example.com', 'demo up --fault wrong-key'],
+  flags,
+  plan: async (ctx) => (await openTarget(ctx)).plan(upOptions(ctx)),
   async *run(ctx) {
-    applyVllmKey(ctx);
-    if (ctx.target === 'cluster') {
-      const { clusterUp } = await import('../../targets/cluster/index.js');
-      yield* clusterUp(ctx);
-      return;
-    }
-    const vllmUrl = ctx.flags['vllm-url'];
-    if (typeof vllmUrl === 'string') {
-      try {
-        const u = new URL(vllmUrl);
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-      } catch {
-        throw new UserError(`--vllm-url must be an http(s) URL; got "${vllmUrl}"`, 'e.g. --vllm-url http://vllm.example.com:8000');
-      }
-    }
-    const { localUp } = await import('../../targets/local/local-target.js');
-    const { stateDir } = await import('../../targets/local/state.js');
-    yield* localUp(
-      ctx.cfg,
-      {
-        vllm: wantVllm(ctx),
-        ...(typeof vllmUrl === 'string' ? { vllmUrl } : {}),
-        faults: (ctx.flags.fault as string[] | undefined) ?? [],
-        strictBudget: Boolean(ctx.flags['strict-budget']),
-        timeoutMs: timeoutMs(ctx, 10),
-      },
-      stateDir(ctx.io.env),
-      ctx.signal,
-    );
+    const cfg = withVllmKey(ctx.cfg, ctx.flags['vllm-key-file'], ctx.io.env);
+    const target = await openTarget({ ...ctx, cfg });
+    yield* target.up(upOptions(ctx), ctx.signal);
   },
-};
-export default command;
+});

@@ -1,42 +1,50 @@
 /** `demo validate`: mints a token and runs validation calls 1–10 with a per-hop trace of each. */
-import type { CommandContext, CommandModule } from '../main.js';
 import { UserError } from '../../core/errors.js';
-import type { ValidateTarget } from '../../targets/target.js';
+import type { TargetSession } from '../../targets/target.js';
+import { defineCommand, type CommandContext } from '../define.js';
+import { accessFlags, flag } from '../flags.js';
+import { openTarget } from '../target-options.js';
 
-export async function openTarget(ctx: CommandContext, opts: { allowBroken?: boolean } = {}): Promise<ValidateTarget> {
-  if (ctx.target === 'cluster') {
-    const { openClusterTarget } = await import('../../targets/cluster/index.js');
-    return openClusterTarget(ctx);
-  }
-  const { LocalTarget } = await import('../../targets/local/validate-target.js');
-  return LocalTarget.open(ctx.io.env, opts);
-}
+const flags = {
+  only: flag.string('IDS', 'run only these calls, e.g. 4,5'),
+  skip: flag.string('IDS', 'skip these calls, e.g. 10'),
+  ...accessFlags,
+};
 
-async function selected(ctx: CommandContext, target?: ValidateTarget) {
+type Selection = { only?: string | undefined; skip?: string | undefined };
+
+async function selected(ctx: CommandContext<typeof flags>, sel: Selection, session?: TargetSession) {
   const { validationCalls } = await import('../../checks/validate.js');
   const { selectCalls } = await import('../../checks/run-validate.js');
-  const { defaultConfig } = await import('../../core/config.js');
-  const cfg = target?.cfg ?? ctx.cfg ?? defaultConfig();
-  const providers = target?.providers() ?? cfg.providers;
+  const cfg = session?.cfg ?? ctx.cfg;
+  const providers = session?.providers() ?? cfg.providers;
   try {
-    return selectCalls(validationCalls(cfg, providers), ctx.flags.only as string | undefined, ctx.flags.skip as string | undefined);
+    return selectCalls(validationCalls(cfg, providers), sel.only, sel.skip);
   } catch (err) {
     throw new UserError((err as Error).message, 'e.g. --only 4,5 or --skip 10');
   }
 }
 
-const command: CommandModule = {
+async function* validate(ctx: CommandContext<typeof flags>, sel: Selection) {
+  await selected(ctx, sel);
+  const session = await (await openTarget(ctx)).open();
+  try {
+    const { runValidate } = await import('../../checks/run-validate.js');
+    yield* runValidate(session, await selected(ctx, sel, session), ctx.signal);
+  } finally {
+    await session.close();
+  }
+}
+
+export default defineCommand({
   kind: 'stream',
-  plan: async (ctx) => (await selected(ctx)).map((c) => ({ id: `call-${c.id}`, title: `${c.id} ${c.title}` })),
-  async *run(ctx) {
-    await selected(ctx);
-    const target = await openTarget(ctx);
-    try {
-      const { runValidate } = await import('../../checks/run-validate.js');
-      yield* runValidate(target, await selected(ctx, target), ctx.signal);
-    } finally {
-      await target.close();
-    }
-  },
-};
-export default command;
+  name: 'validate',
+  summary: 'mint a token and run validation calls 1–10 with a per-hop trace of each',
+  usage: 'demo validate [flags]',
+  examples: ['demo validate', 'demo validate --skip 10', 'demo validate --only 4,5 --output json', 'demo validate --junit results.xml'],
+  flags,
+  plan: async (ctx) => (await selected(ctx, ctx.flags)).map((c) => ({ id: `call-${c.id}`, title: `${c.id} ${c.title}` })),
+  run: (ctx) => validate(ctx, ctx.flags),
+  // `r` in the TUI: the failed calls again, by their call numbers.
+  rerun: (ctx, ids) => validate(ctx, { only: ids.map((id) => id.replace(/^call-/, '')).join(',') }),
+});

@@ -4,13 +4,13 @@
  * final screen stays on the terminal and the command exits with its own code (scripts keep working).
  * With `interactive`, `close()` waits until the user presses q after browsing the traces.
  *
- * Keys: ↑/↓ select a call, enter opens or closes its hop trace, esc closes it, r reruns the failed
- * calls (when a rerun function is given), q quits (while the command runs, q and ctrl+c stop it the
+ * Keys: ↑/↓ select a call, enter opens or closes its hop trace, esc closes it, r asks for the failed
+ * calls to run again (`reruns()` hands the request to the driver, whose events come back through
+ * `write`, so recordings, JUnit and the exit code see them), q quits (while the command runs, q and ctrl+c stop it the
  * way SIGINT does). The terminal is restored (raw mode off, cursor shown) on q, on close, on SIGINT
  * and on process exit.
  */
 import { createElement } from 'react';
-import type { DemoEvent } from '../../core/events.js';
 import type { EventSink } from '../../core/run.js';
 import { createEventStore, type PauseRequest } from './use-event-stream.js';
 
@@ -20,8 +20,8 @@ export interface TuiSinkOptions {
   command: string;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
-  /** Runs the given checks again and streams their events (enables `r`). */
-  rerun?: (ids: string[]) => AsyncIterable<DemoEvent>;
+  /** The command can run checks again (enables `r`). */
+  canRerun?: boolean;
   /** What q / ctrl+c do while the command runs. Default: raise SIGINT, which the CLI turns into an abort. */
   onInterrupt?: () => void;
   /** ink debug mode: every frame is written whole (tests compare final screens with it). */
@@ -35,6 +35,12 @@ export interface TuiSink extends EventSink {
   note(title: string, text: string): void;
   /** True when input is read from a terminal (keys work). */
   readonly keyboard: boolean;
+  /**
+   * The check ids the user asked to run again (`r`), one list per request, until the UI is done (q, or
+   * at once when it does not stay open). The caller runs each and writes the events back; the next
+   * request is taken only once that stream has ended.
+   */
+  reruns(): AsyncIterable<string[]>;
 }
 
 const SHOW_CURSOR = '\u001B[?25h';
@@ -50,6 +56,9 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
   let resolveQuit!: () => void;
   const quit = new Promise<void>((resolve) => (resolveQuit = resolve));
   let answerPause: ((go: boolean) => void) | undefined;
+  // Rerun requests wait here for the driver; a request while one runs is ignored.
+  let pendingRerun: string[] | undefined;
+  let wakeReruns: (() => void) | undefined;
   let rerunning = false;
 
   const interrupt = () => {
@@ -57,17 +66,9 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
     (opts.onInterrupt ?? (() => process.kill(process.pid, 'SIGINT')))();
   };
   const rerun = (ids: string[]) => {
-    if (!opts.rerun || rerunning) return;
-    rerunning = true;
-    void (async () => {
-      try {
-        for await (const e of opts.rerun!(ids)) store.push(e);
-      } catch (err) {
-        store.push({ kind: 'log', t: store.getSnapshot().view.lastT, level: 'error', message: `rerun failed: ${err instanceof Error ? err.message : String(err)}` });
-      } finally {
-        rerunning = false;
-      }
-    })();
+    if (!opts.canRerun || rerunning || pendingRerun) return;
+    pendingRerun = ids;
+    wakeReruns?.();
   };
 
   const instance = render(
@@ -75,10 +76,11 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
       store,
       color: opts.color,
       interactive: opts.interactive,
-      canRerun: Boolean(opts.rerun),
+      canRerun: Boolean(opts.canRerun),
       onQuit: () => {
         quitRequested = true;
         resolveQuit();
+        wakeReruns?.();
       },
       onInterrupt: interrupt,
       onRerun: rerun,
@@ -139,8 +141,27 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
     return closing;
   };
 
+  async function* reruns(): AsyncGenerator<string[]> {
+    // Only an interactive UI stays open after the run; only it takes requests.
+    if (!opts.interactive || !keyboard || !opts.canRerun) return;
+    while (!quitRequested) {
+      if (!pendingRerun) await new Promise<void>((resolve) => (wakeReruns = resolve));
+      wakeReruns = undefined;
+      const ids = pendingRerun;
+      if (!ids || quitRequested) continue;
+      rerunning = true;
+      try {
+        yield ids;
+      } finally {
+        rerunning = false;
+        pendingRerun = undefined;
+      }
+    }
+  }
+
   return {
     keyboard,
+    reruns,
     write: (event) => store.push(event),
     close,
     note: (title, text) => store.note(title, text),

@@ -6,15 +6,15 @@
  * ends the step with the cluster's reason and the fix, and the run with a PartialApplyError saying
  * which steps are complete and to resume with `demo up --target cluster`; so does Ctrl-C.
  */
-import type { CommandContext } from '../../cli/main.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { EventInput } from '../../core/events.js';
 import { InterruptedError, PartialApplyError, StepFailedError, UserError } from '../../core/errors.js';
-import type { ValidateTarget } from '../target.js';
+import type { DownOptions, SessionOptions, Target, TargetOptions, TargetSession, UpOptions } from '../target.js';
 import { Kube } from './client.js';
 import { loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
 import { renderAll, type RenderedStep } from './render.js';
-import { stepContext, wgDirOf } from './options.js';
+import { stepContext, wgDirOf, type RenderOptions } from './options.js';
+import { selectSteps } from '../../../steps/index.js';
 import { preflight } from './preflight.js';
 import { ApplyFailedError, applyStep, dryRunStep, emptyCounts, recordState } from './apply.js';
 import { readState } from './state.js';
@@ -23,21 +23,24 @@ import { labelledObjects, teardown } from './teardown.js';
 
 export const RESUME = 'demo up --target cluster';
 
-function load(ctx: CommandContext): LoadedKubeconfig {
+function load(opts: TargetOptions): LoadedKubeconfig {
   return loadKubeconfig({
-    env: ctx.io.env,
-    ...(typeof ctx.flags.kubeconfig === 'string' ? { file: ctx.flags.kubeconfig } : {}),
-    ...(typeof ctx.flags.context === 'string' ? { context: ctx.flags.context } : {}),
+    env: opts.env,
+    ...(opts.kubeconfig ? { file: opts.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
   });
 }
 
-/** `--timeout SECONDS` overrides every wait's own budget. */
-export function timeoutOverride(ctx: CommandContext): number | undefined {
-  const raw = ctx.flags.timeout;
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`--timeout must be a positive number of seconds; got "${String(raw)}"`, 'e.g. --timeout 120');
-  return n * 1000;
+/** What `up` renders: step 3a only when asked for (--vllm or --vllm-host) on a cluster. */
+export function renderOptions(up: UpOptions, env: NodeJS.ProcessEnv): RenderOptions {
+  const wgDir = wgDirOf(up.wgDir, env);
+  return {
+    vllm: up.vllm ?? Boolean(up.vllmHost),
+    skipCrds: up.skipCrds,
+    ...(up.vllmHost ? { vllmHost: up.vllmHost } : {}),
+    ...(up.simulatorImage ? { simulatorImage: up.simulatorImage } : {}),
+    ...(wgDir ? { wgDir } : {}),
+  };
 }
 
 function copyConfig(cfg: DemoConfig): DemoConfig {
@@ -82,27 +85,23 @@ function interruptedUp(p: Progress): PartialApplyError {
   return new PartialApplyError(`interrupted ${where}; ${done}; what was applied stays in the cluster`, p.completed, RESUME, `resume with \`${RESUME}\` (it skips what is already applied)`);
 }
 
-export async function* clusterUp(ctx: CommandContext): AsyncGenerator<EventInput> {
-  const progress: Progress = { completed: [], appliedInStep: 0 };
-  yield* untilAborted(upEvents(ctx, progress), ctx.signal, () => interruptedUp(progress));
-}
-
-async function* upEvents(ctx: CommandContext, progress: Progress): AsyncGenerator<EventInput> {
-  const loaded = load(ctx);
+async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal, progress: Progress): AsyncGenerator<EventInput> {
+  const loaded = load(opts);
   const kube = new Kube(loaded.kc);
-  const dryRun = Boolean(ctx.flags['dry-run']);
-  const override = timeoutOverride(ctx);
-  const cfg = copyConfig(ctx.cfg);
-  const wgDir = wgDirOf(ctx);
-  const skipFlag = Boolean(ctx.flags['skip-crds']);
-  let sctx = stepContext(ctx, cfg, { skipCrds: skipFlag, ...(wgDir ? { wgDir } : {}) });
+  const dryRun = up.dryRun;
+  const override = up.timeoutMs;
+  const cfg = copyConfig(opts.cfg);
+  const render = renderOptions(up, opts.env);
+  const { wgDir } = render;
+  const skipFlag = up.skipCrds;
+  let sctx = stepContext(render, cfg);
   const facts = yield* preflight(kube, loaded, cfg, {
     mode: dryRun ? 'dry-run' : 'up',
     ...(wgDir ? { wgDir } : {}),
     skipCrds: skipFlag,
     render: (f) => {
       cfg.maas.apiNamespace = f.maasNamespace;
-      sctx = stepContext(ctx, cfg, { skipCrds: skipFlag || f.xbackendServed, ...(wgDir ? { wgDir } : {}) });
+      sctx = stepContext({ ...render, skipCrds: skipFlag || f.xbackendServed }, cfg);
       return renderAll(sctx);
     },
   });
@@ -137,7 +136,7 @@ async function* upEvents(ctx: CommandContext, progress: Progress): AsyncGenerato
   const existing = await readState(kube, facts.maasNamespace);
   {
     for (const r of plan) {
-      if (ctx.signal.aborted) throw new InterruptedError();
+      if (signal.aborted) throw new InterruptedError();
       const t0 = performance.now();
       progress.current = r.step.id;
       progress.appliedInStep = 0;
@@ -146,16 +145,16 @@ async function* upEvents(ctx: CommandContext, progress: Progress): AsyncGenerato
         for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
         const state = completed.length === 0 ? yield* recordState(kube, plan, facts.maasNamespace, existing, r.step.id) : undefined;
         const preexisting = state?.preexisting ?? (await readState(kube, facts.maasNamespace))?.preexisting ?? [];
-        yield* applyStep(kube, r, { preexisting, signal: ctx.signal, counts, onApplied: () => void progress.appliedInStep++ });
+        yield* applyStep(kube, r, { preexisting, signal: signal, counts, onApplied: () => void progress.appliedInStep++ });
         for (const w of r.step.waits(sctx)) {
-          if (ctx.signal.aborted) break;
-          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal: ctx.signal });
+          if (signal.aborted) break;
+          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal: signal });
         }
-        if (ctx.signal.aborted) throw new InterruptedError();
+        if (signal.aborted) throw new InterruptedError();
         yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
         completed.push(r.step.id);
       } catch (err) {
-        if (ctx.signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
+        if (signal.aborted || err instanceof InterruptedError) throw new InterruptedError();
         const e = err instanceof WaitFailedError || err instanceof ApplyFailedError || err instanceof StepFailedError || err instanceof UserError ? err : new StepFailedError((err as Error).message, 'run again with --debug for details');
         if (err instanceof WaitFailedError) {
           for (const line of err.failure.evidence) yield { kind: 'log', level: 'info', message: `  ${line}` };
@@ -188,18 +187,14 @@ async function* upEvents(ctx: CommandContext, progress: Progress): AsyncGenerato
   };
 }
 
-export async function* clusterDown(ctx: CommandContext): AsyncGenerator<EventInput> {
-  yield* untilAborted(downEvents(ctx), ctx.signal, () => new InterruptedError('interrupted: run `demo down --target cluster` again to finish; it only touches what is left'));
-}
-
-async function* downEvents(ctx: CommandContext): AsyncGenerator<EventInput> {
-  const loaded = load(ctx);
+async function* downEvents(opts: TargetOptions, down: DownOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
+  const loaded = load(opts);
   const kube = new Kube(loaded.kc);
-  const cfg = copyConfig(ctx.cfg);
-  const timeoutMs = timeoutOverride(ctx) ?? 180_000;
+  const cfg = copyConfig(opts.cfg);
+  const timeoutMs = down.timeoutMs ?? 180_000;
   const facts = yield* preflight(kube, loaded, cfg, { mode: 'down' });
-  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: ctx.signal });
-  if (ctx.signal.aborted) throw new InterruptedError();
+  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: signal });
+  if (signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));
   yield {
     kind: 'summary',
@@ -214,23 +209,45 @@ async function* downEvents(ctx: CommandContext): AsyncGenerator<EventInput> {
   if (left.length) throw new StepFailedError(`${left.length} labelled objects are still there`, 'run `demo down --target cluster` again');
 }
 
-export async function clusterEnv(ctx: CommandContext): Promise<Record<string, string>> {
-  const { ClusterTarget } = await import('./validate-target.js');
-  const t = await ClusterTarget.open(ctx);
-  try {
-    const url = new URL(t.baseUrl());
-    const out: Record<string, string> = { HOST: url.host };
-    const token = await t.clusterToken().catch(() => undefined);
-    if (token) out.CLUSTER_TOKEN = token.reveal();
-    const vllm = await t.vllmDirectUrl();
-    if (vllm) out.VLLM_URL = vllm;
-    return out;
-  } finally {
-    await t.close();
-  }
-}
+export class ClusterTarget implements Target {
+  readonly kind = 'cluster' as const;
+  readonly #opts: TargetOptions;
 
-export async function openClusterTarget(ctx: CommandContext): Promise<ValidateTarget> {
-  const { ClusterTarget } = await import('./validate-target.js');
-  return ClusterTarget.open(ctx);
+  constructor(opts: TargetOptions) {
+    this.#opts = opts;
+  }
+
+  plan(up: UpOptions): { id: string; title: string }[] {
+    return selectSteps({ vllm: renderOptions(up, this.#opts.env).vllm }).map((s) => ({ id: s.id, title: s.title }));
+  }
+
+  async *up(up: UpOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
+    const progress: Progress = { completed: [], appliedInStep: 0 };
+    yield* untilAborted(upEvents(this.#opts, up, signal, progress), signal, () => interruptedUp(progress));
+  }
+
+  async *down(down: DownOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
+    yield* untilAborted(downEvents(this.#opts, down, signal), signal, () => new InterruptedError('interrupted: run `demo down --target cluster` again to finish; it only touches what is left'));
+  }
+
+  async env(): Promise<Record<string, string>> {
+    const { ClusterSession } = await import('./session.js');
+    const t = await ClusterSession.open(this.#opts);
+    try {
+      const url = new URL(t.baseUrl());
+      const out: Record<string, string> = { HOST: url.host };
+      const token = await t.clusterToken().catch(() => undefined);
+      if (token) out.CLUSTER_TOKEN = token.reveal();
+      const vllm = await t.vllmDirectUrl();
+      if (vllm) out.VLLM_URL = vllm;
+      return out;
+    } finally {
+      await t.close();
+    }
+  }
+
+  async open(opts: SessionOptions = {}): Promise<TargetSession> {
+    const { ClusterSession } = await import('./session.js');
+    return ClusterSession.open(this.#opts, opts);
+  }
 }

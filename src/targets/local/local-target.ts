@@ -12,6 +12,7 @@ import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import { onpremPrefix, serializeConfig } from '../../core/config.js';
 import { InterruptedError, StepFailedError, UserError } from '../../core/errors.js';
 import { registerSecretValue } from '../../core/secret.js';
+import { closedPort } from '../../core/ports.js';
 import { selectSteps } from '../../../steps/index.js';
 import type { StepDef } from '../../core/step.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
@@ -503,17 +504,6 @@ async function* repair(state: LocalState, h: Health, dir: string, signal: AbortS
   }
   writeJson(paths(dir).state, state);
   yield { kind: 'step-end', step: 'repair', ok: true, ms: elapsed(ts) };
-}
-
-export async function closedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function stopComponents(components: Record<string, ComponentState>): Promise<void> {

@@ -7,42 +7,44 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
-import type { CommandContext } from '../../cli/main.js';
 import type { DemoConfig } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { Secret, fingerprint } from '../../core/secret.js';
-import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
+import type { BudgetRecord, Endpoint, FixProposal, FixRequest, RouteModel, SessionOptions, TargetOptions, TargetSession } from '../target.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { DEMO_SELECTOR } from '../../model/k8s-object.js';
 import { Kube } from './client.js';
 import { kubeconfigToken, loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
 import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
-import type { HopId } from '../../core/events.js';
 import type { TopologySpec } from '../../model/topology.js';
 import { ClusterObjects, celLiteral, policyAuth, controllerFixedOf, readInstallFacts, readTopology, routeRule, type HttpRoute } from './inventory.js';
 import type { InstallFact } from '../../model/target-facts.js';
 import type { EventInput } from '../../core/events.js';
 import type { StepContext } from '../../core/step.js';
-import type { ObjectName, RestoreProposal } from '../../checks/doctor/types.js';
+import type { ObjectName } from '../../model/target-facts.js';
 import { stepContext } from './options.js';
 
 export { celLiteral };
 
-export class ClusterTarget implements ValidateTarget {
-  // Also a DoctorTarget (topology, installFacts, restore): `--fix` puts objects back as `up` renders them.
+export class ClusterSession implements TargetSession {
+  // `--fix` puts objects back as `up` renders them.
   readonly kind = 'cluster' as const;
+  readonly fixable = true;
+  readonly apiServer = true;
   readonly cfg: DemoConfig;
   readonly kube: Kube;
   readonly loaded: LoadedKubeconfig;
-  readonly #ctx: CommandContext;
+  readonly #opts: TargetOptions;
+  readonly #fixTimeoutMs: number;
   readonly #domain: string | undefined;
   #agent: Agent | undefined;
   #token: Secret | undefined;
   #routes: HttpRoute[] | undefined;
 
-  private constructor(ctx: CommandContext, loaded: LoadedKubeconfig, kube: Kube, cfg: DemoConfig, domain: string | undefined) {
-    this.#ctx = ctx;
+  private constructor(opts: TargetOptions, loaded: LoadedKubeconfig, kube: Kube, cfg: DemoConfig, domain: string | undefined, fixTimeoutMs: number) {
+    this.#opts = opts;
+    this.#fixTimeoutMs = fixTimeoutMs;
     this.loaded = loaded;
     this.kube = kube;
     this.cfg = cfg;
@@ -50,10 +52,10 @@ export class ClusterTarget implements ValidateTarget {
   }
 
   /** Connects to the cluster of the kubeconfig/--context and reads what validate needs up front. */
-  static async open(ctx: CommandContext): Promise<ClusterTarget> {
-    const loaded = loadKubeconfig({ env: ctx.io.env, ...(typeof ctx.flags.kubeconfig === 'string' ? { file: ctx.flags.kubeconfig } : {}), ...(typeof ctx.flags.context === 'string' ? { context: ctx.flags.context } : {}) });
+  static async open(opts: TargetOptions, session: SessionOptions = {}): Promise<ClusterSession> {
+    const loaded = loadKubeconfig({ env: opts.env, ...(opts.kubeconfig ? { file: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
     const kube = new Kube(loaded.kc);
-    const override = ctx.io.env.DEMO_GATEWAY_URL;
+    const override = opts.env.DEMO_GATEWAY_URL;
     let domain: string | undefined;
     try {
       domain = await clusterDomain(kube);
@@ -63,7 +65,7 @@ export class ClusterTarget implements ValidateTarget {
     if (!domain && !override) {
       throw new UserError(`${loaded.server} has no OpenShift apps domain (ingresses.config.openshift.io/cluster)`, 'set DEMO_GATEWAY_URL=https://<MaaS gateway host> to say where the gateway is');
     }
-    const cfg: DemoConfig = { ...ctx.cfg, maas: { ...ctx.cfg.maas } };
+    const cfg: DemoConfig = { ...opts.cfg, maas: { ...opts.cfg.maas } };
     for (const ns of [...new Set([cfg.maas.apiNamespace, ...MAAS_NAMESPACES])]) {
       const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'maas-api' }).catch(() => undefined);
       if (d) {
@@ -71,26 +73,26 @@ export class ClusterTarget implements ValidateTarget {
         break;
       }
     }
-    const t = new ClusterTarget(ctx, loaded, kube, cfg, domain);
+    const t = new ClusterSession(opts, loaded, kube, cfg, domain, session.fixTimeoutMs ?? 60_000);
     await t.#ourRoutes();
-    if (ctx.flags.insecure && !ctx.flags['ca-file']) {
-      ctx.io.stderr(`warning: TLS verification of ${t.baseUrl()} is OFF (--insecure): anyone on the path can read tokens and keys\n`);
+    if (opts.insecure && !opts.caFile) {
+      opts.warn(`warning: TLS verification of ${t.baseUrl()} is OFF (--insecure): anyone on the path can read tokens and keys`);
     }
     return t;
   }
 
   baseUrl(): string {
-    const override = this.#ctx.io.env.DEMO_GATEWAY_URL;
+    const override = this.#opts.env.DEMO_GATEWAY_URL;
     if (override) return override.replace(/\/+$/, '');
     return `https://maas.${this.#domain}`;
   }
 
   async endpoint(): Promise<Endpoint> {
-    const caFile = this.#ctx.flags['ca-file'];
-    const insecure = Boolean(this.#ctx.flags.insecure) && typeof caFile !== 'string';
+    const caFile = this.#opts.caFile;
+    const insecure = Boolean(this.#opts.insecure) && caFile === undefined;
     if (!this.#agent) {
       let ca: string | undefined;
-      if (typeof caFile === 'string') {
+      if (caFile !== undefined) {
         try {
           ca = readFileSync(caFile, 'utf8');
         } catch {
@@ -105,8 +107,8 @@ export class ClusterTarget implements ValidateTarget {
   /** `--token` (or DEMO_TOKEN), else the kubeconfig user's token, else `oc whoami -t`. */
   async clusterToken(): Promise<Secret> {
     if (this.#token) return this.#token;
-    const flag = this.#ctx.flags.token;
-    if (typeof flag === 'string' && flag !== '') return (this.#token = new Secret(flag));
+    const flag = this.#opts.token;
+    if (flag) return (this.#token = new Secret(flag));
     const direct = kubeconfigToken(this.loaded.kc);
     if (direct) return (this.#token = new Secret(direct));
     const headers = ((await this.loaded.kc.applyToFetchOptions({}).catch(() => ({}))) as { headers?: Record<string, string> | { get?: (k: string) => string | null } }).headers;
@@ -115,7 +117,7 @@ export class ClusterTarget implements ValidateTarget {
     let why = 'oc is not installed';
     try {
       const { $ } = await import('zx');
-      const r = await $({ quiet: true, nothrow: true, timeout: '10s', env: { ...this.#ctx.io.env } })`oc whoami -t`;
+      const r = await $({ quiet: true, nothrow: true, timeout: '10s', env: { ...this.#opts.env } })`oc whoami -t`;
       const out = r.stdout.trim();
       if (r.exitCode === 0 && out) return (this.#token = new Secret(out));
       why = `\`oc whoami -t\` failed: ${(r.stderr.trim().split('\n')[0] ?? '') || `exit ${r.exitCode}`}`;
@@ -140,7 +142,7 @@ export class ClusterTarget implements ValidateTarget {
   }
 
   async vllmDirectUrl(): Promise<string | undefined> {
-    const explicit = this.#ctx.io.env.DEMO_VLLM_URL ?? (typeof this.#ctx.flags['vllm-url'] === 'string' ? this.#ctx.flags['vllm-url'] : undefined);
+    const explicit = this.#opts.env.DEMO_VLLM_URL;
     if (explicit) return explicit.replace(/\/+$/, '');
     const vllm = this.cfg.providers.find((p) => p.optional);
     if (!vllm) return undefined;
@@ -165,7 +167,7 @@ export class ClusterTarget implements ValidateTarget {
     const onEgress = (r: HttpRoute) => (r.spec?.parentRefs ?? []).some((p) => p.name === egress.gatewayName && (p.namespace ?? r.metadata.namespace) === egress.namespace);
     const controller = await this.kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: egress.controllerNamespace, name: names.controller }).catch(() => undefined);
     const image = (controller?.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
-    const controllerFixed = controllerFixedOf(image, this.cfg, this.#ctx.io.env);
+    const controllerFixed = controllerFixedOf(image, this.cfg, this.#opts.env);
     const bridges = routes.filter(onMaas).map((r) => {
       const x = routeRule(r);
       const provider = /^\/external\/([^/]+)\//.exec(x.prefix)?.[1] ?? r.metadata.name.replace(/-bridge$/, '');
@@ -193,13 +195,13 @@ export class ClusterTarget implements ValidateTarget {
 
   /** The demo's objects in the local topology's shape, for doctor (see inventory.ts for what stays unknown). */
   async topology(): Promise<Partial<TopologySpec>> {
-    return readTopology(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#ctx.io.env, host: new URL(this.baseUrl()).host });
+    return readTopology(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, host: new URL(this.baseUrl()).host });
   }
 
   /** What the controllers say: CRDs, Deployments, Gateway, policy and route status, the §6 hazard. */
-  async installFacts(): Promise<(InstallFact & { hop?: HopId })[]> {
+  async installFacts(): Promise<InstallFact[]> {
     await this.#ourRoutes();
-    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#ctx.io.env, providers: this.providers() });
+    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers() });
   }
 
   /** The tier's limit from the gateway TokenRateLimitPolicy; what was spent cannot be read (0, inferred). */
@@ -215,18 +217,22 @@ export class ClusterTarget implements ValidateTarget {
 
   /** The render context of this install: its providers (3a when its route exists), the run's flags. */
   #stepContext(): StepContext {
-    const base = stepContext(this.#ctx, this.cfg, { skipCrds: true });
+    const base = stepContext({ vllm: false, skipCrds: true }, this.cfg);
     return { ...base, providers: this.providers() };
   }
 
   /** `doctor --fix`: the named objects as `demo up` renders them, reviewable first (see restore.ts). */
-  async restore(objects: ObjectName[]): Promise<RestoreProposal> {
+  async proposeFix(fix: FixRequest): Promise<FixProposal | undefined> {
+    if (!fix.objects?.length) return undefined;
+    return this.restore(fix.objects);
+  }
+
+  async restore(objects: ObjectName[]): Promise<FixProposal> {
     const { planRestore, planText, applyRestore } = await import('./restore.js');
-    const { timeoutOverride } = await import('./index.js');
     await this.#ourRoutes();
     const sctx = this.#stepContext();
     const plan = await planRestore(this.kube, sctx, objects);
-    const timeoutMs = timeoutOverride(this.#ctx) ?? 60_000;
+    const timeoutMs = this.#fixTimeoutMs;
     const forget = () => {
       this.#routes = undefined;
     };

@@ -1,23 +1,31 @@
 /**
- * The local target as validate and doctor see it: endpoint and CA from the state, the cluster-user
- * token, the hops' own trace records (every hop reports its part), the programmed route objects
- * and the rate-limit counters.
+ * The running local topology as validate and doctor see it: endpoint and CA from the state, the
+ * cluster-user token, the hops' own trace records (every hop reports its part), the programmed route
+ * objects and the rate-limit counters. A fix reprograms the hops that serve what it edits, as a
+ * controller would.
  */
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import type { DemoConfig } from '../../core/config.js';
 import { deserializeConfig, type SerializedConfig } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { Secret, fingerprint } from '../../core/secret.js';
-import type { BudgetRecord, Endpoint, RouteModel, ValidateTarget } from '../target.js';
-import type { HopId } from '../../core/events.js';
+import type { BudgetRecord, Endpoint, FixProposal, FixRequest, RouteModel, TargetSession } from '../target.js';
+import type { InstallFact } from '../../model/target-facts.js';
+import type { EventInput, HopId } from '../../core/events.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { AdminClient } from './launcher.js';
 import { envFacts, gatewayAgent, health } from './local-target.js';
 import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from '../../model/topology.js';
 import { paths, readState, stateDir, type LocalState } from './state.js';
 
-export class LocalTarget implements ValidateTarget {
+/** The hop process serving each part of the topology. */
+const PART_OBJECTS: Record<keyof TopologySpec, string> = { maasGateway: 'process/maas-gateway', egress: 'process/egress-gateway', maasApi: 'process/maas-api' };
+
+export class LocalSession implements TargetSession {
   readonly kind = 'local' as const;
+  readonly fixable = true;
+  readonly apiServer = false;
   readonly cfg: DemoConfig;
   readonly state: LocalState;
   readonly dir: string;
@@ -30,7 +38,7 @@ export class LocalTarget implements ValidateTarget {
   }
 
   /** Opens the running topology, or says how to start it. */
-  static async open(env: NodeJS.ProcessEnv, opts: { allowBroken?: boolean } = {}): Promise<LocalTarget> {
+  static async open(env: NodeJS.ProcessEnv, opts: { allowBroken?: boolean } = {}): Promise<LocalSession> {
     const dir = stateDir(env);
     const state = readState(dir);
     if (!state) throw new UserError(`the local topology is not running (no state in ${dir})`, 'start it with `demo up`');
@@ -42,7 +50,7 @@ export class LocalTarget implements ValidateTarget {
     if (h.dead.length && !opts.allowBroken) {
       throw new UserError(`the local topology is broken: ${h.dead.join(', ')} not running`, 'run `demo up` to restart the stopped hops');
     }
-    return new LocalTarget(dir, state, cfg);
+    return new LocalSession(dir, state, cfg);
   }
 
   admin(name: string): AdminClient | undefined {
@@ -115,7 +123,7 @@ export class LocalTarget implements ValidateTarget {
     return { tier, limit, spent: c?.spent ?? 0, ...(c ? { resetAt: c.resetAt } : {}), source: 'observed' };
   }
 
-  /** `--fix`: reprograms one hop with a corrected part of the spec, as a controller would. */
+  /** Reprograms one hop with its part of the topology, as a controller would (fixes, the self-test). */
   async reprogram(part: keyof TopologySpec, spec: unknown): Promise<void> {
     const name = part === 'maasGateway' ? 'maas-gateway' : part === 'egress' ? 'egress-gateway' : 'maas-api';
     const admin = this.admin(name);
@@ -123,7 +131,39 @@ export class LocalTarget implements ValidateTarget {
     await admin.program(spec);
   }
 
-  async installFacts(): Promise<{ name: string; ok: boolean; detail: string; hint?: string; hop?: HopId }[]> {
+  readonly rehearse = {
+    program: async (spec: TopologySpec): Promise<void> => {
+      await this.reprogram('maasGateway', spec.maasGateway);
+      await this.reprogram('egress', spec.egress);
+      await this.reprogram('maasApi', spec.maasApi);
+    },
+    resetCounters: async (): Promise<void> => {
+      await this.admin('maas-gateway')?.call('POST', '/ratelimit/reset');
+    },
+  };
+
+  /** A fix edits parts of the running topology; only the parts that really change are reprogrammed. */
+  async proposeFix(fix: FixRequest): Promise<FixProposal | undefined> {
+    if (!fix.edits?.length) return undefined;
+    const current = await this.topology();
+    const edited = structuredClone(current);
+    for (const e of fix.edits) e.edit(edited);
+    const parts = (Object.keys(edited) as (keyof TopologySpec)[]).filter((p) => !isDeepStrictEqual(edited[p], current[p]));
+    const objects = parts.map((p) => PART_OBJECTS[p]);
+    return {
+      patch: parts.length ? `reprogram ${objects.join(', ')}` : 'nothing to change',
+      changes: parts.length,
+      apply: async function* (this: LocalSession): AsyncGenerator<EventInput, string[]> {
+        for (const p of parts) {
+          await this.reprogram(p, edited[p]);
+          yield { kind: 'apply', step: 'fix', object: PART_OBJECTS[p], action: 'configured' };
+        }
+        return [];
+      }.bind(this),
+    };
+  }
+
+  async installFacts(): Promise<InstallFact[]> {
     const h = await health(this.state);
     const hopOf = (name: string): HopId => (name.startsWith('provider-') ? `provider:${name.slice(9)}` : name === 'onprem-sim' ? 'onprem' : (name as HopId));
     return Object.entries(this.state.components).map(([name, c]) => ({

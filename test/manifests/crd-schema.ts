@@ -14,9 +14,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-import { UserError } from '../../core/errors.js';
-import { evaluateCel, CelUnsupported } from './cel.js';
-import type { K8sObject } from '../../model/k8s-object.js';
+import { UserError } from '../../src/core/errors.js';
+import { evaluateCel, CelUnsupported } from '../../src/targets/cluster/cel.js';
+import type { K8sObject } from '../../src/model/k8s-object.js';
 
 export type IssueRule =
   | 'unknown-field'

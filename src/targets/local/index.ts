@@ -1,0 +1,75 @@
+/**
+ * The local target: the whole demo as loopback processes, one per hop, in a state directory
+ * (MAAS_EGRESS_DEMO_STATE_DIR, else the XDG state dir). Nothing here needs a cluster.
+ */
+import { UserError } from '../../core/errors.js';
+import type { EventInput } from '../../core/events.js';
+import { selectSteps } from '../../../steps/index.js';
+import type { DownOptions, SessionOptions, Target, TargetOptions, TargetSession, UpOptions } from '../target.js';
+import { stateDir } from './state.js';
+
+/** Locally, a wait gets this long unless `--timeout` says otherwise. */
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export const PLATFORM_STEP = { id: 'platform', title: 'MaaS platform: gateway (TLS, policies) and maas-api' } as const;
+
+export class LocalTarget implements Target {
+  readonly kind = 'local' as const;
+  readonly #opts: TargetOptions;
+
+  constructor(opts: TargetOptions) {
+    this.#opts = opts;
+  }
+
+  get #dir(): string {
+    return stateDir(this.#opts.env);
+  }
+
+  plan(opts: UpOptions): { id: string; title: string }[] {
+    return [PLATFORM_STEP, ...selectSteps({ vllm: opts.vllm ?? true }).map((s) => ({ id: s.id, title: s.title }))];
+  }
+
+  async *up(opts: UpOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
+    if (opts.vllmUrl !== undefined) {
+      try {
+        const u = new URL(opts.vllmUrl);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      } catch {
+        throw new UserError(`--vllm-url must be an http(s) URL; got "${opts.vllmUrl}"`, 'e.g. --vllm-url http://vllm.example.com:8000');
+      }
+    }
+    const { localUp } = await import('./local-target.js');
+    yield* localUp(
+      this.#opts.cfg,
+      {
+        vllm: opts.vllm ?? true,
+        ...(opts.vllmUrl !== undefined ? { vllmUrl: opts.vllmUrl } : {}),
+        faults: opts.faults,
+        strictBudget: opts.strictBudget,
+        timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      },
+      this.#dir,
+      signal,
+    );
+  }
+
+  async *down(_opts: DownOptions, _signal: AbortSignal): AsyncGenerator<EventInput> {
+    const { localDown } = await import('./local-target.js');
+    yield* localDown(this.#dir);
+  }
+
+  async env(): Promise<Record<string, string>> {
+    const { readState } = await import('./state.js');
+    const { envFacts, health } = await import('./local-target.js');
+    const state = readState(this.#dir);
+    if (!state) throw new UserError(`the local topology is not running (no state in ${this.#dir})`, 'start it with `demo up`');
+    const h = await health(state);
+    if (h.dead.length) throw new UserError(`the local topology is broken: ${h.dead.join(', ')} not running`, 'run `demo up` to restart the stopped hops, or `demo down` to clean up');
+    return envFacts(state, this.#opts.cfg);
+  }
+
+  async open(opts: SessionOptions = {}): Promise<TargetSession> {
+    const { LocalSession } = await import('./session.js');
+    return LocalSession.open(this.#opts.env, opts);
+  }
+}
