@@ -1,259 +1,16 @@
 /**
- * Runs the validation calls against a target: sends each request with a request id, collects what
- * every hop reported (or infers it, marked as such, where hops cannot be asked), decides who
- * answered from the response's fingerprint, compares with the named expectation and attributes a
- * failure to the first hop whose evidence differs from what the route rules say it should be.
+ * Runs the validation calls against a target: each request is a traced probe (probe.ts), judged
+ * against its named expectation; a failure carries the per-hop trace (trace.ts) and the hop that
+ * broke it (attribution.ts), the same evidence doctor uses.
  */
-import { randomUUID } from 'node:crypto';
-import { request as urequest, Agent } from 'undici';
-import type { CheckEvent, EventInput, HopEvent, HopId, Outcome } from '../core/events.js';
-import { Secret, fingerprint, mask } from '../core/secret.js';
-import { SIM_HEADERS, INFERENCE_HEADERS, timesReceived } from '../sim/headers.js';
-import type { RouteModel, TargetSession } from '../targets/target.js';
-import type { HopRecord } from '../model/hop-record.js';
-import { type Answer, classify, lowerHeaders } from './fingerprint.js';
-import { type CallDef, type CallId, type RequestSpec, CALL_IDS, validationCalls } from './validate.js';
-
-export interface Exchange {
-  spec: RequestSpec;
-  requestId: string;
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: string;
-  ms: number;
-  answer: Answer;
-  records: HopRecord[];
-  error?: string;
-}
-
-export interface RunContext {
-  target: TargetSession;
-  token?: Secret;
-  routes: RouteModel;
-  /** Tokens the completion calls used (for the call-10 prediction). */
-  usage: number[];
-  /** Tokens call 4 (the same kind of request as call 10) used. */
-  usage4?: number;
-}
-
-type Headers = Record<string, string | undefined>;
-
-/** Claims of a JWT without verifying it (the gateway verifies; we only read sub/aud for display). */
-export function jwtClaims(token: string): Record<string, unknown> | undefined {
-  const part = token.split('.')[1];
-  if (!part) return undefined;
-  try {
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-}
-
-export function identityOf(token: Secret): { userid: string; tier: string; sub: string } | undefined {
-  const sub = jwtClaims(token.reveal())?.sub;
-  if (typeof sub !== 'string') return undefined;
-  const f = sub.split(':');
-  const ns = f[2] ?? '';
-  return { sub, userid: f[3] ?? '', tier: ns.includes('-tier-') ? ns.slice(ns.indexOf('-tier-') + 6) : '' };
-}
-
-let directAgent: Agent | undefined;
-
-export async function send(ctx: RunContext, spec: RequestSpec, signal?: AbortSignal): Promise<Exchange> {
-  const requestId = randomUUID();
-  const start = performance.now();
-  const ep = await ctx.target.endpoint();
-  let base = ep.baseUrl;
-  let dispatcher = ep.dispatcher;
-  if (spec.base === 'vllm-direct') {
-    base = (await ctx.target.vllmDirectUrl()) ?? '';
-    directAgent ??= new Agent({ keepAliveTimeout: 1_000 });
-    dispatcher = directAgent;
-  }
-  const headers: Record<string, string> = { 'x-request-id': requestId };
-  if (spec.auth === 'cluster') headers.authorization = `Bearer ${(await ctx.target.clusterToken()).reveal()}`;
-  if (spec.auth === 'maas' && ctx.token) headers.authorization = `Bearer ${ctx.token.reveal()}`;
-  if (spec.auth === 'bogus') headers.authorization = 'Bearer bogus-key';
-  if (spec.body !== undefined) headers['content-type'] = 'application/json';
-  let status = 0;
-  let resHeaders: Headers = {};
-  let body = '';
-  let error: string | undefined;
-  try {
-    const res = await urequest(`${base}${spec.path}`, {
-      method: spec.method,
-      headers,
-      dispatcher,
-      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-      ...(signal ? { signal } : {}),
-    });
-    status = res.statusCode;
-    resHeaders = lowerHeaders(res.headers);
-    body = await res.body.text();
-  } catch (err) {
-    error = describeNetworkError(err);
-  }
-  const ms = performance.now() - start;
-  const answer: Answer = error
-    ? { kind: 'unknown', hop: spec.base === 'vllm-direct' ? 'provider:vllm' : 'maas-gateway', status: 0, summary: `no response: ${error}` }
-    : classify(status, resHeaders, body, { ...(spec.provider ? { provider: spec.provider } : {}), viaEgress: spec.route === 'bridge' });
-  const records = spec.base === 'gateway' ? await ctx.target.hopRecords(requestId) : [];
-  return { spec, requestId, status, headers: resHeaders, body, ms, answer, records, ...(error ? { error } : {}) };
-}
-
-function describeNetworkError(err: unknown): string {
-  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-  const code = e.cause?.code ?? e.code ?? '';
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return `TLS verification failed (${code})`;
-  if (code === 'ECONNREFUSED') return 'connection refused (is the gateway up?)';
-  if (code === 'ENOTFOUND') return 'host not found';
-  return e.cause?.message ?? e.message ?? String(err);
-}
-
-/** The path each hop should see, from the intended route rules (the seed's design). */
-export function expectedPaths(spec: RequestSpec, routes: RouteModel): { gatewayOut: string; egressOut?: string } {
-  const path = spec.path.split('?')[0] ?? spec.path;
-  if (spec.route === 'bridge' && spec.provider) {
-    const rest = path.slice(`/external/${spec.provider}`.length) || '/';
-    return { gatewayOut: `/${spec.provider}${rest}`, egressOut: rest };
-  }
-  if (spec.route === 'onprem') {
-    const r = routes.onprem[0];
-    const prefix = r?.pathPrefix ?? '';
-    return { gatewayOut: path.startsWith(prefix) ? path.slice(prefix.length) || '/' : path };
-  }
-  if (spec.route === 'maas-api') return { gatewayOut: path.startsWith('/maas-api') ? path.slice('/maas-api'.length) || '/' : path };
-  return { gatewayOut: path };
-}
-
-/** Hop events for one exchange: observed from hop records and echo headers, inferred otherwise. */
-export function traceOf(checkId: string, ex: Exchange, routes: RouteModel): Omit<HopEvent, 't'>[] {
-  const hops: Omit<HopEvent, 't'>[] = [];
-  const base = { kind: 'hop' as const, check: checkId, requestId: ex.requestId };
-  const exp = expectedPaths(ex.spec, routes);
-  hops.push({
-    ...base,
-    index: 0,
-    hop: 'client',
-    source: 'observed',
-    pathIn: `${ex.spec.method} ${ex.spec.path}`,
-    status: ex.status,
-    ms: Math.round(ex.ms),
-    detail: { answeredBy: ex.answer.hop, answer: ex.answer.summary, ...(ex.headers['server'] ? { server: ex.headers['server'] } : {}) },
-  });
-  if (ex.spec.base === 'vllm-direct') {
-    hops.push({ ...base, index: 1, hop: 'provider:vllm', source: ex.headers[SIM_HEADERS.path] ? 'observed' : 'inferred', pathIn: ex.headers[SIM_HEADERS.path] ?? ex.spec.path, status: ex.status, detail: keyDetail(ex.headers) });
-    return hops;
-  }
-  const rec = (hop: HopId) => ex.records.find((r) => r.hop === hop);
-  const gw = rec('maas-gateway');
-  if (gw) {
-    hops.push({ ...base, index: 1, hop: 'maas-gateway', source: 'observed', pathIn: gw.pathIn, ...(gw.pathOut ? { pathOut: gw.pathOut } : {}), status: gw.status, ms: Math.round(gw.ms), detail: gw.detail });
-  } else {
-    const detail: Record<string, string> = {};
-    if (ex.headers['x-request-id']) detail.requestId = ex.headers['x-request-id'];
-    if (ex.answer.hop === 'maas-gateway') detail.answered = ex.answer.summary;
-    hops.push({ ...base, index: 1, hop: 'maas-gateway', source: 'inferred', pathIn: ex.spec.path, pathOut: exp.gatewayOut, status: ex.status, detail: { ...detail, note: 'path from the route rules' } });
-  }
-  if (ex.spec.route === 'bridge') {
-    const eg = rec('egress-gateway');
-    if (eg) {
-      hops.push({ ...base, index: 2, hop: 'egress-gateway', source: 'observed', pathIn: eg.pathIn, ...(eg.pathOut ? { pathOut: eg.pathOut } : {}), status: eg.status, ms: Math.round(eg.ms), detail: Object.fromEntries(Object.entries(eg.detail).filter(([k]) => !k.startsWith('provider.'))) });
-    } else if (ex.answer.hop !== 'maas-gateway') {
-      hops.push({ ...base, index: 2, hop: 'egress-gateway', source: 'inferred', pathIn: exp.gatewayOut, ...(exp.egressOut ? { pathOut: exp.egressOut } : {}), detail: { note: 'path from the route rules', ...(ex.headers['x-envoy-upstream-service-time'] ? { upstreamMs: ex.headers['x-envoy-upstream-service-time'] } : {}) } });
-    }
-    if (ex.headers[SIM_HEADERS.provider] || ex.headers[SIM_HEADERS.path]) {
-      hops.push({ ...base, index: 3, hop: `provider:${ex.headers[SIM_HEADERS.provider] ?? ex.spec.provider ?? 'unknown'}`, source: 'observed', pathIn: ex.headers[SIM_HEADERS.path] ?? '', status: ex.status, detail: keyDetail(ex.headers) });
-    }
-  } else if (ex.spec.route === 'onprem') {
-    if (ex.headers[INFERENCE_HEADERS.pod] || ex.headers[SIM_HEADERS.path]) {
-      hops.push({ ...base, index: 2, hop: 'onprem', source: 'observed', pathIn: ex.headers[SIM_HEADERS.path] ?? exp.gatewayOut, status: ex.status, detail: { pod: ex.headers[INFERENCE_HEADERS.pod] ?? '', namespace: ex.headers[INFERENCE_HEADERS.namespace] ?? '' } });
-    }
-  } else if (ex.spec.route === 'maas-api') {
-    const api = rec('maas-api');
-    if (api) hops.push({ ...base, index: 2, hop: 'maas-api', source: 'observed', pathIn: api.pathIn, status: api.status, ms: Math.round(api.ms), detail: api.detail });
-  }
-  return hops;
-}
-
-function keyDetail(h: Headers): Record<string, string> {
-  const d: Record<string, string> = {};
-  if (h[SIM_HEADERS.keyStatus]) d.key = h[SIM_HEADERS.keyStatus]!;
-  if (h[SIM_HEADERS.keyFingerprint]) d.keyFp = h[SIM_HEADERS.keyFingerprint]!;
-  if (h[SIM_HEADERS.authorization]) d.authorization = h[SIM_HEADERS.authorization]!;
-  return d;
-}
-
-const UPSTREAM_FAILURES = new Set<Answer['kind']>(['upstream-connect-failure', 'no-healthy-upstream', 'upstream-reset', 'upstream-timeout']);
-
-export interface Attribution {
-  hop: HopId;
-  reason: string;
-}
-
-/**
- * The first hop whose evidence differs from what the route rules say it should be. Observed hop
- * records are used where they exist; otherwise the answer's fingerprint and the provider's echo.
- */
-export function attribute(ex: Exchange, target: TargetSession): Attribution | undefined {
-  const { spec, answer } = ex;
-  if (ex.error) return { hop: spec.base === 'vllm-direct' ? 'provider:vllm' : 'maas-gateway', reason: ex.error };
-  const provider = spec.provider ? target.cfg.providers.find((p) => p.name === spec.provider) : undefined;
-  const exp = expectedPaths(spec, { bridges: [], egress: [], onprem: [] });
-  const gw = ex.records.find((r) => r.hop === 'maas-gateway');
-  const eg = ex.records.find((r) => r.hop === 'egress-gateway');
-  // The MaaS gateway's own 503/504 for its upstream (UF/UH/UC/UT) blames the hop behind it, which is
-  // down or unreachable: the egress gateway on a bridge route, the model on the on-prem route, maas-api.
-  if (answer.hop === 'maas-gateway' && UPSTREAM_FAILURES.has(answer.kind)) {
-    const behind = gw?.detail.upstream ?? (spec.route === 'bridge' ? 'egress' : spec.route);
-    const hop: HopId | undefined = behind === 'egress' ? 'egress-gateway' : behind === 'onprem' ? 'onprem' : behind === 'maas-api' ? 'maas-api' : undefined;
-    if (hop) return { hop, reason: `${hop} down or unreachable: the MaaS gateway could not get an answer from it (${answer.summary.replace(/^maas-gateway /, '')})` };
-  }
-  if (answer.hop === 'maas-gateway' && answer.kind !== 'route-not-found') return { hop: 'maas-gateway', reason: answer.summary };
-  if (spec.route === 'bridge' && provider) {
-    const simPath = ex.headers[SIM_HEADERS.path];
-    if (gw && gw.pathOut !== undefined && gw.pathOut !== exp.gatewayOut) {
-      return { hop: 'maas-gateway', reason: `bridge sent ${gw.pathOut} to the egress gateway; the route rules say ${exp.gatewayOut}` };
-    }
-    if (gw && provider.keyHeader !== 'authorization') {
-      const injected = gw.detail.keyInjected ?? '';
-      if (injected === 'none') return { hop: 'maas-gateway', reason: 'the bridge policy injected no provider key' };
-      if (!injected.toLowerCase().startsWith(provider.keyHeader)) return { hop: 'maas-gateway', reason: `key injected as ${injected.split(':')[0]}, the provider reads ${provider.keyHeader}` };
-    }
-    if (eg) {
-      if (eg.status === 404 && eg.answeredBy === 'self') return { hop: 'egress-gateway', reason: `no egress route matched ${eg.pathIn}` };
-      if (eg.answeredBy === 'self' && (eg.status === 503 || eg.status === 504)) return { hop: `provider:${provider.name}`, reason: `backend unreachable (${eg.detail.flags ?? eg.status}: ${eg.detail.backend ?? ''})` };
-      if (eg.answeredBy === 'self' && eg.status === 500) return { hop: 'egress-gateway', reason: `route backend did not resolve (${eg.detail.reason ?? ''})` };
-      if (eg.pathOut !== undefined && exp.egressOut !== undefined && eg.pathOut.split('?')[0] !== exp.egressOut) {
-        return { hop: 'egress-gateway', reason: `egress sent ${eg.pathOut} to the provider; the route rules say ${exp.egressOut}` };
-      }
-    } else if (answer.kind === 'route-not-found' || answer.kind === 'direct-response-500') {
-      return { hop: answer.hop, reason: answer.summary };
-    } else if (answer.kind === 'upstream-connect-failure' || answer.kind === 'no-healthy-upstream') {
-      return { hop: `provider:${provider.name}`, reason: answer.summary };
-    } else if (simPath !== undefined && simPath.split('?')[0] !== exp.egressOut) {
-      const hop: HopId = simPath.startsWith('/external/') ? 'maas-gateway' : 'egress-gateway';
-      return { hop, reason: `the provider received ${simPath}; the route rules say ${exp.egressOut}` };
-    }
-    const keyStatus = ex.headers[SIM_HEADERS.keyStatus];
-    if (keyStatus === 'missing') return { hop: 'maas-gateway', reason: `the provider got no key in ${provider.keyHeader}` };
-    if (keyStatus === 'invalid') {
-      const fp = ex.headers[SIM_HEADERS.keyFingerprint];
-      const twice = timesReceived(ex.headers[SIM_HEADERS.headerNames], provider.keyHeader) > 1;
-      if (twice) return { hop: 'maas-gateway', reason: `the provider received ${provider.keyHeader} twice and read the first (fingerprint ${fp ?? '?'}, not the key ${provider.key.fingerprint}): the gateway appended the key instead of replacing the MaaS token (wasm-shim v0.12.0)` };
-      return { hop: 'maas-gateway', reason: `the provider rejected the injected key (fingerprint ${fp ?? '?'}, expected ${provider.key.fingerprint})` };
-    }
-    if (provider.keyHeader !== 'authorization' && ex.headers[SIM_HEADERS.authorization] === 'jwt') {
-      return { hop: 'maas-gateway', reason: "the user's MaaS token reached the provider (Authorization not removed by the bridge)" };
-    }
-    if (answer.kind === 'provider-not-found') return { hop: answer.hop, reason: answer.summary };
-  }
-  if (answer.kind === 'route-not-found') return { hop: answer.hop, reason: answer.summary };
-  if (answer.kind === 'upstream-connect-failure' || answer.kind === 'no-healthy-upstream') return { hop: spec.route === 'onprem' ? 'onprem' : answer.hop, reason: answer.summary };
-  return undefined;
-}
+import type { CheckEvent, EventInput, HopId, Outcome } from '../core/events.js';
+import { Secret } from '../core/secret.js';
+import { SIM_HEADERS } from '../sim/headers.js';
+import type { TargetSession } from '../targets/target.js';
+import { attribute } from './attribution.js';
+import { type Exchange, type RunContext, identityOf, send } from './probe.js';
+import { traceOf } from './trace.js';
+import { type CallDef, type CallId, CALL_IDS, validationCalls } from './validate.js';
 
 interface Verdict {
   outcome: Outcome;
@@ -303,7 +60,7 @@ function judge(call: CallDef, exchanges: Exchange[], ctx: RunContext): Verdict {
       const json = JSON.parse(ex.body) as { model?: string; usage?: { total_tokens?: number } };
       const tokens = json.usage?.total_tokens;
       if (typeof tokens === 'number') ctx.usage.push(tokens);
-      if (typeof tokens === 'number' && call.id === '4') ctx.usage4 = tokens;
+      if (typeof tokens === 'number' && call.id === '4') ctx.chatSampleTokens = tokens;
       const att = attribute(ex, ctx.target);
       if (att) return { outcome: 'fail', actual: `200 completion, but ${att.reason}`, hop: att.hop, message: att.reason };
       if (json.model !== want.model) return fail(`200 completion from ${json.model ?? '?'}`, `expected model ${want.model}`);
@@ -362,7 +119,7 @@ async function* runRateLimit(call: CallDef, base: Omit<CheckEvent, 't' | 'outcom
   const id = ctx.token ? identityOf(ctx.token) : undefined;
   const before = id ? await ctx.target.budget(id.userid, id.tier) : undefined;
   // Call 10 repeats call 4's kind of request; its usage is the best estimate of what each one costs.
-  const sample = ctx.usage4 ?? (ctx.usage.length ? ctx.usage.reduce((a, b) => a + b, 0) / ctx.usage.length : 15);
+  const sample = ctx.chatSampleTokens ?? (ctx.usage.length ? ctx.usage.reduce((a, b) => a + b, 0) / ctx.usage.length : 15);
   const avg = sample;
   let predicted: number | undefined;
   if (before) {
@@ -481,4 +238,3 @@ export async function* runValidate(target: TargetSession, calls: CallDef[], sign
   };
 }
 
-export { mask, fingerprint };

@@ -5,7 +5,7 @@
  */
 import { fingerprint } from '../../core/secret.js';
 import { SIM_HEADERS, timesReceived } from '../../sim/headers.js';
-import { NO_LIVE, bridgeOf, diff, factFailure, factsFor, perProvider, specFix } from './common.js';
+import { NO_LIVE, bridgeOf, diff, factFailure, factsFor, perProvider, specFix } from './findings.js';
 import { defineCheck, WASM_SHIM_FACT, type CheckDef } from './types.js';
 
 const injectedValue = (header: string, value: string) => (header.toLowerCase() === 'authorization' ? value.replace(/^Bearer\s+/i, '') : value);

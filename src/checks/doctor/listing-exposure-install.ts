@@ -5,7 +5,7 @@
  */
 import { request } from 'undici';
 import { SIM_HEADERS } from '../../sim/headers.js';
-import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, perProvider, specFix } from './common.js';
+import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, perProvider, specFix } from './findings.js';
 import { defineCheck, type CheckDef, type Finding, type Fix } from './types.js';
 
 /** A fix with one more line of patch (a command that goes with the object change). */

@@ -4,9 +4,9 @@
  * request moves the counter; with --probe-rate-limit, the budget is spent until 429s arrive and the
  * over-admission is measured).
  */
-import type { Exchange } from '../run-validate.js';
-import { identityOf } from '../run-validate.js';
-import { NO_LIVE, diff, factsFor, specFix } from './common.js';
+import type { Exchange } from '../probe.js';
+import { identityOf } from '../probe.js';
+import { NO_LIVE, diff, factsFor, specFix } from './findings.js';
 import { defineCheck, type CheckDef, type DoctorContext, type Finding } from './types.js';
 
 function tierOf(ctx: DoctorContext): { userid: string; tier: string } | undefined {

@@ -6,7 +6,7 @@
  */
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
-import { NO_LIVE, bridgeOf, diff, egressRouteOf, factFailure, perProvider, specFix } from './common.js';
+import { NO_LIVE, bridgeOf, diff, egressRouteOf, factFailure, perProvider, specFix } from './findings.js';
 import type { ProviderConfig } from '../../core/config.js';
 import type { BackendSpec } from '../../model/topology.js';
 import { defineCheck, type CheckDef, type DoctorContext, type Fix } from './types.js';

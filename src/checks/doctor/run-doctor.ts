@@ -6,7 +6,8 @@
  */
 import type { EventInput, Outcome } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
-import { type Exchange, type RunContext, identityOf, send, traceOf } from '../run-validate.js';
+import { type Exchange, type RunContext, identityOf, send } from '../probe.js';
+import { traceOf } from '../trace.js';
 import type { RequestSpec } from '../validate.js';
 import { exposure, install, modelListing } from './listing-exposure-install.js';
 import { keyInjection } from './key-injection.js';

@@ -10,7 +10,7 @@ import type { InstallFact, ObjectName } from '../../model/target-facts.js';
 export type { InstallFact, ObjectName };
 import type { TopologySpec } from '../../model/topology.js';
 import type { SpecEdit, TargetSession } from '../../targets/target.js';
-import type { Exchange } from '../run-validate.js';
+import type { Exchange } from '../probe.js';
 
 /** The install fact a cluster reports about its wasm-shim build (injected headers appended or replaced, §9.8). */
 export const WASM_SHIM_FACT = 'wasm-shim version';

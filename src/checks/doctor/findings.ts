@@ -1,4 +1,4 @@
-/** Helpers the doctor categories share: per-provider evaluation, fix patches, spec edits. */
+/** Building findings and fixes: per-provider folding, fix patches and topology edits, install facts by check. */
 import type { HopId } from '../../core/events.js';
 import type { ProviderConfig } from '../../core/config.js';
 import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../model/topology.js';

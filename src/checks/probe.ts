@@ -1,0 +1,110 @@
+/**
+ * One traced request through a target: sent with a request id, answered, fingerprinted (who
+ * answered), with the records every hop kept for that id. Validate and doctor both probe this way.
+ */
+import { randomUUID } from 'node:crypto';
+import { request as urequest, Agent } from 'undici';
+import { Secret } from '../core/secret.js';
+import type { RouteModel, TargetSession } from '../targets/target.js';
+import type { HopRecord } from '../model/hop-record.js';
+import { type Answer, classify, lowerHeaders } from './fingerprint.js';
+import type { RequestSpec } from './validate.js';
+
+export type Headers = Record<string, string | undefined>;
+
+export interface Exchange {
+  spec: RequestSpec;
+  requestId: string;
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: string;
+  ms: number;
+  answer: Answer;
+  records: HopRecord[];
+  error?: string;
+}
+
+export interface RunContext {
+  target: TargetSession;
+  token?: Secret;
+  routes: RouteModel;
+  /** Tokens the completion calls used (for the call-10 prediction). */
+  usage: number[];
+  /** Tokens call 4 used: it is the same kind of request as call 10, so it predicts when 10 meets 429. */
+  chatSampleTokens?: number;
+}
+
+/** Claims of a JWT without verifying it (the gateway verifies; we only read sub/aud for display). */
+export function jwtClaims(token: string): Record<string, unknown> | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export function identityOf(token: Secret): { userid: string; tier: string; sub: string } | undefined {
+  const sub = jwtClaims(token.reveal())?.sub;
+  if (typeof sub !== 'string') return undefined;
+  const f = sub.split(':');
+  const ns = f[2] ?? '';
+  return { sub, userid: f[3] ?? '', tier: ns.includes('-tier-') ? ns.slice(ns.indexOf('-tier-') + 6) : '' };
+}
+
+let directAgent: Agent | undefined;
+
+export async function send(ctx: RunContext, spec: RequestSpec, signal?: AbortSignal): Promise<Exchange> {
+  const requestId = randomUUID();
+  const start = performance.now();
+  const ep = await ctx.target.endpoint();
+  let base = ep.baseUrl;
+  let dispatcher = ep.dispatcher;
+  if (spec.base === 'vllm-direct') {
+    base = (await ctx.target.vllmDirectUrl()) ?? '';
+    directAgent ??= new Agent({ keepAliveTimeout: 1_000 });
+    dispatcher = directAgent;
+  }
+  const headers: Record<string, string> = { 'x-request-id': requestId };
+  if (spec.auth === 'cluster') headers.authorization = `Bearer ${(await ctx.target.clusterToken()).reveal()}`;
+  if (spec.auth === 'maas' && ctx.token) headers.authorization = `Bearer ${ctx.token.reveal()}`;
+  if (spec.auth === 'bogus') headers.authorization = 'Bearer bogus-key';
+  if (spec.body !== undefined) headers['content-type'] = 'application/json';
+  let status = 0;
+  let resHeaders: Headers = {};
+  let body = '';
+  let error: string | undefined;
+  try {
+    const res = await urequest(`${base}${spec.path}`, {
+      method: spec.method,
+      headers,
+      dispatcher,
+      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+      ...(signal ? { signal } : {}),
+    });
+    status = res.statusCode;
+    resHeaders = lowerHeaders(res.headers);
+    body = await res.body.text();
+  } catch (err) {
+    error = describeNetworkError(err);
+  }
+  const ms = performance.now() - start;
+  const answer: Answer = error
+    ? { kind: 'unknown', hop: spec.base === 'vllm-direct' ? 'provider:vllm' : 'maas-gateway', status: 0, summary: `no response: ${error}` }
+    : classify(status, resHeaders, body, { ...(spec.provider ? { provider: spec.provider } : {}), viaEgress: spec.route === 'bridge' });
+  const records = spec.base === 'gateway' ? await ctx.target.hopRecords(requestId) : [];
+  return { spec, requestId, status, headers: resHeaders, body, ms, answer, records, ...(error ? { error } : {}) };
+}
+
+function describeNetworkError(err: unknown): string {
+  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  const code = e.cause?.code ?? e.code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) return `TLS verification failed (${code})`;
+  if (code === 'ECONNREFUSED') return 'connection refused (is the gateway up?)';
+  if (code === 'ENOTFOUND') return 'host not found';
+  return e.cause?.message ?? e.message ?? String(err);
+}
+
