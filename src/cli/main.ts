@@ -113,6 +113,8 @@ async function loadConfig(file: string | undefined): Promise<DemoConfig> {
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new UserError(`config file ${file} must hold an object`, 'see README.md#configuration for the shape');
   }
+  const { checkConfigShape } = await import('../core/config-schema.js');
+  checkConfigShape(data, file);
   try {
     return mergeConfig(defaultConfig(), data as Record<string, unknown>);
   } catch (err) {

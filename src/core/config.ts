@@ -204,7 +204,10 @@ export function deserializeConfig(raw: SerializedConfig): DemoConfig {
   return { ...raw, providers: raw.providers.map((p) => ({ ...p, key: new Secret(p.key) })) };
 }
 
-/** Deep-merges a user override (from a config file) over the defaults; providers merge by name. */
+/**
+ * Deep-merges a user override (from a config file, its shape checked by config-schema.ts) over the
+ * defaults; providers merge by name, a new provider gets the defaults of the optional fields.
+ */
 export function mergeConfig(base: DemoConfig, override: Record<string, unknown>): DemoConfig {
   const out = structuredCloneConfig(base);
   for (const [k, v] of Object.entries(override)) {
@@ -213,7 +216,10 @@ export function mergeConfig(base: DemoConfig, override: Record<string, unknown>)
         const existing = out.providers.find((x) => x.name === p.name);
         const key = typeof p.key === 'string' ? new Secret(p.key) : undefined;
         if (existing) Object.assign(existing, { ...p, ...(key ? { key } : { key: existing.key }) });
-        else out.providers.push({ ...(p as unknown as ProviderConfig), key: key ?? new Secret('') });
+        else {
+          const defaults: Omit<ProviderConfig, 'name' | 'model' | 'key' | 'backend'> = { ownedBy: String(p.name), keyHeader: 'x-provider-api-key', optional: false, style: 'provider' };
+          out.providers.push({ ...defaults, ...(p as unknown as ProviderConfig), key: key ?? new Secret('') });
+        }
       }
     } else if (v && typeof v === 'object' && !Array.isArray(v) && k in out) {
       Object.assign((out as unknown as Record<string, object>)[k] as object, v);
