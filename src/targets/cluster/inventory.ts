@@ -29,6 +29,7 @@ import type { K8sObject } from '../../model/k8s-object.js';
 import { DEFAULT_TRLP_NAME, envoyName, names } from '../../../steps/scope.js';
 import { MANAGED_ANNOTATION } from './state.js';
 import type { InstallFact } from '../../model/target-facts.js';
+import type { ObjectSource } from '../../model/object-source.js';
 
 const GW_API = 'gateway.networking.k8s.io/v1';
 const XBACKEND_API = 'ainetworking.prototype.x-k8s.io/v0alpha0';
@@ -119,7 +120,7 @@ const cond = (obj: K8sObject | undefined, type: string): Condition | undefined =
 const condText = (c: Condition | undefined, type: string) => (c ? `${type}=${c.status}${c.reason ? ` (${c.reason}${c.message ? `: ${c.message}` : ''})` : ''}` : `${type} not reported`);
 
 /** The objects doctor reads, fetched once per call; a kind the cluster does not serve reads as empty. */
-export class ClusterObjects {
+export class ClusterObjects implements ObjectSource {
   readonly #kube: Kube;
   readonly #cache = new Map<string, Promise<unknown>>();
 
@@ -146,7 +147,7 @@ export class ClusterObjects {
 
 const onGateway = (r: HttpRoute, name: string, namespace: string) => (r.spec?.parentRefs ?? []).some((p) => p.name === name && (p.namespace ?? r.metadata.namespace) === namespace);
 
-async function routes(objs: ClusterObjects, cfg: DemoConfig) {
+async function routes(objs: ObjectSource, cfg: DemoConfig) {
   const all = (await objs.list(GW_API, 'HTTPRoute', cfg.egress.namespace)) as HttpRoute[];
   const bridges = all.filter((r) => onGateway(r, cfg.maas.gatewayName, cfg.maas.gatewayNamespace) && (/^\/external\//.test(routeRule(r).prefix) || r.metadata.name.endsWith('-bridge')));
   const egress = all.filter((r) => onGateway(r, cfg.egress.gatewayName, cfg.egress.namespace));
@@ -156,7 +157,7 @@ async function routes(objs: ClusterObjects, cfg: DemoConfig) {
 const providerOfBridge = (r: HttpRoute) => /^\/external\/([^/]+)\//.exec(routeRule(r).prefix)?.[1] ?? r.metadata.name.replace(/-bridge$/, '');
 const providerOfEgress = (r: HttpRoute) => /^\/([^/]+)\//.exec(routeRule(r).prefix)?.[1] ?? r.metadata.name.replace(/-route$/, '');
 
-async function authPolicyFor(objs: ClusterObjects, cfg: DemoConfig, route: string): Promise<K8sObject | undefined> {
+async function authPolicyFor(objs: ObjectSource, cfg: DemoConfig, route: string): Promise<K8sObject | undefined> {
   const all = await objs.list(AUTH_API, 'AuthPolicy', cfg.egress.namespace);
   return all.find((p) => {
     const t = (p.spec as AuthPolicySpec | undefined)?.targetRef;
@@ -180,7 +181,7 @@ export function policyAuth(pol: K8sObject): NonNullable<BridgeSpec['auth']> {
 }
 
 /** The gateway-level TokenRateLimitPolicy of the MaaS gateway (the demo's name first). */
-async function trlpOf(objs: ClusterObjects, cfg: DemoConfig): Promise<K8sObject | undefined> {
+async function trlpOf(objs: ObjectSource, cfg: DemoConfig): Promise<K8sObject | undefined> {
   const all = await objs.list(TRLP_API, 'TokenRateLimitPolicy', cfg.maas.gatewayNamespace);
   const onGw = all.filter((p) => {
     const t = (p.spec as { targetRef?: { kind?: string; name?: string } } | undefined)?.targetRef;
@@ -255,7 +256,7 @@ export function readRegistry(cm: K8sObject | undefined): { models: MaasApiSpec['
 }
 
 /** Namespaces a misplaced registry ConfigMap is looked for in (§9.15: the two MaaS namespaces, the demo's). */
-async function misplacedRegistry(objs: ClusterObjects, cfg: DemoConfig): Promise<string | undefined> {
+async function misplacedRegistry(objs: ObjectSource, cfg: DemoConfig): Promise<string | undefined> {
   const elsewhere = [...new Set(['opendatahub', 'redhat-ods-applications', cfg.egress.namespace, cfg.providersNamespace])].filter((ns) => ns !== cfg.maas.apiNamespace);
   for (const ns of elsewhere) {
     if (await objs.get('v1', 'ConfigMap', ns, cfg.maas.registryName)) return ns;
@@ -271,7 +272,7 @@ export interface TopologyInputs {
 }
 
 /** The cluster's objects as a `TopologySpec` (see the module comment for what stays open). */
-export async function readTopology(objs: ClusterObjects, inp: TopologyInputs): Promise<Partial<TopologySpec>> {
+export async function readTopology(objs: ObjectSource, inp: TopologyInputs): Promise<Partial<TopologySpec>> {
   const { cfg } = inp;
   const r = await routes(objs, cfg);
   const bridges: BridgeSpec[] = [];
