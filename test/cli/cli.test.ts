@@ -112,7 +112,7 @@ describe('usage errors: exit 2, one error line, a hint, no stack trace', () => {
   test('a config whose shape the merge cannot follow is bad configuration (exit 2), not a bug', async () => {
     const bad = join(dir, 'cfg.json');
     writeFileSync(bad, JSON.stringify({ providers: [null] }));
-    expectUsageError(await runMain(['down', '--config', bad], env), /does not fit the configuration's shape/);
+    expectUsageError(await runMain(['down', '--config', bad], env), /providers\[0\]: expected a mapping, got null/);
   });
 
   test('an unexpected error is exit 70 with one line and a hint; --debug adds the stack', async () => {

@@ -1,26 +1,35 @@
 /**
- * `up` and `down` on the local target. `up` walks the seed's steps on loopback — the MaaS platform
- * the seeds assume, then steps 1–5 (and 3a) — starting each hop as a detached process, programming
- * it, and proving readiness with a real probe. Faults asked for with `--fault` are planted once the
- * healthy topology is ready, as a person would break a working install.
+ * `up` and `down` on the local target. `up` runs the same step data a cluster runs: after the MaaS
+ * platform the seeds assume (gateway, maas-api), each step's rendered objects are applied to an
+ * object set; the processes they ask for start (workloads.ts), the hops are programmed from the
+ * objects as a cluster's controllers would (objects-topology.ts), and the step's own readiness
+ * conditions are proven with local probes (waits.ts). Faults asked for with `--fault` are planted
+ * once the healthy topology is ready, as a person would break a working install.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { existsSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { Agent, fetch as ufetch } from 'undici';
 import type { EventInput } from '../../core/events.js';
 import type { DemoConfig, ProviderConfig } from '../../core/config.js';
-import { onpremPrefix, serializeConfig } from '../../core/config.js';
+import { serializeConfig } from '../../core/config.js';
 import { InterruptedError, StepFailedError, UserError } from '../../core/errors.js';
 import { registerSecretValue } from '../../core/secret.js';
 import { closedPort } from '../../core/ports.js';
-import { selectSteps } from '../../../steps/index.js';
-import type { StepDef } from '../../core/step.js';
+import type { StepContext } from '../../core/step.js';
+import type { K8sObject } from '../../model/k8s-object.js';
+import { ObjectSet, objectKey } from '../../model/object-source.js';
+import { renderAll, type RenderedStep } from '../cluster/render.js';
+import { names } from '../../../steps/scope.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
 import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile, type LaunchSpec } from './launcher.js';
-import { baseSpec, bridgeFor, egressRouteFor, onpremRouteFor, type TopologySpec } from '../../model/topology.js';
+import { baseSpec, type TopologySpec } from '../../model/topology.js';
 import { applyFaults, findFault } from '../../model/faults.js';
 import { generateSigningKey } from './tokens.js';
 import type { SpecFile } from './component.js';
+import { launchOf, planWorkloads, type Workload } from './workloads.js';
+import { topologyFromObjects } from './objects-topology.js';
+import { localWait, type LocalWorld } from './waits.js';
 
 export interface LocalUpOptions {
   vllm: boolean;
@@ -57,6 +66,12 @@ interface Ctx {
    * name: the step that owns one awaits it here instead of starting it, and says so as before.
    */
   early: Map<string, Promise<ComponentState>>;
+  /** The objects applied so far, and what they ask to run. */
+  objects: ObjectSet;
+  workloads: Workload[];
+  /** How each workload was started (repair starts it again the same way). */
+  launches: Record<string, LaunchSpec>;
+  agent?: Agent;
 }
 
 /** Starts a process now for a later step to collect with `collect`. A failure surfaces when collected. */
@@ -140,152 +155,91 @@ async function* startHop(ctx: Ctx, step: string, name: (typeof HOPS)[number]): A
   yield { kind: 'apply', step, object: `process/${name} (pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
 }
 
-function providerLaunch(p: ProviderConfig): LaunchSpec {
+/** The steps' objects as a cluster gets them, for the loopback processes: CRDs are known to the hops. */
+export function localStepContext(cfg: DemoConfig, opts: Pick<LocalUpOptions, 'vllm' | 'vllmUrl'>): StepContext {
   return {
-    name: providerComponent(p),
-    script: scriptPath('sim/provider-sim.js'),
-    args: ['--port', '0', '--host', '127.0.0.1', '--name', p.name, '--model', p.model, '--key-header', p.keyHeader, '--style', p.style, '--port-file', '{portFile}', '--quiet'],
-    env: { PROVIDER_API_KEY: p.key.reveal() },
+    cfg,
+    providers: opts.vllm ? cfg.providers : cfg.providers.filter((p) => !p.optional),
+    options: { tokenRateLimit: true, skipCrds: true, ...(opts.vllmUrl ? { vllmHost: opts.vllmUrl } : {}) },
   };
 }
 
-function onpremLaunch(cfg: DemoConfig): LaunchSpec {
+/** What the objects ask to run; an object no local process can be stops `up` before anything starts. */
+function workloadsOf(cfg: DemoConfig, objects: readonly K8sObject[]): Workload[] {
+  const plan = planWorkloads(objects, { egressClass: cfg.egress.className, controller: { namespace: cfg.egress.controllerNamespace, name: names.controller } });
+  if (plan.unrepresentable.length) {
+    throw new UserError(
+      `the local target cannot run ${plan.unrepresentable.map((u) => `${u.object}: ${u.reason}`).join('; ')}`,
+      'change or leave out those objects, or run them with --target cluster',
+    );
+  }
+  return plan.workloads;
+}
+
+function workloadLaunch(ctx: Ctx, w: Workload): LaunchSpec {
+  const spec = launchOf(w, scriptPath);
+  ctx.launches[w.component] = spec;
+  return spec;
+}
+
+async function* startWorkload(ctx: Ctx, step: string, w: Workload): AsyncGenerator<EventInput> {
+  const state = await collect(ctx, w.component, () => launch(ctx.dir, workloadLaunch(ctx, w), { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal }));
+  ctx.components[w.component] = state;
+  yield { kind: 'apply', step, object: `process/${w.component} for ${w.object} (pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
+}
+
+function world(ctx: Ctx): LocalWorld {
   return {
-    name: 'onprem-sim',
-    script: scriptPath('sim/inference-sim.js'),
-    args: ['--port', '0', '--host', '127.0.0.1', '--model', cfg.onprem.model, '--mode', cfg.onprem.mode, '--port-file', '{portFile}'],
-    env: { POD_NAME: `${cfg.onprem.name}-kserve-0`, POD_NAMESPACE: cfg.onprem.namespace },
+    cfg: ctx.cfg,
+    objects: ctx.objects,
+    host: ctx.host,
+    agent: ctx.agent!,
+    components: ctx.components,
+    workloads: ctx.workloads,
+    clusterToken: ctx.clusterToken,
+    config: async (hop) => (await admin(ctx, hop).call<{ spec: Record<string, unknown> }>('GET', '/config').catch(() => undefined))?.spec,
   };
 }
 
-async function* startProvider(ctx: Ctx, step: string, p: ProviderConfig): AsyncGenerator<EventInput> {
-  const name = providerComponent(p);
-  const state = await collect(ctx, name, () => launch(ctx.dir, providerLaunch(p), { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal }));
-  ctx.components[name] = state;
-  yield { kind: 'apply', step, object: `process/${p.simulator ?? name} (pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
-  yield* waitFor(step, `${p.simulator ?? name} ready (GET /health)`, ctx.opts.timeoutMs, ctx.signal, async () => {
-    const r = await fetch(`http://127.0.0.1:${state.port}/health`, { signal: AbortSignal.timeout(2_000) });
-    return r.ok ? true : `HTTP ${r.status}`;
+const PARTS = { 'maas-gateway': 'maasGateway', 'egress-gateway': 'egress', 'maas-api': 'maasApi' } as const;
+
+/** Reprograms each running hop whose part of the topology the applied objects changed. */
+async function* reconcile(ctx: Ctx, step: string): AsyncGenerator<EventInput> {
+  const next = await topologyFromObjects(ctx.objects, {
+    cfg: ctx.cfg,
+    env: {},
+    host: ctx.host,
+    ports: Object.fromEntries(Object.entries(ctx.components).map(([k, v]) => [k, v.port])),
+    workloads: ctx.workloads,
+    strictBudget: ctx.opts.strictBudget,
   });
+  for (const hop of ['egress-gateway', 'maas-api', 'maas-gateway'] as const) {
+    const part = PARTS[hop];
+    if (!ctx.components[hop] || isDeepStrictEqual(next[part], ctx.spec[part])) continue;
+    (ctx.spec as unknown as Record<string, unknown>)[part] = next[part];
+    yield* program(ctx, step, hop, []);
+  }
 }
 
-function fqdn(ctx: Ctx, p: ProviderConfig): string {
-  return `${p.simulator ?? p.name}.${ctx.cfg.providersNamespace}.svc.cluster.local`;
-}
-
-/** Adds the provider's backend (XBackendDestination), its DNS entry and its egress route. */
-function addEgress(ctx: Ctx, p: ProviderConfig, remote?: URL): string[] {
-  const port = 8000;
-  const hostname = remote ? remote.hostname : fqdn(ctx, p);
-  const backendPort = remote ? Number(remote.port || (remote.protocol === 'https:' ? 443 : 80)) : port;
-  ctx.spec.egress.backends = ctx.spec.egress.backends.filter((b) => b.name !== p.backend);
-  ctx.spec.egress.backends.push({ name: p.backend, hostname, ports: [backendPort], scheme: remote?.protocol === 'https:' ? 'https' : 'http' });
-  if (remote) ctx.spec.egress.dns[`${hostname}:${backendPort}`] = `${hostname}:${backendPort}`;
-  else ctx.spec.egress.dns[`${hostname}:${port}`] = `127.0.0.1:${ctx.components[providerComponent(p)]!.port}`;
-  ctx.spec.egress.routes = ctx.spec.egress.routes.filter((r) => r.provider !== p.name);
-  ctx.spec.egress.routes.push({ ...egressRouteFor(p), backendRef: { kind: 'Backend', name: p.backend, port: backendPort } });
-  return [`XBackendDestination/${p.backend} → ${hostname}:${backendPort}`, `HTTPRoute/${p.name}-route /${p.name}/ → /`];
-}
-
-async function gatewayProbe(ctx: Ctx, agent: Agent, path: string, expect: (status: number, headers: Headers) => boolean, token?: string): Promise<true | string> {
-  const res = await ufetch(`https://${ctx.host}${path}`, {
-    dispatcher: agent,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-    signal: AbortSignal.timeout(3_000),
-  });
-  await res.arrayBuffer();
-  return expect(res.status, res.headers as unknown as Headers) ? true : `HTTP ${res.status}`;
-}
-
-async function* stepBody(ctx: Ctx, step: StepDef, agent: Agent): AsyncGenerator<EventInput> {
-  const { cfg } = ctx;
-  const providers = cfg.providers.filter((p) => !p.optional);
-  const vllm = cfg.providers.find((p) => p.optional);
-  switch (step.id) {
-    case '1': {
-      yield* startHop(ctx, step.id, 'egress-gateway');
-      yield { kind: 'apply', step: step.id, object: `GatewayClass/${cfg.egress.className}`, action: 'configured' };
-      yield { kind: 'apply', step: step.id, object: `Gateway/${cfg.egress.namespace}/${cfg.egress.gatewayName}`, action: 'configured' };
-      const port = ctx.components['egress-gateway']!.port;
-      yield* waitFor(step.id, `Gateway ${cfg.egress.gatewayName} Programmed (egress Envoy answers)`, ctx.opts.timeoutMs, ctx.signal, async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
-        return r.status === 404 && r.headers.get('server') === 'envoy' ? true : `HTTP ${r.status}`;
-      });
-      ctx.spec.maasGateway.upstreams.egress = `http://127.0.0.1:${port}`;
-      yield* program(ctx, step.id, 'maas-gateway', []);
-      return;
-    }
-    case '2': {
-      const name = 'onprem-sim';
-      const state = await collect(ctx, name, () => launch(ctx.dir, onpremLaunch(cfg), { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal }));
-      ctx.components[name] = state;
-      yield { kind: 'apply', step: step.id, object: `LLMInferenceService/${cfg.onprem.namespace}/${cfg.onprem.name} (process pid ${state.pid}, 127.0.0.1:${state.port})`, action: 'started' };
-      yield* waitFor(step.id, `${cfg.onprem.name} workload Ready (GET /health)`, ctx.opts.timeoutMs, ctx.signal, async () => {
-        const r = await fetch(`http://127.0.0.1:${state.port}/health`, { signal: AbortSignal.timeout(2_000) });
-        return r.ok ? true : `HTTP ${r.status}`;
-      });
-      const upstream = `http://127.0.0.1:${state.port}`;
-      ctx.spec.maasGateway.upstreams.onprem = upstream;
-      ctx.spec.maasGateway.onprem = [onpremRouteFor(cfg)];
-      ctx.spec.maasApi.onprem = [{ id: cfg.onprem.model, namespace: cfg.onprem.namespace, name: cfg.onprem.name, upstream, publicUrl: `https://${ctx.host}${onpremPrefix(cfg)}` }];
-      yield* program(ctx, step.id, 'maas-gateway', [`HTTPRoute/${cfg.onprem.namespace}/${cfg.onprem.name}-kserve-route ${onpremPrefix(cfg)} → /`]);
-      yield* program(ctx, step.id, 'maas-api', []);
-      yield* waitFor(step.id, `HTTPRoute ${cfg.onprem.name}-kserve-route enforced by the gateway policy (401 without a token)`, ctx.opts.timeoutMs, ctx.signal, () =>
-        gatewayProbe(ctx, agent, `${onpremPrefix(cfg)}/v1/models`, (s, h) => s === 401 && Boolean(h.get('www-authenticate'))),
-      );
-      return;
-    }
-    case '3':
-    case '3a': {
-      const list = step.id === '3' ? providers : vllm ? [vllm] : [];
-      const objects: string[] = [];
-      for (const p of list) {
-        const remote = step.id === '3a' && ctx.opts.vllmUrl ? new URL(ctx.opts.vllmUrl) : undefined;
-        if (!remote) yield* startProvider(ctx, step.id, p);
-        objects.push(...addEgress(ctx, p, remote));
-      }
-      yield* program(ctx, step.id, 'egress-gateway', objects);
-      const port = ctx.components['egress-gateway']!.port;
-      for (const p of list) {
-        yield* waitFor(step.id, `HTTPRoute ${p.name}-route Accepted with ResolvedRefs (egress routes /${p.name}/)`, ctx.opts.timeoutMs, ctx.signal, async () => {
-          const r = await fetch(`http://127.0.0.1:${port}/${p.name}/v1/models`, { signal: AbortSignal.timeout(5_000) });
-          await r.arrayBuffer();
-          // Anything but Envoy's own 404/500 means the route matched and its backend resolved.
-          return r.status !== 404 && r.status !== 500 && r.status !== 503 ? true : `HTTP ${r.status}`;
-        });
-      }
-      return;
-    }
-    case '4': {
-      const list = cfg.providers.filter((p) => !p.optional || ctx.opts.vllm);
-      ctx.spec.maasGateway.bridges = list.map((p) => bridgeFor(cfg, p));
-      yield* program(
-        ctx,
-        step.id,
-        'maas-gateway',
-        list.flatMap((p) => [`HTTPRoute/${p.name}-bridge /external/${p.name}/ → /${p.name}/`, `AuthPolicy/${p.name}-bridge-auth (injects ${p.keyHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key'}: ${p.key.masked})`]),
-      );
-      for (const p of list) {
-        yield* waitFor(step.id, `AuthPolicy ${p.name}-bridge-auth Enforced (401 without a token)`, ctx.opts.timeoutMs, ctx.signal, () =>
-          gatewayProbe(ctx, agent, `/external/${p.name}/v1/models`, (s, h) => s === 401 && (h.get('www-authenticate') ?? '').includes('service-accounts')),
-        );
-      }
-      yield { kind: 'log', level: 'info', message: `TokenRateLimitPolicy gateway-token-rate-limits: ${cfg.rateLimit.tiers.map((t) => `${t.name} ${t.tokensPerWindow}`).join(', ')} tokens per ${cfg.rateLimit.windowSeconds} s${ctx.opts.strictBudget ? ' (strict budget)' : ''}` };
-      return;
-    }
-    case '5': {
-      const list = cfg.providers.filter((p) => !p.optional || ctx.opts.vllm);
-      ctx.spec.maasApi.registry = list.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }));
-      yield* program(ctx, step.id, 'maas-api', [`ConfigMap/${cfg.maas.apiNamespace}/${cfg.maas.registryName} (${list.map((p) => p.model).join(', ')})`]);
-      yield* waitFor(step.id, 'GET /v1/models lists every external model', ctx.opts.timeoutMs, ctx.signal, async () => {
-        const res = await ufetch(`https://${ctx.host}/v1/models`, { dispatcher: agent, headers: { authorization: `Bearer ${ctx.clusterToken}` }, signal: AbortSignal.timeout(5_000) });
-        if (!res.ok) return `HTTP ${res.status}`;
-        const ids = ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id);
-        const missing = list.filter((p) => !ids.includes(p.model)).map((p) => p.model);
-        return missing.length ? `missing ${missing.join(', ')}` : true;
-      });
-      return;
-    }
+/** Applies one step's objects: the set takes them, their processes start, the hops are reprogrammed, the step's conditions are waited for. */
+async function* applyStep(ctx: Ctx, r: RenderedStep, sctx: StepContext): AsyncGenerator<EventInput> {
+  const step = r.step.id;
+  for (const o of r.objects) {
+    const before = ctx.objects.apply(o);
+    yield { kind: 'apply', step, object: objectKey(o), action: before === undefined ? 'created' : isDeepStrictEqual(before, o) ? 'unchanged' : 'configured' };
+  }
+  for (const p of r.patches) yield { kind: 'apply', step, object: `${p.target.kind}/${p.target.namespace}/${p.target.name} (patch: ${p.container ? `image ${p.container.image}` : 'annotations'})`, action: 'configured' };
+  const keys = new Set(r.objects.map(objectKey));
+  // The egress Gateway's Envoy, as the wg controller would start it for the Gateway.
+  if (r.objects.some((o) => o.kind === 'Gateway' && (o.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === ctx.cfg.egress.className) && !ctx.components['egress-gateway']) {
+    yield* startHop(ctx, step, 'egress-gateway');
+  }
+  for (const w of ctx.workloads.filter((x) => keys.has(x.object) && !ctx.components[x.component])) yield* startWorkload(ctx, step, w);
+  yield* reconcile(ctx, step);
+  const lw = world(ctx);
+  for (const spec of r.step.waits(sctx)) {
+    const w = localWait(spec, lw);
+    yield* waitFor(step, w.condition, ctx.opts.timeoutMs, ctx.signal, w.probe);
   }
 }
 
@@ -303,6 +257,7 @@ function freshState(ctx: Ctx, steps: string[]): LocalState {
     faults: ctx.opts.faults,
     vllm: { enabled: ctx.opts.vllm, remote: Boolean(ctx.opts.vllmUrl), ...(ctx.opts.vllmUrl ? { url: ctx.opts.vllmUrl } : {}) },
     strictBudget: ctx.opts.strictBudget,
+    launches: ctx.launches,
   };
 }
 
@@ -391,10 +346,27 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
   const clusterToken = `sha256~${randomBytes(32).toString('base64url')}`;
   registerSecretValue(clusterToken);
   registerSecretValue(adminToken);
-  const ctx: Ctx = { dir, cfg, opts, signal, adminToken, clusterToken, spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget }), components: {}, host: '127.0.0.1:0', early: new Map() };
-  const steps = selectSteps({ vllm: opts.vllm });
+  // The whole plan is rendered first: an object the local target cannot run stops `up` before anything starts.
+  const sctx = localStepContext(cfg, opts);
+  const plan = renderAll(sctx);
+  const workloads = workloadsOf(cfg, plan.flatMap((r) => r.objects));
+  const ctx: Ctx = {
+    dir,
+    cfg,
+    opts,
+    signal,
+    adminToken,
+    clusterToken,
+    spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget }),
+    components: {},
+    host: '127.0.0.1:0',
+    early: new Map(),
+    objects: new ObjectSet(),
+    workloads,
+    launches: {},
+  };
+  const runsEgress = plan.some((r) => r.objects.some((o) => o.kind === 'Gateway' && (o.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === cfg.egress.className));
   let completed: string[] = [];
-  let agent: Agent | undefined;
   let current: { id: string; start: number } | undefined;
   try {
     current = { id: 'platform', start: performance.now() };
@@ -407,11 +379,8 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     const launchOpts = { timeoutMs: opts.timeoutMs, signal };
     writeJson(p.signingKey, await generateSigningKey());
     startEarly(ctx, 'maas-api', () => launchHop(ctx, 'maas-api'));
-    if (steps.some((s) => s.id === '1')) startEarly(ctx, 'egress-gateway', () => launchHop(ctx, 'egress-gateway'));
-    if (steps.some((s) => s.id === '2')) startEarly(ctx, 'onprem-sim', () => launch(dir, onpremLaunch(cfg), launchOpts));
-    if (steps.some((s) => s.id === '3')) for (const pr of cfg.providers.filter((x) => !x.optional)) startEarly(ctx, providerComponent(pr), () => launch(dir, providerLaunch(pr), launchOpts));
-    const vllm = cfg.providers.find((x) => x.optional);
-    if (vllm && !opts.vllmUrl && steps.some((s) => s.id === '3a')) startEarly(ctx, providerComponent(vllm), () => launch(dir, providerLaunch(vllm), launchOpts));
+    if (runsEgress) startEarly(ctx, 'egress-gateway', () => launchHop(ctx, 'egress-gateway'));
+    for (const w of workloads) startEarly(ctx, w.component, () => launch(dir, workloadLaunch(ctx, w), launchOpts));
     const { writeCerts } = await import('./tls.js');
     await writeCerts({ caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey });
     writeJson(p.config, serializeConfig(cfg));
@@ -424,22 +393,26 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     ctx.spec.maasApi.onprem = [];
     yield* program(ctx, 'platform', 'maas-gateway', []);
     writeJson(p.state, freshState(ctx, completed));
-    agent = gatewayAgent(p.caCert);
-    const a = agent;
-    yield* waitFor('platform', 'MaaS gateway serves TLS with the install CA and enforces the maas-api policy', opts.timeoutMs, signal, () =>
-      gatewayProbe(ctx, a, '/v1/models', (s, h) => s === 401 && Boolean(h.get('www-authenticate'))),
-    );
+    const agent = gatewayAgent(p.caCert);
+    ctx.agent = agent;
+    yield* waitFor('platform', 'MaaS gateway serves TLS with the install CA and enforces the maas-api policy', opts.timeoutMs, signal, async () => {
+      const res = await ufetch(`https://${ctx.host}/v1/models`, { dispatcher: agent, signal: AbortSignal.timeout(3_000) });
+      await res.arrayBuffer();
+      return res.status === 401 && res.headers.get('www-authenticate') ? true : `HTTP ${res.status}`;
+    });
     yield { kind: 'step-end', step: 'platform', ok: true, ms: elapsed(t0) };
     completed.push('platform');
 
-    for (const step of steps) {
+    for (const r of plan) {
       const ts = performance.now();
-      current = { id: step.id, start: ts };
-      yield { kind: 'step-start', step: step.id, title: step.title, explain: step.explain };
-      yield* stepBody(ctx, step, a);
-      completed = [...completed, step.id];
+      current = { id: r.step.id, start: ts };
+      yield { kind: 'step-start', step: r.step.id, title: r.step.title, explain: r.step.explain };
+      for (const n of r.notes) yield { kind: 'log', level: 'info', message: `step ${r.step.id}: ${n}` };
+      yield* applyStep(ctx, r, sctx);
+      completed = [...completed, r.step.id];
+      writeJson(p.objects, ctx.objects.all());
       writeJson(p.state, freshState(ctx, completed));
-      yield { kind: 'step-end', step: step.id, ok: true, ms: elapsed(ts) };
+      yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(ts) };
     }
     if (opts.faults.length) {
       const deadPort = await closedPort();
@@ -470,7 +443,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
   } finally {
     // Normally empty by now; left over only when the caller stopped reading this generator early.
     await stopUncollected(ctx);
-    await agent?.close();
+    await ctx.agent?.close();
   }
 }
 
@@ -485,16 +458,11 @@ async function* repair(state: LocalState, h: Health, dir: string, signal: AbortS
     if ((HOPS as readonly string[]).includes(name)) {
       component = await launch(dir, { name, script: scriptPath('targets/local/component.js'), args: [name, dir], env: { MAAS_EGRESS_DEMO_ADMIN_TOKEN: state.adminToken } }, { timeoutMs, signal });
     } else {
-      const { deserializeConfig } = await import('../../core/config.js');
-      const cfg = deserializeConfig(JSON.parse(readFileSync(cfgFile, 'utf8')));
+      // A workload starts again exactly as `up` started it, on the port it had.
       const old = state.components[name]!;
-      if (name === 'onprem-sim') {
-        component = await launch(dir, { name, script: scriptPath('sim/inference-sim.js'), args: ['--port', String(old.port), '--host', '127.0.0.1', '--model', cfg.onprem.model, '--mode', cfg.onprem.mode, '--port-file', '{portFile}'], env: { POD_NAME: `${cfg.onprem.name}-kserve-0`, POD_NAMESPACE: cfg.onprem.namespace } }, { timeoutMs, signal });
-      } else {
-        const p = cfg.providers.find((x) => providerComponent(x) === name);
-        if (!p) throw new StepFailedError(`unknown component ${name} in the state`, 'run `demo down` then `demo up`');
-        component = await launch(dir, { name, script: scriptPath('sim/provider-sim.js'), args: ['--port', String(old.port), '--host', '127.0.0.1', '--name', p.name, '--model', p.model, '--key-header', p.keyHeader, '--style', p.style, '--port-file', '{portFile}', '--quiet'], env: { PROVIDER_API_KEY: p.key.reveal() } }, { timeoutMs, signal });
-      }
+      const spec = state.launches?.[name];
+      if (!spec) throw new StepFailedError(`no record of how ${name} was started (a state from an older version)`, 'run `demo down` then `demo up`');
+      component = await launch(dir, { ...spec, args: spec.args.map((a, i, all) => (all[i - 1] === '--port' ? String(old.port) : a)) }, { timeoutMs, signal });
     }
     state.components[name] = component;
     yield { kind: 'apply', step: 'repair', object: `process/${name} (pid ${component.pid}, 127.0.0.1:${component.port})`, action: 'started' };
@@ -513,7 +481,7 @@ async function stopComponents(components: Record<string, ComponentState>): Promi
 /** Removes every file the demo created in the state dir, then the dir itself when empty. */
 export function cleanDir(dir: string, opts: { keepLock?: boolean } = {}): void {
   const p = paths(dir);
-  for (const f of [p.state, p.config, p.run, p.spec, p.tls, p.logs]) rmSync(f, { recursive: true, force: true });
+  for (const f of [p.state, p.config, p.objects, p.run, p.spec, p.tls, p.logs]) rmSync(f, { recursive: true, force: true });
   if (opts.keepLock) return;
   try {
     if (existsSync(dir) && readdirSync(dir).filter((f) => f !== 'up.lock').length === 0) {

@@ -69,7 +69,7 @@ interface Compiled {
 
 function compile(spec: MaasGatewaySpec): Compiled {
   const drop = new Set(HOP_INTERNAL_HEADERS);
-  for (const b of spec.bridges) if (b.auth?.inject && b.auth.inject.header !== 'authorization') drop.add(b.auth.inject.header.toLowerCase());
+  for (const b of spec.bridges) if (b.auth?.inject && b.auth.inject.header.toLowerCase() !== 'authorization') drop.add(b.auth.inject.header.toLowerCase());
   return {
     routes: routes(spec),
     hostnames: new Set(spec.hostnames.map((h) => h.toLowerCase())),

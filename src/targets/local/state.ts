@@ -43,6 +43,8 @@ export interface LocalState {
   faults: string[];
   vllm: { enabled: boolean; remote: boolean; url?: string };
   strictBudget: boolean;
+  /** How each workload was started, so a stopped one starts again the same way (holds keys: 0600). */
+  launches?: Record<string, { name: string; script: string; args: string[]; env: Record<string, string> }>;
 }
 
 export const paths = (dir: string) => ({
@@ -58,6 +60,8 @@ export const paths = (dir: string) => ({
   serverKey: join(dir, 'tls', 'server-key.pem'),
   signingKey: join(dir, 'tls', 'token-signing-key.json'),
   config: join(dir, 'config.json'),
+  /** The applied objects (keys in clear: 0600). */
+  objects: join(dir, 'objects.json'),
   runFile: (name: string) => join(dir, 'run', `${name}.json`),
   specFile: (name: string) => join(dir, 'spec', `${name}.json`),
   logFile: (name: string) => join(dir, 'logs', `${name}.log`),
