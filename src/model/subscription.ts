@@ -160,3 +160,26 @@ export interface MaasApiKeysSpec {
 export function defaultMaasApiKeysSpec(): MaasApiKeysSpec {
   return { tenant: DEFAULT_TENANT, maxExpirationDays: 90, lastUsedDebounceSeconds: 60, admins: { users: [], groups: [] }, subscriptions: [], authPolicies: [], modelRefs: [] };
 }
+
+/** The request plugin chain of payload processing's second stage, as upstream configures it. */
+export const DEFAULT_REQUEST_PLUGINS = ['maas-headers-guard', 'stream-usage-enforcer', 'model-provider-resolver', 'api-translation', 'apikey-injection'] as const;
+export type RequestPlugin = (typeof DEFAULT_REQUEST_PLUGINS)[number];
+
+/**
+ * Payload processing's part of the topology: the ExternalModels and Secrets its reconcilers cache,
+ * KServe model names it maps to publisher IDs, and its plugin configuration (ConfigMap
+ * payload-processing-plugins): the request chain and whether response translation is on (upstream's
+ * default is off; Anthropic needs it on).
+ */
+export interface PayloadProcessingSpec {
+  externalModels: ExternalModelSpec[];
+  /** LLMInferenceService served names → publisher IDs (`publishers/<ns>/models/<name>`). */
+  llmisvc: { modelName: string; publisherId: string }[];
+  secrets: ProviderSecretSpec[];
+  requestPlugins: RequestPlugin[];
+  responseTranslation: boolean;
+}
+
+export function defaultPayloadProcessingSpec(): PayloadProcessingSpec {
+  return { externalModels: [], llmisvc: [], secrets: [], requestPlugins: [...DEFAULT_REQUEST_PLUGINS], responseTranslation: false };
+}

@@ -75,6 +75,11 @@ async function start(name: string, dir: string): Promise<void> {
     log(`maas-api: api_keys schema at version ${migrated.to}${migrated.applied.length ? ` (applied ${migrated.applied.join(', ')})` : ''}`);
     const hop = createMaasApiKeys({ spec, store, log });
     running = { ...hop, setSpec: (s) => hop.setSpec(s as typeof spec) };
+  } else if (name === 'payload-processing') {
+    const { createPayloadProcessing } = await import('./payload-processor.js');
+    const spec = file.spec as import('../../model/subscription.js').PayloadProcessingSpec;
+    const hop = createPayloadProcessing(spec);
+    running = { ...hop, setSpec: (s) => hop.setSpec(s as typeof spec) };
   } else {
     throw new Error(`unknown component ${name}`);
   }
