@@ -289,3 +289,19 @@ export function readSubscriptionTopology(objects: K8sObject[], base: Partial<Maa
     issues,
   };
 }
+
+/**
+ * What a subscription-era hop is programmed with: either its own typed spec (as the other hops), or
+ * the era's Kubernetes objects themselves (`{objects, maasApi?, payloadProcessing?}`: the same
+ * reading as a cluster's, with the hop's own configuration beside it). Unknown shapes are refused.
+ */
+export function subscriptionSpecs(spec: unknown): { maasApi: MaasApiKeysSpec; payloadProcessing: PayloadProcessingSpec } {
+  const s = rec(spec);
+  if (Array.isArray(s.objects)) {
+    const t = readSubscriptionTopology(s.objects as K8sObject[], rec(s.maasApi) as Partial<MaasApiKeysSpec>, rec(s.payloadProcessing) as Partial<PayloadProcessingSpec>);
+    return { maasApi: t.maasApi, payloadProcessing: t.payloadProcessing };
+  }
+  if (Array.isArray(s.subscriptions) && Array.isArray(s.modelRefs)) return { maasApi: { ...defaultMaasApiKeysSpec(), ...(s as Partial<MaasApiKeysSpec>) }, payloadProcessing: defaultPayloadProcessingSpec() };
+  if (Array.isArray(s.externalModels) && Array.isArray(s.secrets)) return { maasApi: defaultMaasApiKeysSpec(), payloadProcessing: { ...defaultPayloadProcessingSpec(), ...(s as Partial<PayloadProcessingSpec>) } };
+  throw new Error('not a subscription-era spec: expected {objects: [...]}, a maas-api spec or a payload-processing spec');
+}

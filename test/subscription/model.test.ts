@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.js';
 import type { K8sObject } from '../../src/model/k8s-object.js';
 import { renderSubscriptionDemo, type SubscriptionDemoPlan } from '../../src/model/subscription-render.js';
-import { readSubscriptionTopology, readProviderSecret } from '../../src/model/subscription-read.js';
+import { readSubscriptionTopology, readProviderSecret, subscriptionSpecs } from '../../src/model/subscription-read.js';
 import { ApiKeyStore } from '../../src/targets/local/api-keys.js';
 import { createMaasApiKeys } from '../../src/targets/local/maas-api-keys.js';
 import { listen } from '../../src/targets/local/hop-kit.js';
@@ -186,6 +186,20 @@ describe('reading the objects back', () => {
     for (const key of [OPENAI, ANTHROPIC, VLLM]) expect(printed).not.toContain(key);
     // The plan itself never shows a key either (Secret masks itself)
     expect(JSON.stringify(plan())).not.toContain(OPENAI);
+  });
+});
+
+describe('programming a hop', () => {
+  it('takes the era\'s objects (read as a cluster\'s are) or a typed spec, and refuses anything else', () => {
+    const fromObjects = subscriptionSpecs({ objects: objects(plan()), maasApi: { maxExpirationDays: 30 }, payloadProcessing: { responseTranslation: true } });
+    expect(fromObjects.maasApi.maxExpirationDays).toBe(30);
+    expect(fromObjects.maasApi.subscriptions.map((s) => s.name)).toEqual(['demo-subscription']);
+    expect(fromObjects.payloadProcessing.responseTranslation).toBe(true);
+    expect(fromObjects.payloadProcessing.externalModels).toHaveLength(3);
+    const typed = subscriptionSpecs(fromObjects.maasApi);
+    expect(typed.maasApi).toEqual(fromObjects.maasApi);
+    expect(subscriptionSpecs(fromObjects.payloadProcessing).payloadProcessing).toEqual(fromObjects.payloadProcessing);
+    expect(() => subscriptionSpecs({ tiers: [] })).toThrow(/not a subscription-era spec/);
   });
 });
 

@@ -69,17 +69,18 @@ async function start(name: string, dir: string): Promise<void> {
     const { createMaasApiKeys } = await import('./maas-api-keys.js');
     const { ApiKeyStore } = await import('./api-keys.js');
     const { checkDatabaseUrl } = await import('./postgres.js');
-    const spec = file.spec as import('../../model/subscription.js').MaasApiKeysSpec;
+    const { subscriptionSpecs } = await import('../../model/subscription-read.js');
+    const spec = subscriptionSpecs(file.spec).maasApi;
     const store = new ApiKeyStore(checkDatabaseUrl(process.env.DB_CONNECTION_URL ?? ''), spec.tenant);
     const migrated = await store.open();
     log(`maas-api: api_keys schema at version ${migrated.to}${migrated.applied.length ? ` (applied ${migrated.applied.join(', ')})` : ''}`);
     const hop = createMaasApiKeys({ spec, store, log });
-    running = { ...hop, setSpec: (s) => hop.setSpec(s as typeof spec) };
+    running = { ...hop, setSpec: (s) => hop.setSpec(subscriptionSpecs(s).maasApi) };
   } else if (name === 'payload-processing') {
     const { createPayloadProcessing } = await import('./payload-processor.js');
-    const spec = file.spec as import('../../model/subscription.js').PayloadProcessingSpec;
-    const hop = createPayloadProcessing(spec);
-    running = { ...hop, setSpec: (s) => hop.setSpec(s as typeof spec) };
+    const { subscriptionSpecs } = await import('../../model/subscription-read.js');
+    const hop = createPayloadProcessing(subscriptionSpecs(file.spec).payloadProcessing);
+    running = { ...hop, setSpec: (s) => hop.setSpec(subscriptionSpecs(s).payloadProcessing) };
   } else {
     throw new Error(`unknown component ${name}`);
   }
