@@ -4,12 +4,15 @@
  * callbacks, and the listings — with upstream's status codes, bodies and field names.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiKeyStore, parseApiKey } from '../../src/targets/local/api-keys.js';
 import { createMaasApiKeys, type MaasApiKeysHop } from '../../src/targets/local/maas-api-keys.js';
 import { listen } from '../../src/targets/local/hop-kit.js';
 import { startTestDb, type TestDb } from './helpers.js';
 import { as, worldSpec } from './fixtures.js';
+
+// The first PGlite of a run may run initdb in WASM (seconds, more on a loaded machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 let db: TestDb;
 let hop: MaasApiKeysHop;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import AjvModule, { type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Secret } from '../../src/core/secret.js';
 import type { K8sObject } from '../../src/model/k8s-object.js';
 import { renderSubscriptionDemo, type SubscriptionDemoPlan } from '../../src/model/subscription-render.js';
@@ -17,6 +17,9 @@ import { createMaasApiKeys } from '../../src/targets/local/maas-api-keys.js';
 import { listen } from '../../src/targets/local/hop-kit.js';
 import { repoRoot, startTestDb } from './helpers.js';
 import { existsSync } from 'node:fs';
+
+// The first PGlite of a run may run initdb in WASM (seconds, more on a loaded machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const OPENAI = 'sk-proj-render-test-openai-key-111';
 const ANTHROPIC = 'sk-ant-render-test-anthropic-key-222';

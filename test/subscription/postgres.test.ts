@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { launch, scriptPath, stopAndWait } from '../../src/targets/local/launcher.js';
 import { ensureDirs, paths, pidAlive } from '../../src/targets/local/state.js';
@@ -22,6 +22,9 @@ import {
 import { migrate } from '../../src/targets/local/api-keys-schema.js';
 import { UserError } from '../../src/core/errors.js';
 import { SHARED_TEMPLATE, startTestDb } from './helpers.js';
+
+// The first PGlite of a run may run initdb in WASM (seconds, more on a loaded machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const started: number[] = [];
 const dirs: string[] = [];
@@ -109,6 +112,13 @@ describe('embedded PostgreSQL (PGlite over the wire protocol)', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('runs initdb once when two processes ask for the same template at the same time', async () => {
+    const template = join(stateDir(), 'cache', 'raced.tar.gz');
+    const results = await Promise.all([ensureTemplate(template), ensureTemplate(template)]);
+    expect(results.map((r) => r.created).sort()).toEqual([false, true]);
+    expect(existsSync(`${template}.lock`)).toBe(false);
   });
 
   it('serves several client connections at once, transactions kept apart', async () => {

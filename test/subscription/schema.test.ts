@@ -6,10 +6,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type pg from 'pg';
 import { CONCURRENT_INDEXES, LATEST_VERSION, MIGRATIONS, DirtyDatabaseError, migrate, tableCatalog } from '../../src/targets/local/api-keys-schema.js';
 import { startTestDb, upstreamDir, type TestDb } from './helpers.js';
+
+// The first PGlite of a run may run initdb in WASM (seconds, more on a loaded machine).
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const upstream = upstreamDir('MAAS_EGRESS_DEMO_UPSTREAM_SQL_DIR', 'maas-subscription-era/maas-api');
 

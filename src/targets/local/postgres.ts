@@ -12,7 +12,7 @@
  *
  * Program: `node postgres.js --data-dir DIR [--template FILE] [--port N] [--port-file FILE]`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -90,16 +90,40 @@ export interface TemplateResult {
  */
 export async function ensureTemplate(file: string): Promise<TemplateResult> {
   const started = performance.now();
-  if (existsSync(file) && statSync(file).size > 0) return { file, created: false, ms: performance.now() - started };
+  const ready = () => existsSync(file) && statSync(file).size > 0;
+  if (ready()) return { file, created: false, ms: performance.now() - started };
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const db = await PGlite.create('memory://');
+  // One initdb at a time per template: the others wait for its file instead of burning the CPU too.
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx', 0o600));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (ready()) return { file, created: false, ms: performance.now() - started };
+      // A lock older than initdb could ever take was left by a process that died: take it over.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { force: true });
+      } catch {
+        /* gone meanwhile */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   try {
-    const dump = await db.dumpDataDir('gzip');
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 });
-    renameSync(tmp, file);
+    if (ready()) return { file, created: false, ms: performance.now() - started };
+    const db = await PGlite.create('memory://');
+    try {
+      const dump = await db.dumpDataDir('gzip');
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()), { mode: 0o600 });
+      renameSync(tmp, file);
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    rmSync(lock, { force: true });
   }
   return { file, created: true, ms: performance.now() - started };
 }
