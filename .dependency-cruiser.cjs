@@ -45,7 +45,9 @@ module.exports = {
       severity: 'error',
       comment: 'Every module in src/ is reachable from an entry point: code only tests use lives in test/.',
       from: { path: '^src/(cli/main|targets/local/component|sim/provider-sim|sim/inference-sim)\\.ts$' },
-      to: { path: '^src/', pathNot: '^src/(cli/main|targets/local/component|sim/provider-sim|sim/inference-sim)\\.ts$', reachable: false },
+      // Exempt until `up --maas subscription` wires them (issue 16): the renderer of the era's objects
+      // and the provider CAs, subscription-era building blocks tested on their own in test/subscription.
+      to: { path: '^src/', pathNot: '^src/(cli/main|targets/local/component|sim/provider-sim|sim/inference-sim|model/subscription-render|targets/local/provider-tls)\\.ts$', reachable: false },
     },
   ],
   options: {

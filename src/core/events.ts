@@ -9,7 +9,7 @@ export type TargetKind = 'local' | 'cluster';
 export type CommandName = 'up' | 'down' | 'validate' | 'doctor' | 'env' | 'manifests' | 'replay' | 'tour';
 
 /** Who a hop is. The client is the CLI itself; `provider:<name>` and `onprem` are the answering backends. */
-export type HopId = 'client' | 'maas-gateway' | 'maas-api' | 'egress-gateway' | 'onprem' | `provider:${string}`;
+export type HopId = 'client' | 'maas-gateway' | 'maas-api' | 'egress-gateway' | 'onprem' | 'payload-processing' | `provider:${string}`;
 
 export type Outcome = 'pass' | 'fail' | 'warn' | 'skip';
 

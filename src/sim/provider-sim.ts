@@ -7,12 +7,20 @@
  * gateways failed to strip or a double slash left by a rewrite gets the same 404 a real provider gives.
  * Every response carries the echo headers of `headers.ts`, which show what arrived without showing a key.
  *
+ * A third style, `anthropic`, speaks Anthropic's own Messages API (`POST /v1/messages` with
+ * `x-api-key` and `anthropic-version`, Anthropic's error envelope and its SSE event sequence), so a
+ * gateway must translate an OpenAI request for it. Any style can serve HTTPS with a certificate its
+ * own CA signed (`--tls-cert/--tls-key`), as a public provider does; without them it serves plain HTTP
+ * (the remote-vLLM case).
+ *
  * Program: `node provider-sim.js --port 8000 --name openai --model gpt-4` with the key in env
  * PROVIDER_API_KEY or in the file named by `--api-key-file` (never on the command line).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { handleAnthropic } from './anthropic-sim.js';
 import { SIM_HEADERS, classifyAuthorization, type KeyStatus } from './headers.js';
 import {
   MAX_BODY_BYTES,
@@ -48,7 +56,9 @@ import {
   type RunningSim,
 } from './sim-http.js';
 
-export type ProviderStyle = 'provider' | 'vllm';
+export type ProviderStyle = 'provider' | 'vllm' | 'anthropic';
+
+const STYLES: readonly ProviderStyle[] = ['provider', 'vllm', 'anthropic'];
 
 export interface ProviderSimOptions {
   /** The key requests must carry. A `Secret` (anything with `reveal()`) is accepted as well as a string. */
@@ -71,6 +81,8 @@ export interface ProviderSimOptions {
   latencyMs?: number;
   /** Access log sink, one line per response (never contains keys or Authorization values). */
   log?: (line: string) => void;
+  /** Serve HTTPS with this PEM certificate chain and key (e.g. signed by the simulator's own CA). */
+  tls?: { cert: string; key: string };
 }
 
 export const PROVIDER_SIM_DEFAULTS = {
@@ -195,6 +207,7 @@ function modelNotFound(cfg: Config, model: string): unknown {
 }
 
 function internalError(cfg: Config): unknown {
+  if (cfg.style === 'anthropic') return { type: 'error', error: { type: 'api_error', message: 'Internal server error' } };
   return cfg.style === 'vllm'
     ? { object: 'error', message: 'Internal simulator error.', type: 'InternalServerError', param: null, code: 500 }
     : { error: { message: 'Internal simulator error.', type: 'server_error', param: null, code: null } };
@@ -244,6 +257,7 @@ async function generate(req: IncomingMessage, res: ServerResponse, cfg: Config, 
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): Promise<void> {
+  if (cfg.style === 'anthropic') return handleAnthropic(req, res, { ...cfg, sentences: SENTENCES });
   const started = Date.now();
   const target = req.url ?? '';
   const method = req.method ?? 'GET';
@@ -298,11 +312,14 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
   const key = typeof options.apiKey === 'string' ? options.apiKey : options.apiKey.reveal();
   if (key === '') throw new UsageError('an API key is required');
   const style = options.style ?? PROVIDER_SIM_DEFAULTS.style;
-  if (style !== 'provider' && style !== 'vllm') throw new UsageError('--style must be provider or vllm');
+  if (!STYLES.includes(style)) throw new UsageError('--style must be provider, vllm or anthropic');
   if (style === 'vllm' && options.keyHeader !== undefined && options.keyHeader.toLowerCase() !== 'authorization') {
     throw new UsageError('--key-header does not apply to --style vllm (it always reads Authorization: Bearer)');
   }
-  const keyHeader = (style === 'vllm' ? 'authorization' : options.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader).toLowerCase();
+  if (style === 'anthropic' && options.keyHeader !== undefined && options.keyHeader.toLowerCase() !== 'x-api-key') {
+    throw new UsageError('--key-header does not apply to --style anthropic (it always reads x-api-key)');
+  }
+  const keyHeader = (style === 'vllm' ? 'authorization' : style === 'anthropic' ? 'x-api-key' : options.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader).toLowerCase();
   if (!HEADER_NAME.test(keyHeader)) throw new UsageError('--key-header must be a header name');
   const latencyMs = options.latencyMs ?? PROVIDER_SIM_DEFAULTS.latencyMs;
   if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new UsageError('--latency-ms must not be negative');
@@ -318,12 +335,13 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
     created: Math.floor(Date.now() / 1000),
     log: options.log,
   };
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res, cfg).catch(() => {
       if (res.headersSent) res.destroy();
       else sendJson(res, 500, internalError(cfg), { connection: 'close' });
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
   hardenServer(server);
   const port = await listen(server, options.port ?? 0, options.host ?? PROVIDER_SIM_DEFAULTS.host);
   return runningSim(server, port);
@@ -333,8 +351,8 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
 // Program
 
 const USAGE = `usage: provider-sim [--port N] [--host ADDR] [--name NAME] [--model MODEL]
-                    [--style provider|vllm] [--key-header NAME] [--latency-ms N]
-                    [--api-key-file FILE] [--port-file FILE] [--quiet]
+                    [--style provider|vllm|anthropic] [--key-header NAME] [--latency-ms N]
+                    [--api-key-file FILE] [--port-file FILE] [--tls-cert FILE --tls-key FILE] [--quiet]
 The API key comes from env PROVIDER_API_KEY or --api-key-file, never from the command line.`;
 
 const FLAGS = {
@@ -347,6 +365,8 @@ const FLAGS = {
   'latency-ms': { type: 'string' },
   'api-key-file': { type: 'string' },
   'port-file': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   quiet: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -365,6 +385,14 @@ function readKeyFile(file: string): string {
   }
 }
 
+function readPem(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${flag} (${(error as { code?: string }).code ?? 'error'})`);
+  }
+}
+
 /**
  * Parses the command line and environment into start options. The key is read from `--api-key-file`
  * when given, else from PROVIDER_API_KEY; without one this throws a {@link UsageError}.
@@ -374,7 +402,7 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
   const values = parseFlags(argv, FLAGS);
   const help = values.help === true;
   const style = stringFlag(values.style) ?? PROVIDER_SIM_DEFAULTS.style;
-  if (style !== 'provider' && style !== 'vllm') throw new UsageError('--style must be provider or vllm');
+  if (!STYLES.includes(style as ProviderStyle)) throw new UsageError('--style must be provider, vllm or anthropic');
   const keyFile = stringFlag(values['api-key-file']);
   const apiKey = keyFile !== undefined ? readKeyFile(keyFile) : (env.PROVIDER_API_KEY ?? '').trim();
   if (apiKey === '' && !help) {
@@ -386,7 +414,7 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
     host: stringFlag(values.host) ?? PROVIDER_SIM_DEFAULTS.host,
     name: stringFlag(values.name) ?? PROVIDER_SIM_DEFAULTS.name,
     model: stringFlag(values.model) ?? PROVIDER_SIM_DEFAULTS.model,
-    style,
+    style: style as ProviderStyle,
     latencyMs: intFlag(values['latency-ms'], 'latency-ms', 0, 0, 600_000),
     quiet: values.quiet === true,
     help,
@@ -395,6 +423,10 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
   if (keyHeader !== undefined) args.keyHeader = keyHeader;
   const portFile = stringFlag(values['port-file']);
   if (portFile !== undefined) args.portFile = portFile;
+  const tlsCert = stringFlag(values['tls-cert']);
+  const tlsKey = stringFlag(values['tls-key']);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (tlsCert !== undefined && tlsKey !== undefined) args.tls = { cert: readPem(tlsCert, '--tls-cert'), key: readPem(tlsKey, '--tls-key') };
   return args;
 }
 
@@ -412,8 +444,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
       sim,
       ...(args.portFile !== undefined ? { portFile: args.portFile } : {}),
       banner: (port: number) =>
-        `provider-sim ${args.name} (${args.style}) serving ${args.model} on ${args.host}:${port}, key header ${
-          args.style === 'vllm' ? 'Authorization' : displayHeaderName(args.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader)}`,
+        `provider-sim ${args.name} (${args.style}) serving ${args.model} on ${args.tls ? 'https' : 'http'}://${args.host}:${port}, key header ${
+          args.style === 'vllm' ? 'Authorization' : args.style === 'anthropic' ? 'x-api-key' : displayHeaderName(args.keyHeader ?? PROVIDER_SIM_DEFAULTS.keyHeader)}`,
     };
   });
 }

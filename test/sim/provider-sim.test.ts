@@ -514,7 +514,7 @@ describe('parseProviderSimArgs', () => {
 
   it('rejects a bad style, port or unknown flag', () => {
     const env = { PROVIDER_API_KEY: 'k' };
-    expect(() => parseProviderSimArgs(['--style', 'anthropic'], env)).toThrow('--style must be provider or vllm');
+    expect(() => parseProviderSimArgs(['--style', 'claude'], env)).toThrow('--style must be provider, vllm or anthropic');
     expect(() => parseProviderSimArgs(['--port', '70000'], env)).toThrow('--port must be an integer');
     expect(() => parseProviderSimArgs(['--port', '80x'], env)).toThrow('--port must be an integer');
     expect(() => parseProviderSimArgs(['--verbose'], env)).toThrow('unknown option --verbose');

@@ -1,5 +1,5 @@
 /**
- * Process entry of one local hop: `node component.js <maas-gateway|maas-api|egress-gateway> <stateDir>`.
+ * Process entry of one local hop: `node component.js <maas-gateway|maas-api|egress-gateway|maas-api-subscription|payload-processing> <stateDir>`.
  * It reads its programmed spec from the state dir, serves on loopback, exposes an admin listener
  * (ready / config / traces / rate-limit counters) protected by the admin token from its environment,
  * and records its pid and ports in run/<name>.json. A restarted hop reuses its previous port.
@@ -64,6 +64,23 @@ async function start(name: string, dir: string): Promise<void> {
     const { createMaasApi } = await import('./maas-api.js');
     const hop = createMaasApi(file.spec as MaasApiSpec, signingKey());
     running = { ...hop, setSpec: (s) => hop.setSpec(s as MaasApiSpec) };
+  } else if (name === 'maas-api-subscription') {
+    // The subscription-era maas-api: keys in PostgreSQL at DB_CONNECTION_URL (env, as upstream; never argv).
+    const { createMaasApiKeys } = await import('./maas-api-keys.js');
+    const { ApiKeyStore } = await import('./api-keys.js');
+    const { checkDatabaseUrl } = await import('./postgres.js');
+    const { subscriptionSpecs } = await import('../../model/subscription-read.js');
+    const spec = subscriptionSpecs(file.spec).maasApi;
+    const store = new ApiKeyStore(checkDatabaseUrl(process.env.DB_CONNECTION_URL ?? ''), spec.tenant);
+    const migrated = await store.open();
+    log(`maas-api: api_keys schema at version ${migrated.to}${migrated.applied.length ? ` (applied ${migrated.applied.join(', ')})` : ''}`);
+    const hop = createMaasApiKeys({ spec, store, log });
+    running = { ...hop, setSpec: (s) => hop.setSpec(subscriptionSpecs(s).maasApi) };
+  } else if (name === 'payload-processing') {
+    const { createPayloadProcessing } = await import('./payload-processor.js');
+    const { subscriptionSpecs } = await import('../../model/subscription-read.js');
+    const hop = createPayloadProcessing(subscriptionSpecs(file.spec).payloadProcessing);
+    running = { ...hop, setSpec: (s) => hop.setSpec(subscriptionSpecs(s).payloadProcessing) };
   } else {
     throw new Error(`unknown component ${name}`);
   }
