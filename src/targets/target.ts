@@ -11,6 +11,7 @@ import type { Secret } from '../core/secret.js';
 import type { HopRecord } from '../model/hop-record.js';
 import type { BudgetRecord, Endpoint, InstallFact, ObjectName, RouteModel } from '../model/target-facts.js';
 import type { TopologySpec } from '../model/topology.js';
+import type { K8sObject } from '../model/k8s-object.js';
 
 export type { BudgetRecord, Endpoint, RouteModel };
 
@@ -41,6 +42,8 @@ export interface UpOptions {
   vllmHost?: string;
   /** Local: faults to plant once the healthy topology is ready. */
   faults: string[];
+  /** Local: run these objects instead of the rendered steps (`--from FILE`). */
+  from?: { source: string; objects: K8sObject[] };
   strictBudget: boolean;
   /** Cluster: validate every object on the server, change nothing. */
   dryRun: boolean;

@@ -3,8 +3,8 @@
  * document with ok false and exit 1; Ctrl-C mid-way exits 130. Either way every process that run
  * started is stopped and no state is left.
  */
-import { existsSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { ndjsonLines, runCli, spawnCli, tempStateDir } from '../helpers/run-cli.js';
 import { pidAlive, stopTopology } from '../helpers/topology.js';
@@ -30,18 +30,22 @@ describe('up that fails', () => {
   test('a step that never gets ready: exit 1, one JSON document with ok false naming the step, nothing left running', async () => {
     const dir = tempStateDir('fail');
     dirs.push(dir);
-    // nothing listens on port 1: step 3a's route never resolves to a live backend
-    const r = await runCli(['up', '--output', 'json', '--vllm-url', 'http://127.0.0.1:1', '--timeout', '1'], { stateDir: dir });
+    // The vLLM route names a backend no XBackendDestination defines: its ResolvedRefs never turns True.
+    const objects = await runCli(['manifests', '--reveal-keys', '--vllm']);
+    const file = join(dirname(dir), 'objects.yaml');
+    writeFileSync(file, objects.stdout.replace(/name: vllm-backend\n(\s+)port:/, 'name: vllm-backend-typo\n$1port:'));
+    const r = await runCli(['up', '--output', 'json', '--from', file, '--timeout', '1'], { stateDir: dir });
     const pids = pidsIn(r.stdout);
     started.push(...pids);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; error: { message: string; hint: string }; steps: { id: string; ok: boolean | null }[]; logs: { level: string; message: string }[] };
     expect(doc).toMatchObject({ ok: false, exitCode: 1 });
-    expect(doc.error.message).toMatch(/^step 3a: .* not met within 1000 ms/);
+    expect(doc.error.message).toMatch(/^step 3a: HTTPRoute default\/vllm-route Accepted and ResolvedRefs by default\/poc-gateway not met within 1000 ms \(ResolvedRefs=False \(BackendNotFound\): no XBackendDestination vllm-backend-typo\)/);
     expect(doc.error.hint).toBeTruthy();
     expect(doc.steps.map((s) => [s.id, s.ok])).toEqual([
       ['platform', true],
+      ['objects', true],
       ['1', true],
       ['2', true],
       ['3', true],

@@ -15,6 +15,7 @@ const flags = {
   'vllm-host': flag.string('HOST', 'remote vLLM host for the XBackendDestination (cluster target)'),
   'vllm-key-file': flag.string('FILE', 'file holding the vLLM API key (or env VLLM_API_KEY)'),
   fault: flag.strings('NAME', 'plant a known fault in the local topology (see `demo doctor --self-test`)'),
+  from: flag.string('FILE', 'run the Kubernetes objects in FILE (YAML documents or a List; - for stdin) on the local target'),
   'strict-budget': flag.boolean('reserve max_tokens at admission (local; not what Limitador does)'),
   'dry-run': flag.boolean('print what would be applied, change nothing (cluster target)'),
   'wg-dir': flag.string('DIR', 'wg-ai-gateway clone (prototypes/backend-control-plane) for the XBackendDestination CRD', { env: 'WG_DIR' }),
@@ -25,15 +26,47 @@ const flags = {
 
 type UpContext = CommandContext<typeof flags>;
 
+const fromFiles = new WeakMap<object, Promise<UpOptions['from']>>();
+
+/** `--from FILE` (or `-`), read once per run: the plan and the run see the same objects. */
+function readFrom(ctx: UpContext): Promise<UpOptions['from']> {
+  const file = ctx.flags.from;
+  if (file === undefined) return Promise.resolve(undefined);
+  if (!fromFiles.has(ctx.flags)) {
+    fromFiles.set(
+      ctx.flags,
+      (async () => {
+        let text: string;
+        try {
+          text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
+        } catch {
+          throw new UserError(`cannot read --from ${file}`, 'give a YAML file of Kubernetes objects, e.g. from `demo manifests --reveal-keys > objects.yaml`');
+        }
+        const { parseObjects } = await import('../../model/object-file.js');
+        return { source: file === '-' ? '(stdin)' : file, objects: parseObjects(text, file === '-' ? '(stdin)' : file, ctx.cfg) };
+      })(),
+    );
+  }
+  return fromFiles.get(ctx.flags)!;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** What `up` was asked for, as the target reads it. */
-export function upOptions(ctx: UpContext): UpOptions {
+export async function upOptions(ctx: UpContext): Promise<UpOptions> {
   const f = ctx.flags;
+  const from = await readFrom(ctx);
   const vllm = f['no-vllm'] ? false : f.vllm || f['vllm-host'] !== undefined || f['vllm-url'] !== undefined ? true : undefined;
   return {
     ...(vllm !== undefined ? { vllm } : {}),
     ...(f['vllm-url'] !== undefined ? { vllmUrl: f['vllm-url'] } : {}),
     ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
     faults: f.fault,
+    ...(from ? { from } : {}),
     strictBudget: f['strict-budget'],
     dryRun: f['dry-run'],
     ...(f.timeout !== undefined ? { timeoutMs: f.timeout } : {}),
@@ -67,10 +100,10 @@ export default defineCommand({
   usage: 'demo up [flags]',
   examples: ['demo up', 'demo up --no-vllm', 'demo up --target cluster --vllm-host vllm.example.com', 'demo up --fault wrong-key'],
   flags,
-  plan: async (ctx) => (await openTarget(ctx)).plan(upOptions(ctx)),
+  plan: async (ctx) => (await openTarget(ctx)).plan(await upOptions(ctx)),
   async *run(ctx) {
     const cfg = withVllmKey(ctx.cfg, ctx.flags['vllm-key-file'], ctx.io.env);
     const target = await openTarget({ ...ctx, cfg });
-    yield* target.up(upOptions(ctx), ctx.signal);
+    yield* target.up(await upOptions(ctx), ctx.signal);
   },
 });

@@ -26,6 +26,12 @@ export class LocalTarget implements Target {
   }
 
   plan(opts: UpOptions): { id: string; title: string }[] {
+    if (opts.from) {
+      // Grouped as up will run them (by the demo's step label); cheap, no rendering.
+      const ids = [...new Set(opts.from.objects.map((o) => o.metadata.labels?.['maas-egress-demo/step'] ?? 'objects'))];
+      const order = ['objects', ...selectSteps({ vllm: true }).map((s) => s.id)];
+      return [PLATFORM_STEP, ...ids.sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((id) => ({ id, title: selectSteps({ vllm: true }).find((s) => s.id === id)?.title ?? `Objects from ${opts.from!.source}` }))];
+    }
     return [PLATFORM_STEP, ...selectSteps({ vllm: opts.vllm ?? true }).map((s) => ({ id: s.id, title: s.title }))];
   }
 
@@ -38,14 +44,19 @@ export class LocalTarget implements Target {
         throw new UserError(`--vllm-url must be an http(s) URL; got "${opts.vllmUrl}"`, 'e.g. --vllm-url http://vllm.example.com:8000');
       }
     }
+    if (opts.from && opts.vllmUrl !== undefined) throw new UserError('--from and --vllm-url both say what to run', 'put the remote vLLM into the objects of the file (its XBackendDestination), or drop --from');
     const { localUp } = await import('./local-target.js');
+    // With --from the objects say whether the opt-in provider is there: its bridge route.
+    const optional = this.#opts.cfg.providers.filter((p) => p.optional);
+    const vllm = opts.from ? opts.from.objects.some((o) => o.kind === 'HTTPRoute' && optional.some((p) => o.metadata.name === `${p.name}-bridge`)) : (opts.vllm ?? true);
     yield* localUp(
       this.#opts.cfg,
       {
-        vllm: opts.vllm ?? true,
+        vllm,
         ...(opts.vllmUrl !== undefined ? { vllmUrl: opts.vllmUrl } : {}),
         faults: opts.faults,
         strictBudget: opts.strictBudget,
+        ...(opts.from ? { from: opts.from } : {}),
         timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       },
       this.#dir,

@@ -19,8 +19,12 @@ import { closedPort } from '../../core/ports.js';
 import type { StepContext } from '../../core/step.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { ObjectSet, objectKey } from '../../model/object-source.js';
-import { renderAll, type RenderedStep } from '../cluster/render.js';
+import type { ObjectPatch } from '../../model/k8s-object.js';
+import type { WaitSpec } from '../../core/step.js';
+import { renderAll } from '../cluster/render.js';
 import { names } from '../../../steps/scope.js';
+import { stepById } from '../../../steps/index.js';
+import { waitsForObjects } from '../../../steps/object-waits.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
 import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile, type LaunchSpec } from './launcher.js';
 import { baseSpec, type TopologySpec } from '../../model/topology.js';
@@ -31,12 +35,20 @@ import { launchOf, planWorkloads, type Workload } from './workloads.js';
 import { topologyFromObjects } from './objects-topology.js';
 import { localWait, type LocalWorld } from './waits.js';
 
+/** Objects to run instead of the rendered steps (`up --from FILE`). */
+export interface ObjectsFrom {
+  /** The file name, or `-` for standard input, as the user gave it. */
+  source: string;
+  objects: K8sObject[];
+}
+
 export interface LocalUpOptions {
   vllm: boolean;
   vllmUrl?: string;
   vllmKey?: string;
   faults: string[];
   strictBudget: boolean;
+  from?: ObjectsFrom;
   timeoutMs: number;
 }
 
@@ -166,7 +178,11 @@ export function localStepContext(cfg: DemoConfig, opts: Pick<LocalUpOptions, 'vl
 
 /** What the objects ask to run; an object no local process can be stops `up` before anything starts. */
 function workloadsOf(cfg: DemoConfig, objects: readonly K8sObject[]): Workload[] {
-  const plan = planWorkloads(objects, { egressClass: cfg.egress.className, controller: { namespace: cfg.egress.controllerNamespace, name: names.controller } });
+  const plan = planWorkloads(objects, {
+    egressClass: cfg.egress.className,
+    controller: { namespace: cfg.egress.controllerNamespace, name: names.controller },
+    platform: [{ namespace: cfg.maas.apiNamespace, name: names.maasApi, note: 'the platform’s maas-api: the local maas-api hop, which reads the registry' }],
+  });
   if (plan.unrepresentable.length) {
     throw new UserError(
       `the local target cannot run ${plan.unrepresentable.map((u) => `${u.object}: ${u.reason}`).join('; ')}`,
@@ -221,9 +237,55 @@ async function* reconcile(ctx: Ctx, step: string): AsyncGenerator<EventInput> {
   }
 }
 
+/** One step of a local run: its objects and what to wait for (the step's own waits, or each object's). */
+export interface LocalStep {
+  id: string;
+  title: string;
+  explain?: string;
+  objects: K8sObject[];
+  patches: ObjectPatch[];
+  notes: string[];
+  waits: WaitSpec[];
+}
+
+const STEP_LABEL = 'maas-egress-demo/step';
+
+/**
+ * The steps of a run: the demo's rendered steps, or a file's objects grouped by the step label the
+ * demo puts on what it renders (objects without it come first, as one step of their own).
+ */
+export function localPlan(cfg: DemoConfig, opts: Pick<LocalUpOptions, 'vllm' | 'vllmUrl' | 'from'>): LocalStep[] {
+  if (!opts.from) {
+    const sctx = localStepContext(cfg, opts);
+    return renderAll(sctx).map((r) => ({ id: r.step.id, title: r.step.title, explain: r.step.explain, objects: r.objects, patches: r.patches, notes: r.notes, waits: r.step.waits(sctx) }));
+  }
+  const { source, objects } = opts.from;
+  const groups = new Map<string, K8sObject[]>();
+  for (const o of objects) {
+    const id = o.metadata.labels?.[STEP_LABEL];
+    const key = id && stepById(id) ? stepById(id)!.id : 'objects';
+    groups.set(key, [...(groups.get(key) ?? []), o]);
+  }
+  const order = ['objects', '1', '2', '3', '3a', '4', '5'];
+  return [...groups.entries()]
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([id, objs]) => {
+      const def = stepById(id);
+      return {
+        id: def ? def.id : 'objects',
+        title: def ? `${def.title} (from ${source})` : `Objects from ${source}`,
+        ...(def ? { explain: def.explain } : {}),
+        objects: objs,
+        patches: [],
+        notes: [],
+        waits: waitsForObjects(objs, cfg),
+      };
+    });
+}
+
 /** Applies one step's objects: the set takes them, their processes start, the hops are reprogrammed, the step's conditions are waited for. */
-async function* applyStep(ctx: Ctx, r: RenderedStep, sctx: StepContext): AsyncGenerator<EventInput> {
-  const step = r.step.id;
+async function* applyStep(ctx: Ctx, r: LocalStep): AsyncGenerator<EventInput> {
+  const step = r.id;
   for (const o of r.objects) {
     const before = ctx.objects.apply(o);
     yield { kind: 'apply', step, object: objectKey(o), action: before === undefined ? 'created' : isDeepStrictEqual(before, o) ? 'unchanged' : 'configured' };
@@ -237,7 +299,7 @@ async function* applyStep(ctx: Ctx, r: RenderedStep, sctx: StepContext): AsyncGe
   for (const w of ctx.workloads.filter((x) => keys.has(x.object) && !ctx.components[x.component])) yield* startWorkload(ctx, step, w);
   yield* reconcile(ctx, step);
   const lw = world(ctx);
-  for (const spec of r.step.waits(sctx)) {
+  for (const spec of r.waits) {
     const w = localWait(spec, lw);
     yield* waitFor(step, w.condition, ctx.opts.timeoutMs, ctx.signal, w.probe);
   }
@@ -301,8 +363,9 @@ export async function* localUp(cfg: DemoConfig, opts: LocalUpOptions, dir: strin
       registerSecretValue(existing.adminToken);
       const h = await health(existing);
       if (h.dead.length === 0) {
-        yield { kind: 'log', level: 'info', message: `already up: the local topology is running (MaaS gateway https://${existing.host}); nothing changed` };
-        yield summaryEvent(existing, cfg, 'already up');
+        const changed = yield* reprogramUp(existing, cfg, opts, dir, signal);
+        if (!changed) yield { kind: 'log', level: 'info', message: `already up: the local topology is running (MaaS gateway https://${existing.host}) with these objects, faults and configuration; nothing changed` };
+        yield summaryEvent(readState(dir) ?? existing, cfg, changed ? 'reprogrammed' : 'already up');
         return;
       }
       if (h.alive.length > 0) {
@@ -317,6 +380,104 @@ export async function* localUp(cfg: DemoConfig, opts: LocalUpOptions, dir: strin
     yield* freshUp(cfg, opts, dir, signal);
   } finally {
     release();
+  }
+}
+
+/** Plants the asked-for faults over the healthy topology, as a person would break a working install. */
+async function* plantFaults(ctx: Ctx): AsyncGenerator<EventInput> {
+  if (!ctx.opts.faults.length) return;
+  const deadPort = await closedPort();
+  ctx.spec = applyFaults(ctx.spec, ctx.opts.faults, { deadPort });
+  for (const name of HOPS) if (ctx.components[name]) await admin(ctx, name).program(ctx.spec[PARTS[name]]);
+  for (const f of ctx.opts.faults) yield { kind: 'log', level: 'warn', message: `planted fault ${f}: ${findFault(f.split(':')[0]!)!.description}` };
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+
+/**
+ * `up` on a running topology with other objects, faults or configuration: the objects that differ
+ * are applied (their processes started, stopped or restarted), the hops reprogrammed from the
+ * objects and the faults planted again; what changed is said. Returns false when nothing differs.
+ */
+async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOptions, dir: string, signal: AbortSignal): AsyncGenerator<EventInput, boolean> {
+  const p = paths(dir);
+  const before = new ObjectSet(readJson<K8sObject[]>(p.objects) ?? []);
+  const plan = localPlan(cfg, opts);
+  const next = plan.flatMap((r) => r.objects);
+  const after = new ObjectSet(next);
+  const created = next.filter((o) => !before.all().some((b) => objectKey(b) === objectKey(o) && b.kind === o.kind));
+  const configured = next.filter((o) => before.all().some((b) => objectKey(b) === objectKey(o) && !isDeepStrictEqual(b, o)));
+  const deleted = before.all().filter((b) => !next.some((o) => objectKey(o) === objectKey(b)));
+  const faultsChanged = !sameList(state.faults, opts.faults);
+  const budgetChanged = state.strictBudget !== opts.strictBudget;
+  const cfgChanged = !isDeepStrictEqual(readJson(p.config), JSON.parse(JSON.stringify(serializeConfig(cfg))));
+  if (!created.length && !configured.length && !deleted.length && !faultsChanged && !budgetChanged && !cfgChanged) return false;
+  const workloads = workloadsOf(cfg, next);
+  const t0 = performance.now();
+  const what = [
+    created.length || configured.length || deleted.length ? `${created.length} objects created, ${configured.length} changed, ${deleted.length} removed` : '',
+    faultsChanged ? `faults ${state.faults.join(', ') || 'none'} → ${opts.faults.join(', ') || 'none'}` : '',
+    budgetChanged ? `strict budget ${opts.strictBudget ? 'on' : 'off'}` : '',
+    cfgChanged && !created.length && !configured.length ? 'configuration changed' : '',
+  ].filter(Boolean);
+  yield { kind: 'step-start', step: 'reprogram', title: `Reprogram the running topology: ${what.join('; ')}` };
+  const ctx: Ctx = {
+    dir,
+    cfg,
+    opts,
+    signal,
+    adminToken: state.adminToken,
+    clusterToken: state.clusterToken,
+    spec: baseSpec(cfg, { host: state.host, strictBudget: opts.strictBudget }),
+    components: { ...state.components },
+    host: state.host,
+    early: new Map(),
+    objects: after,
+    workloads,
+    launches: { ...(state.launches ?? {}) },
+    agent: gatewayAgent(state.caFile),
+  };
+  try {
+    // What each hop runs now is what the objects are compared against.
+    for (const hop of HOPS) {
+      const running = (await admin(ctx, hop).call<{ spec: unknown }>('GET', '/config').catch(() => undefined))?.spec;
+      if (running) (ctx.spec as unknown as Record<string, unknown>)[PARTS[hop]] = running;
+    }
+    for (const o of created) yield { kind: 'apply', step: 'reprogram', object: objectKey(o), action: 'created' };
+    for (const o of configured) yield { kind: 'apply', step: 'reprogram', object: objectKey(o), action: 'configured' };
+    for (const o of deleted) yield { kind: 'apply', step: 'reprogram', object: objectKey(o), action: 'deleted' };
+    // Processes: gone with their object, started for a new one, restarted when their command line changed.
+    const wanted = new Map(workloads.map((w) => [w.component, w]));
+    for (const [name, c] of Object.entries(ctx.components)) {
+      if ((HOPS as readonly string[]).includes(name)) continue;
+      const w = wanted.get(name);
+      const changed = w && !isDeepStrictEqual(launchOf(w, scriptPath), ctx.launches[name]);
+      if (!w || changed) {
+        await stopAndWait(c.pid);
+        delete ctx.components[name];
+        delete ctx.launches[name];
+        yield { kind: 'apply', step: 'reprogram', object: `process/${name} (pid ${c.pid})`, action: 'stopped' };
+      }
+    }
+    for (const w of workloads.filter((x) => !ctx.components[x.component])) yield* startWorkload(ctx, 'reprogram', w);
+    yield* reconcile(ctx, 'reprogram');
+    yield* plantFaults(ctx);
+    const lw = world(ctx);
+    for (const spec of waitsForObjects([...created, ...configured], cfg)) {
+      const w = localWait(spec, lw);
+      yield* waitFor('reprogram', w.condition, opts.timeoutMs, signal, w.probe);
+    }
+    writeJson(p.objects, after.all());
+    writeJson(p.config, serializeConfig(cfg));
+    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches, faults: opts.faults, strictBudget: opts.strictBudget, vllm: { enabled: opts.vllm, remote: Boolean(opts.vllmUrl), ...(opts.vllmUrl ? { url: opts.vllmUrl } : {}) } } satisfies LocalState);
+    yield { kind: 'step-end', step: 'reprogram', ok: true, ms: elapsed(t0) };
+    return true;
+  } catch (err) {
+    yield { kind: 'step-end', step: 'reprogram', ok: false, ms: elapsed(t0), message: (err as Error).message };
+    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches } satisfies LocalState);
+    throw err instanceof UserError || err instanceof StepFailedError ? err : new StepFailedError(`reprogramming stopped half-way: ${(err as Error).message}`, 'run `demo up` again with the same flags to finish, or `demo down` and `demo up` to start afresh');
+  } finally {
+    await ctx.agent?.close();
   }
 }
 
@@ -347,8 +508,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
   registerSecretValue(clusterToken);
   registerSecretValue(adminToken);
   // The whole plan is rendered first: an object the local target cannot run stops `up` before anything starts.
-  const sctx = localStepContext(cfg, opts);
-  const plan = renderAll(sctx);
+  const plan = localPlan(cfg, opts);
   const workloads = workloadsOf(cfg, plan.flatMap((r) => r.objects));
   const ctx: Ctx = {
     dir,
@@ -405,21 +565,16 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
 
     for (const r of plan) {
       const ts = performance.now();
-      current = { id: r.step.id, start: ts };
-      yield { kind: 'step-start', step: r.step.id, title: r.step.title, explain: r.step.explain };
-      for (const n of r.notes) yield { kind: 'log', level: 'info', message: `step ${r.step.id}: ${n}` };
-      yield* applyStep(ctx, r, sctx);
-      completed = [...completed, r.step.id];
+      current = { id: r.id, start: ts };
+      yield { kind: 'step-start', step: r.id, title: r.title, ...(r.explain ? { explain: r.explain } : {}) };
+      for (const n of r.notes) yield { kind: 'log', level: 'info', message: `step ${r.id}: ${n}` };
+      yield* applyStep(ctx, r);
+      completed = [...completed, r.id];
       writeJson(p.objects, ctx.objects.all());
       writeJson(p.state, freshState(ctx, completed));
-      yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(ts) };
+      yield { kind: 'step-end', step: r.id, ok: true, ms: elapsed(ts) };
     }
-    if (opts.faults.length) {
-      const deadPort = await closedPort();
-      ctx.spec = applyFaults(ctx.spec, opts.faults, { deadPort });
-      for (const name of HOPS) await admin(ctx, name).program(name === 'maas-gateway' ? ctx.spec.maasGateway : name === 'egress-gateway' ? ctx.spec.egress : ctx.spec.maasApi);
-      for (const f of opts.faults) yield { kind: 'log', level: 'warn', message: `planted fault ${f}: ${findFault(f.split(':')[0]!)!.description}` };
-    }
+    yield* plantFaults(ctx);
     const state = freshState(ctx, completed);
     writeJson(p.state, state);
     yield { kind: 'log', level: 'info', message: `local topology ready in ${elapsed(start)} ms` };

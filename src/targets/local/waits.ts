@@ -83,12 +83,19 @@ function routeWait(world: LocalWorld, spec: Extract<WaitSpec, { kind: 'route-acc
       const route = (await world.objects.get('gateway.networking.k8s.io/v1', 'HTTPRoute', spec.namespace, spec.name)) as HttpRoute | undefined;
       const onEgress = spec.parent?.name === cfg.egress.gatewayName && spec.parent.namespace === cfg.egress.namespace;
       if (onEgress) {
+        // As the wg controller reports it: Accepted once the gateway took the route, ResolvedRefs once
+        // its backendRef names a destination (and a port) the gateway knows. Whether the backend
+        // answers is not part of the status: validate and doctor find that out.
         if (!route) return 'route not applied';
-        const c = world.components['egress-gateway'];
-        if (!c) return 'egress Envoy not started';
-        const r = await get(`http://127.0.0.1:${c.port}${probePath(routeRule(route).prefix)}`);
-        // Anything but Envoy's own 404/500/503 means the route matched and its backend resolved and answered.
-        return r.status !== 404 && r.status !== 500 && r.status !== 503 ? true : `HTTP ${r.status}`;
+        const eg = (await world.config('egress-gateway')) as { routes?: { name: string; backendRef: { kind: string; name: string; port: number } }[]; backends?: { name: string; ports: number[] }[] } | undefined;
+        const programmed = eg?.routes?.find((x) => x.name === spec.name);
+        if (!programmed) return 'Accepted=False: the egress gateway has not taken the route (parentRef)';
+        const ref = programmed.backendRef;
+        const backend = eg?.backends?.find((b) => b.name === ref.name);
+        if (ref.kind !== 'Backend') return `ResolvedRefs=False (InvalidKind): backendRef kind ${ref.kind}`;
+        if (!backend) return `ResolvedRefs=False (BackendNotFound): no XBackendDestination ${ref.name}`;
+        if (!backend.ports.includes(ref.port)) return `ResolvedRefs=False: XBackendDestination ${ref.name} lists no port ${ref.port}`;
+        return true;
       }
       // A route on the MaaS gateway (KServe's on-prem route): the gateway policy answers for it.
       const prefix = route ? routeRule(route).prefix : ((await onpremPrefix(world, spec.namespace, spec.name)) ?? '');

@@ -101,7 +101,7 @@ function argValue(args: readonly string[], flag: string): string | undefined {
  * What the objects ask to run. `egressClass` is the GatewayClass the egress hop implements; the
  * `controller` is the Deployment whose reconciling the hops' programming stands in for.
  */
-export function planWorkloads(objects: readonly K8sObject[], opts: { egressClass: string; controller: { namespace: string; name: string } }): WorkloadPlan {
+export function planWorkloads(objects: readonly K8sObject[], opts: { egressClass: string; controller: { namespace: string; name: string }; platform: { namespace: string; name: string; note: string }[] }): WorkloadPlan {
   const plan: WorkloadPlan = { workloads: [], accepted: [], unrepresentable: [] };
   for (const o of objects) {
     const key = objectKey(o);
@@ -109,6 +109,11 @@ export function planWorkloads(objects: readonly K8sObject[], opts: { egressClass
     if (o.kind === 'Deployment') {
       if (ns === opts.controller.namespace && o.metadata.name === opts.controller.name) {
         plan.accepted.push({ object: key, note: 'the wg controller: its work (Envoy config from routes and backends) is the egress hop’s programming' });
+        continue;
+      }
+      const platform = opts.platform.find((x) => x.namespace === ns && x.name === o.metadata.name);
+      if (platform) {
+        plan.accepted.push({ object: key, note: platform.note });
         continue;
       }
       const template = (o.spec as { template?: PodTemplate } | undefined)?.template;
