@@ -90,6 +90,10 @@ export interface CheckEvent {
   fix?: string;
   /** The hop this result is attributed to (the first hop whose evidence differs from expectation). */
   hop?: HopId;
+  /** The object that causes it, `Kind/namespace/name`, where one object does. */
+  object?: string;
+  /** The field of that object, as a path (`spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch`). */
+  field?: string;
   evidence?: string[];
   ms: number;
   /** Extra structured data (e.g. call 10's counts), rendered by json/junit only. */

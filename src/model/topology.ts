@@ -105,6 +105,11 @@ export interface EgressSpec {
    * A backend whose name is missing here (and is not an IP literal) gets 503 `no healthy upstream`.
    */
   dns: Record<string, string>;
+  /**
+   * Services a route may name with backendRef kind `Service` (EDS from their endpoints): name,
+   * namespace and port. Absent where unknown; a Service backendRef missing from here does not resolve.
+   */
+  services?: { name: string; namespace: string; ports: number[] }[];
 }
 
 export interface MaasApiSpec {

@@ -51,6 +51,7 @@ export const formatters: FormatterMap = {
       if (e.actual !== undefined) lines.push(`    actual:   ${e.actual}`);
       if (e.message) lines.push(`    ${e.message}`);
       if (e.hop) lines.push(`    broken hop: ${e.hop}`);
+      if (e.object) lines.push(`    object: ${e.object}${e.field ? ` field ${e.field}` : ''}`);
       for (const ev of e.evidence ?? []) lines.push(`    ${p.dim('evidence:')} ${ev}`);
       if (e.fix) lines.push(...e.fix.split('\n').map((l, i) => `    ${i === 0 ? 'fix: ' : '     '}${l}`));
       if (e.hint) lines.push(`    hint: ${e.hint}`);

@@ -42,7 +42,7 @@ export type HopView = Omit<HopEvent, 'kind' | 'check'>;
 export type CheckStatus = 'pending' | 'running' | Outcome;
 
 /** A check as the TUI shows it: the result fields of its `check` event, plus its live status. */
-export interface CheckView extends Pick<CheckEvent, 'id' | 'title' | 'category' | 'expected' | 'actual' | 'message' | 'hint' | 'fix' | 'hop' | 'evidence'> {
+export interface CheckView extends Pick<CheckEvent, 'id' | 'title' | 'category' | 'expected' | 'actual' | 'message' | 'hint' | 'fix' | 'hop' | 'object' | 'field' | 'evidence'> {
   status: CheckStatus;
   ms?: number;
   startT?: number;
@@ -162,6 +162,8 @@ function checkFromEvent(e: CheckEvent, prev: CheckView | undefined, run: number)
   if (e.hint !== undefined) view.hint = e.hint;
   if (e.fix !== undefined) view.fix = e.fix;
   if (e.hop !== undefined) view.hop = e.hop;
+  if (e.object !== undefined) view.object = e.object;
+  if (e.field !== undefined) view.field = e.field;
   if (e.evidence !== undefined) view.evidence = e.evidence;
   return view;
 }

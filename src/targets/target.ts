@@ -133,6 +133,13 @@ export interface TargetSession {
    * A private install only (the doctor self-test): run exactly this topology and forget every counter.
    * Absent where the install is shared or not ours to rewrite.
    */
-  rehearse?: { program(spec: TopologySpec): Promise<void>; resetCounters(): Promise<void> };
+  rehearse?: {
+    program(spec: TopologySpec): Promise<void>;
+    /** Runs exactly these objects (processes included), waiting for nothing; resolves whether anything changed. */
+    apply(objects: K8sObject[]): Promise<boolean>;
+    /** The objects it runs now. */
+    objects(): K8sObject[];
+    resetCounters(): Promise<void>;
+  };
   close(): Promise<void>;
 }

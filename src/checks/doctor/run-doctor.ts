@@ -136,6 +136,7 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
     outcome,
     ...(f.message ? { message: f.message } : {}),
     ...(f.hop ? { hop: f.hop } : {}),
+    ...(f.object && outcome !== 'pass' ? { object: f.object, ...(f.field ? { field: f.field } : {}) } : {}),
     ...(f.evidence?.length && outcome !== 'pass' ? { evidence: f.evidence } : {}),
     ...(f.fix && outcome !== 'pass' ? { fix: `${f.fix.summary}\n${f.fix.patch}` } : {}),
     ...(outcome !== 'pass' && outcome !== 'skip' ? { hint: check.hint } : {}),

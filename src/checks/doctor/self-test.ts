@@ -15,6 +15,8 @@ import { FAULTS, applyFaults } from '../../model/faults.js';
 import { createTarget } from '../../targets/index.js';
 import { closedPort } from '../../core/ports.js';
 import { runDoctor, type DoctorResult } from './run-doctor.js';
+import { drawMutations } from './mutations.js';
+import type { TargetSession } from '../../targets/target.js';
 
 async function drain<T>(gen: AsyncIterator<EventInput, T>): Promise<T> {
   let step = await gen.next();
@@ -31,7 +33,17 @@ async function settle(events: AsyncIterable<EventInput>): Promise<void> {
 
 const flagged = (results: DoctorResult[]) => results.filter((r) => r.outcome === 'fail' || (r.outcome === 'warn' && !r.expectedWarning));
 
-export async function* selfTest(cfg: DemoConfig, signal: AbortSignal): AsyncGenerator<EventInput> {
+export interface SelfTestOptions {
+  /** Random single-field mutations of the demo's objects instead of the named faults. */
+  mutations?: number;
+  seed?: number;
+}
+
+export async function* selfTest(cfg: DemoConfig, signal: AbortSignal, opts: SelfTestOptions = {}): AsyncGenerator<EventInput> {
+  if (opts.mutations !== undefined) {
+    yield* mutationTest(cfg, signal, opts.mutations, opts.seed ?? 1);
+    return;
+  }
   const dir = join(mkdtempSync(join(tmpdir(), 'maas-egress-demo-self-test-')), 'state');
   yield { kind: 'log', level: 'info', message: `starting a private local topology in ${dir} (the self-test never touches a shared install)` };
   const local = await createTarget({ kind: 'local', cfg, env: { MAAS_EGRESS_DEMO_STATE_DIR: dir }, warn: () => undefined });
@@ -89,6 +101,104 @@ export async function* selfTest(cfg: DemoConfig, signal: AbortSignal): AsyncGene
       title: 'Doctor self-test',
       table: { head: ['planted fault', 'expected check@hop', 'flagged', 'result'], rows },
       facts: { score: `${named}/${FAULTS.length} faults named correctly`, 'false alarms on the healthy topology': alarms.length },
+    };
+  } finally {
+    await target.close();
+    await settle(local.down({}, signal));
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+}
+
+/** The validation calls' verdicts on the running topology: the symptom a mutation causes, judged apart from doctor. */
+async function symptoms(target: TargetSession, signal: AbortSignal): Promise<string[]> {
+  const { validationCalls } = await import('../validate.js');
+  const { runValidate, selectCalls } = await import('../run-validate.js');
+  const failed: string[] = [];
+  for await (const e of runValidate(target, selectCalls(validationCalls(target.cfg, target.providers())), signal)) {
+    if (e.kind === 'check' && e.outcome === 'fail') failed.push(`${e.id}${e.hop ? `@${e.hop}` : ''}`);
+  }
+  return failed;
+}
+
+/**
+ * `--mutations N --seed S`: N random single-field mutations of the demo's objects, each run on a
+ * private local topology. A mutation whose symptom the validation calls see must be named by doctor
+ * at the right hop; one with no symptom is benign and doctor must stay clean on it.
+ */
+async function* mutationTest(cfg: DemoConfig, signal: AbortSignal, n: number, seed: number): AsyncGenerator<EventInput> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'maas-egress-demo-self-test-')), 'state');
+  yield { kind: 'log', level: 'info', message: `starting a private local topology in ${dir} (the self-test never touches a shared install)` };
+  const local = await createTarget({ kind: 'local', cfg, env: { MAAS_EGRESS_DEMO_STATE_DIR: dir }, warn: () => undefined });
+  await settle(local.up({ vllm: true, faults: [], strictBudget: false, dryRun: false, skipCrds: false, timeoutMs: 15_000 }, signal));
+  const target = await local.open();
+  try {
+    const rehearse = target.rehearse;
+    if (!rehearse) throw new StepFailedError('the private topology cannot be reprogrammed', 'report this as a bug');
+    const healthy = rehearse.objects();
+    const doctor = async () => {
+      await rehearse.resetCounters();
+      return drain(runDoctor(target, { probeRateLimit: false, fix: false, signal, quiet: true }));
+    };
+    const t0 = performance.now();
+    await rehearse.resetCounters();
+    const baseSymptoms = await symptoms(target, signal);
+    const base = await doctor();
+    const alarms = flagged(base);
+    yield {
+      kind: 'check',
+      id: 'self-test-healthy',
+      category: 'self-test',
+      title: 'unedited objects: validate passes, doctor raises nothing',
+      outcome: alarms.length || baseSymptoms.length ? 'fail' : 'pass',
+      actual: alarms.length || baseSymptoms.length ? `false alarms: ${alarms.map((a) => a.id).join(', ') || '-'}; failing calls: ${baseSymptoms.join(', ') || '-'}` : `${base.filter((r) => r.outcome === 'pass').length} checks passed`,
+      ms: Math.round(performance.now() - t0),
+    };
+    const rows: string[][] = [];
+    let symptomatic = 0;
+    let named = 0;
+    let benignFlagged = 0;
+    for (const [i, m] of drawMutations(healthy, cfg, n, seed).entries()) {
+      if (signal.aborted) break;
+      const ts = performance.now();
+      await rehearse.apply(m.objects);
+      await rehearse.resetCounters();
+      const seen = await symptoms(target, signal);
+      const results = await doctor();
+      await rehearse.apply(healthy);
+      const hits = flagged(results);
+      const right = hits.filter((h) => h.hop && m.hops.includes(h.hop as (typeof m.hops)[number]));
+      const symptom = seen.length > 0;
+      if (symptom) symptomatic += 1;
+      if (symptom && right.length) named += 1;
+      if (!symptom && hits.length) benignFlagged += 1;
+      const ok = symptom ? right.length > 0 : hits.length === 0;
+      const shown = (v: unknown) => (v === undefined ? '(removed)' : JSON.stringify(v).slice(0, 60));
+      const flaggedText = hits.map((h) => `${h.id}${h.hop ? `@${h.hop}` : ''}`).join(', ') || '(nothing)';
+      rows.push([String(i + 1), `${m.object} ${m.field}`, `${shown(m.before)} → ${shown(m.after)}`, symptom ? seen.join(', ') : 'benign', flaggedText, ok ? 'ok' : symptom ? 'MISSED' : 'FALSE ALARM']);
+      yield {
+        kind: 'check',
+        id: `self-test-mutation-${i + 1}`,
+        category: 'self-test',
+        title: `${m.family}: ${m.object} ${m.field} ${shown(m.before)} → ${shown(m.after)}`,
+        outcome: ok ? 'pass' : 'fail',
+        expected: symptom ? `a finding at ${m.hops.join(' or ')}` : 'no finding (no call fails)',
+        actual: `calls failing: ${seen.join(', ') || 'none'}; doctor flagged: ${flaggedText}`,
+        ms: Math.round(performance.now() - ts),
+      };
+    }
+    const score = symptomatic ? named / symptomatic : 1;
+    yield {
+      kind: 'summary',
+      title: 'Doctor self-test (mutations)',
+      table: { head: ['#', 'object field', 'change', 'symptom (failing calls)', 'doctor flagged', 'result'], rows },
+      facts: {
+        score: Math.round(score * 1000) / 1000,
+        falseAlarms: alarms.length,
+        named: `${named} of ${symptomatic} mutations with a symptom named at the right hop`,
+        benign: `${n - symptomatic} without a symptom, ${benignFlagged} of them flagged anyway`,
+        benignFlagged,
+        seed,
+      },
     };
   } finally {
     await target.close();

@@ -33,6 +33,9 @@ export interface Finding {
   outcome: 'pass' | 'fail' | 'warn' | 'skip';
   message?: string;
   hop?: HopId;
+  /** The object that causes it (`Kind/namespace/name`) and its field, where one object does. */
+  object?: string;
+  field?: string;
   evidence?: string[];
   fix?: Fix;
   /** A warning that the seed design always raises (e.g. keys as literals in AuthPolicies). */

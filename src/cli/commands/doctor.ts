@@ -19,6 +19,8 @@ export default defineCommand({
     timeout: flag.seconds('--fix: how long to wait for a restored object to be ready (default 60)'),
     'fail-on': flag.choice(['error', 'warning'] as const, 'LEVEL', 'error (default) or warning'),
     'self-test': flag.boolean('plant each known fault on a private local topology, run doctor, print the score'),
+    mutations: flag.string('N', 'with --self-test: N random single-field mutations of the objects instead of the named faults'),
+    seed: flag.string('S', 'with --mutations: the random seed (default 1)'),
     ...accessFlags,
   },
   failOnWarning: (ctx) => ctx.flags['fail-on'] === 'warning',
@@ -31,9 +33,18 @@ export default defineCommand({
       // The TUI owns the keyboard; confirmations would fight it for stdin.
       throw new UserError('--fix asks before each change, which the TUI cannot do while it runs', 'add --yes to apply every proposed fix, or use --output plain to be asked one by one');
     }
+    if ((ctx.flags.mutations !== undefined || ctx.flags.seed !== undefined) && !ctx.flags['self-test']) throw new UserError('--mutations and --seed belong to --self-test', 'e.g. demo doctor --self-test --mutations 40 --seed 7');
     if (ctx.flags['self-test']) {
       const { selfTest } = await import('../../checks/doctor/self-test.js');
-      yield* selfTest(ctx.cfg, ctx.signal);
+      const count = (v: string | undefined, name: string) => {
+        if (v === undefined) return undefined;
+        const x = Number(v);
+        if (!Number.isInteger(x) || x < (name === 'seed' ? 0 : 1)) throw new UserError(`--${name} must be a whole number${name === 'seed' ? '' : ' of at least 1'}; got "${v}"`, `e.g. --${name} ${name === 'seed' ? 7 : 40}`);
+        return x;
+      };
+      const mutations = count(ctx.flags.mutations, 'mutations');
+      const seed = count(ctx.flags.seed, 'seed');
+      yield* selfTest(ctx.cfg, ctx.signal, { ...(mutations !== undefined ? { mutations } : {}), ...(seed !== undefined ? { seed } : {}) });
       return;
     }
     const session = await (await openTarget(ctx)).open({ allowBroken: true, ...(ctx.flags.timeout !== undefined ? { fixTimeoutMs: ctx.flags.timeout } : {}) });

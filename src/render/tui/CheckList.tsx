@@ -68,6 +68,7 @@ export function CheckLine({ check, width, withTrace = true }: { check: CheckView
         </Box>
       ) : null}
       {failed && check.hop ? <Field label="broken hop:" value={check.hop} /> : null}
+      {failed && check.object ? <Field label="object:" value={`${check.object}${check.field ? ` field ${check.field}` : ''}`} /> : null}
       {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} />) : null}
       {failed && check.fix ? <Field label="fix:" value={check.fix} /> : null}
       {failed && check.hint ? <Field label="hint:" value={check.hint} tone="cyan" /> : null}

@@ -75,11 +75,19 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
     }
     const { route, pathOut } = match;
     const ref = route.backendRef;
-    const backend = spec.backends.find((b) => b.name === ref.name);
+    // kind Backend names an XBackendDestination; kind Service a Service of the route's namespace
+    // (contracts §8). Anything that does not resolve is the translator's direct response 500.
+    const service = ref.kind === 'Service' ? spec.services?.find((x) => x.name === ref.name) : undefined;
+    const backend =
+      ref.kind === 'Backend'
+        ? spec.backends.find((b) => b.name === ref.name)
+        : service
+          ? { name: service.name, hostname: `${service.name}.${service.namespace}.svc.cluster.local`, ports: service.ports, scheme: 'http' as const }
+          : undefined;
     const kindOk = ref.kind === 'Backend' || ref.kind === 'Service';
     if (!kindOk || !backend || !backend.ports.includes(ref.port)) {
       sendEnvoy(res, 500, '', SERVER);
-      const reason = !kindOk ? `unsupported backend kind ${ref.kind}` : backend ? `port ${ref.port} not in ${backend.name}` : `backend ${ref.name} not found`;
+      const reason = !kindOk ? `unsupported backend kind ${ref.kind}` : backend ? `port ${ref.port} not in ${backend.name}` : ref.kind === 'Service' ? `Service ${ref.name} not found` : `backend ${ref.name} not found`;
       return record({ status: 500, answeredBy: 'self', pathOut, detail: { route: route.name, flags: 'direct_response', reason } });
     }
     const port = ref.port;

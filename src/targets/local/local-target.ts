@@ -49,6 +49,8 @@ export interface LocalUpOptions {
   faults: string[];
   strictBudget: boolean;
   from?: ObjectsFrom;
+  /** Wait for what changed to be ready (default); the self-test applies broken objects and does not. */
+  wait?: boolean;
   timeoutMs: number;
 }
 
@@ -463,7 +465,7 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
     yield* reconcile(ctx, 'reprogram');
     yield* plantFaults(ctx);
     const lw = world(ctx);
-    for (const spec of waitsForObjects([...created, ...configured], cfg)) {
+    for (const spec of opts.wait === false ? [] : waitsForObjects([...created, ...configured], cfg)) {
       const w = localWait(spec, lw);
       yield* waitFor('reprogram', w.condition, opts.timeoutMs, signal, w.probe);
     }
@@ -479,6 +481,18 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
   } finally {
     await ctx.agent?.close();
   }
+}
+
+/**
+ * Runs exactly these objects on a running topology, waiting for nothing (the doctor self-test applies
+ * broken objects on purpose); returns whether anything changed.
+ */
+export async function* applyObjects(dir: string, cfg: DemoConfig, objects: K8sObject[], signal: AbortSignal): AsyncGenerator<EventInput, boolean> {
+  const state = readState(dir);
+  if (!state) throw new StepFailedError(`no local topology in ${dir}`, 'run `demo up` first');
+  const optional = cfg.providers.filter((p) => p.optional);
+  const vllm = objects.some((o) => o.kind === 'HTTPRoute' && optional.some((p) => o.metadata.name === `${p.name}-bridge`));
+  return yield* reprogramUp(state, cfg, { vllm, faults: [], strictBudget: state.strictBudget, timeoutMs: 10_000, from: { source: 'objects', objects }, wait: false }, dir, signal);
 }
 
 function summaryEvent(state: LocalState, cfg: DemoConfig, title: string): EventInput {

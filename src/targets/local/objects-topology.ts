@@ -90,6 +90,9 @@ export async function topologyFromObjects(objects: ObjectSource & { all(): K8sOb
       routes: read.egress?.routes ?? [],
       backends,
       dns,
+      services: all
+        .filter((o) => o.kind === 'Service' && o.metadata.namespace === cfg.egress.namespace)
+        .map((o) => ({ name: o.metadata.name, namespace: cfg.egress.namespace, ports: ((o.spec as { ports?: { port?: number }[] } | undefined)?.ports ?? []).map((p) => p.port ?? 80) })),
     },
     maasApi: {
       ...base.maasApi,

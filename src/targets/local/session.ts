@@ -17,7 +17,8 @@ import type { HopRecord } from '../../model/hop-record.js';
 import { AdminClient } from './launcher.js';
 import { envFacts, gatewayAgent, health } from './local-target.js';
 import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from '../../model/topology.js';
-import { paths, readState, stateDir, type LocalState } from './state.js';
+import { paths, readJson, readState, stateDir, type LocalState } from './state.js';
+import type { K8sObject } from '../../model/k8s-object.js';
 
 /** The hop process serving each part of the topology. */
 const PART_OBJECTS: Record<keyof TopologySpec, string> = { maasGateway: 'process/maas-gateway', egress: 'process/egress-gateway', maasApi: 'process/maas-api' };
@@ -137,6 +138,17 @@ export class LocalSession implements TargetSession {
       await this.reprogram('egress', spec.egress);
       await this.reprogram('maasApi', spec.maasApi);
     },
+    apply: async (objects: K8sObject[]): Promise<boolean> => {
+      const { applyObjects } = await import('./local-target.js');
+      const run = applyObjects(this.dir, this.cfg, objects, new AbortController().signal);
+      let step = await run.next();
+      while (!step.done) step = await run.next();
+      // Processes may have restarted on new ports: read the state again.
+      const fresh = readState(this.dir);
+      if (fresh) Object.assign(this.state, fresh);
+      return step.value;
+    },
+    objects: (): K8sObject[] => readJson<K8sObject[]>(paths(this.dir).objects) ?? [],
     resetCounters: async (): Promise<void> => {
       await this.admin('maas-gateway')?.call('POST', '/ratelimit/reset');
     },
