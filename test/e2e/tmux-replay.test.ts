@@ -1,15 +1,16 @@
 /**
  * A real terminal: `demo replay` of the fixture streams inside tmux at 80×24, asserting what the
  * screen shows, that keys work, and that q hands back a sane shell (canonical mode, cursor shown).
- * Needs tmux and a build (`npm run build`, run here in beforeAll); skipped when tmux is missing.
+ * Needs tmux (without it the suite fails saying how to get it) and a build (`npm run build`, run here in beforeAll).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { requireTool } from '../helpers/prereq.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+requireTool('tmux');
 const sessions: string[] = [];
 
 function tmux(...args: string[]): string {
@@ -46,7 +47,7 @@ function run(session: string, command: string): void {
 
 const fixture = (name: string) => `test/fixtures/streams/${name}.ndjson`;
 
-describe.skipIf(!hasTmux)('demo replay in a real terminal (tmux 80×24)', () => {
+describe('demo replay in a real terminal (tmux 80×24)', () => {
   beforeAll(() => {
     // Other parts of the tree may not type-check while they are written; tsc still emits, so only the
     // files this test runs must exist.
