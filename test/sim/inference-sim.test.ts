@@ -136,6 +136,7 @@ describe('inference-sim, random mode', () => {
     const content = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
     expect(content.split(' ')).toHaveLength(usage.completion_tokens);
     expect(sseData(without.text).at(-1)).toBe('[DONE]');
+    expect(sseChunks(without.text).length).toBeGreaterThan(0);
     for (const chunk of sseChunks(without.text)) expect(chunk).not.toHaveProperty('usage');
   });
 
