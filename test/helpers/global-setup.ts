@@ -16,15 +16,16 @@ import { ROOT } from './run-cli.js';
 /** Directories tsconfig.build.json compiles, each to dist/<dir>. */
 const SOURCE_DIRS = ['src', 'steps', 'bench'];
 
-export function build(): void {
+/** Compiles `root` with its tsconfig.build.json into root/dist, then prunes stale outputs; throws on any tsc error. */
+export function build(root = ROOT): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--pretty', 'false'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--pretty', 'false'], { cwd: root, encoding: 'utf8' });
   if (r.error) throw new Error(`could not run tsc: ${r.error.message}`);
   if (r.status !== 0) {
     const out = `${r.stdout}${r.stderr}`.trim();
     throw new Error(`the sources do not compile (tsc -p tsconfig.build.json exited ${r.status}); no test ran against them:\n${out}`);
   }
-  for (const dir of SOURCE_DIRS) pruneStale(join(ROOT, 'dist', dir), join(ROOT, dir));
+  for (const dir of SOURCE_DIRS) pruneStale(join(root, 'dist', dir), join(root, dir));
 }
 
 /** Removes every .js under `outDir` whose .ts/.tsx source under `srcDir` is gone. */
