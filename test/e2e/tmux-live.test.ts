@@ -34,8 +34,17 @@ async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000)
   throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
 }
 
-function run(command: string): void {
-  tmux('send-keys', '-t', session, `clear; ${command}; echo EXIT=$?`, 'Enter');
+let runs = 0;
+
+/**
+ * Types `command` and returns the test for its end: the line `EXIT=<code> #<n>` of this run only. (Looking
+ * for "EXIT=" anywhere matched the typed command line itself, or the previous command's last line,
+ * before `clear` had even run on a busy machine.)
+ */
+function run(command: string): (screen: string) => boolean {
+  const n = ++runs;
+  tmux('send-keys', '-t', session, `clear; ${command}; echo "EXIT=$? #${n}"`, 'Enter');
+  return (x) => new RegExp(`^EXIT=\\d+ #${n}$`, 'm').test(x);
 }
 
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
@@ -55,8 +64,8 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
   }, 60_000);
 
   test('up shows every step ready and where the gateway is', async () => {
-    run('node bin/demo.js up');
-    const s = await waitFor((x) => x.includes('EXIT='), 'up to finish');
+    const ended = run('node bin/demo.js up');
+    const s = await waitFor(ended, 'up to finish');
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
     expect(s).toContain('MaaS gateway: https://127.0.0.1:');
     expect(s).toContain('EXIT=0');
@@ -64,7 +73,7 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
   }, 60_000);
 
   test('validate --interactive: every result, ↓ selects a call, enter opens its hop trace, q restores the prompt', async () => {
-    run('node bin/demo.js validate --interactive');
+    const ended = run('node bin/demo.js validate --interactive');
     const done = await waitFor((x) => x.includes('validate done'), 'validate to finish');
     expect(done).toContain('√ validate done · 10 passed · exit 0');
     expect(done).toContain('↑/↓ select · enter trace · q quit');
@@ -81,16 +90,17 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
     expect(trace).toContain('sk-o…demo');
     expect(trace).not.toContain('sk-openai-key-for-demo');
     keys('q');
-    const after = await waitFor((x) => x.includes('EXIT='), 'the TUI to quit');
+    const after = await waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=0');
     // The terminal is back in canonical mode: a typed command runs.
-    run('echo typed-ok');
-    await waitFor((x) => x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
+    const answered = await waitFor(run('echo typed-ok'), 'the shell to answer');
+    expect(answered).toMatch(/^typed-ok$/m);
+    expect(answered).toMatch(/^EXIT=0 #\d+$/m);
   }, 60_000);
 
   test('doctor shows each category with its checks, no failure, the two expected warnings, and a summary that agrees', async () => {
-    run('node bin/demo.js doctor');
-    await waitFor((x) => x.includes('EXIT='), 'doctor to finish');
+    // call 10 spends the free tier's budget first (whatever the tests before did), so the budget warning is certain
+    await waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
     const all = history();
     const s = all.slice(all.lastIndexOf('maas-egress-demo doctor · target local'));
     const lines = s.split('\n').map((l) => l.trimEnd());
@@ -105,7 +115,7 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
     expect(ids).toEqual(expect.arrayContaining(['install-target-reachable', 'rewrite-egress-strips-prefix', 'key-injected', 'ratelimit-counts-tokens', 'models-listed-routable', 'exposure-user-token-forwarded']));
     expect(results.filter((l) => l.startsWith('× ')), 'failed checks').toEqual([]);
     // two warnings: the seed design's keys as literals (expected, with a fix) and the free tier's budget,
-    // which validate's call 10 has just spent (its window lasts a minute)
+    // which call 10 has just spent (its window lasts a minute)
     expect(results.filter((l) => l.startsWith('‼ ')).map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]).sort()).toEqual(['exposure-keys-in-policies', 'ratelimit-budget']);
     expect(s).toMatch(/tier free: \d+ of 100 tokens spent, window resets in \d+ s/);
     expect(s).toContain('warnings: 2 (1 expected for the seed design)');
@@ -119,8 +129,7 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
   }, 60_000);
 
   test('down leaves nothing running', async () => {
-    run('node bin/demo.js down');
-    const s = await waitFor((x) => x.includes('EXIT='), 'down to finish');
+    const s = await waitFor(run('node bin/demo.js down'), 'down to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/√ step down/);
   }, 60_000);
