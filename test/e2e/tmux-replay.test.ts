@@ -41,6 +41,12 @@ async function shell(): Promise<string> {
   return name;
 }
 
+/**
+ * The command finished: a line `EXIT=<code>`. (The typed command line holds `echo EXIT=$?`, so looking
+ * for "EXIT=" anywhere matched before the command had even started, on a busy machine.)
+ */
+const exited = (x: string) => /^EXIT=\d+$/m.test(x);
+
 function run(session: string, command: string): void {
   tmux('send-keys', '-t', session, `clear; ${command}; echo EXIT=$?`, 'Enter');
 }
@@ -62,7 +68,7 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
   test('leaves the final screen in place and exits with the recorded code', async () => {
     const s = await shell();
     run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0`);
-    const final = await waitFor(s, (x) => x.includes('EXIT='), 'the replay to end');
+    const final = await waitFor(s, exited, 'the replay to end');
     expect(final).toContain('× validate failed · 3 passed · 1 failed · 1 skipped · exit 1');
     expect(final).toContain('│ 5    │ 200 message from claude   │ 404 from anthropic-sim    │ × │');
     expect(final).toContain('EXIT=1');
@@ -73,7 +79,7 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
   test('an error ends in the banner with its hint', async () => {
     const s = await shell();
     run(s, `node bin/demo.js replay ${fixture('up-failed')} --speed 0`);
-    const final = await waitFor(s, (x) => x.includes('EXIT='), 'the replay to end');
+    const final = await waitFor(s, exited, 'the replay to end');
     expect(final).toContain('│ error: step 1 did not become ready');
     expect(final).toContain('│ try:   check the image pull secret, then resume with `demo up`');
     expect(final).toContain('EXIT=1');
@@ -115,7 +121,7 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
     expect(open).not.toContain('sk-ant-claude-key-for-demo');
     expect(open.trimEnd().split('\n').at(-1)).toContain('q quit');
     tmux('send-keys', '-t', s, 'q');
-    const after = await waitFor(s, (x) => x.includes('EXIT='), 'exit');
+    const after = await waitFor(s, exited, 'exit');
     expect(after).toMatch(/^√ validate done · 10 passed · exit 0\s*\nEXIT=0$/m);
   });
 
