@@ -5,7 +5,7 @@
  * that does import undici and ink proves the trace sees such modules when they are loaded.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,12 +24,9 @@ function traced(label: string, args: string[]): { modules: string[]; status: num
     encoding: 'utf8',
     timeout: 20_000,
   });
-  let modules: string[] = [];
-  try {
-    modules = [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))];
-  } catch {
-    /* nothing traced */
-  }
+  // No trace file means the trace did not run: an error, never an empty (and so clean) module list.
+  if (!existsSync(file)) throw new Error(`the load trace wrote nothing (exit ${r.status}): ${r.stderr.slice(-1000)}`);
+  const modules = [...new Set(readFileSync(file, 'utf8').split('\n').filter(Boolean))];
   return { modules, status: r.status, stdout: r.stdout };
 }
 
@@ -47,6 +44,8 @@ describe('demo --help', () => {
   it('loads none of them for a command help either (demo up --help)', () => {
     const help = traced('up-help', [BIN, 'up', '--help']);
     expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: demo up');
+    expect(help.modules.some((m) => m.endsWith('/dist/src/cli/main.js'))).toBe(true);
     expect(heavy(help.modules)).toEqual([]);
   });
 

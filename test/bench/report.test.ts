@@ -22,6 +22,16 @@ describe('BENCHMARKS.md sections', () => {
     expect(third).toContain('zero errors');
   });
 
+  it('each program replaces only its own section: bench, soak and package size survive each other', () => {
+    let doc = replaceSection(undefined, 'package', '## Package size\n\n201 KiB\n');
+    doc = replaceSection(doc, 'bench', '## Benchmarks\n\nfast\n');
+    doc = replaceSection(doc, 'soak', '## Soak\n\nstable\n');
+    expect(doc).toContain('<!-- package:start -->\n## Package size\n\n201 KiB\n<!-- package:end -->');
+    expect(doc).toContain('fast');
+    expect(doc).toContain('stable');
+    expect(replaceSection(doc, 'package', '## Package size\n\n202 KiB\n')).not.toContain('201 KiB');
+  });
+
   it('renders a markdown table', () => {
     expect(table(['a', 'b'], [[1, 'x']])).toBe('| a | b |\n| --- | --- |\n| 1 | x |');
   });

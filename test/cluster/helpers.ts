@@ -41,11 +41,12 @@ export interface Run extends MainResult {
 /** Runs the CLI in-process against the cluster with NDJSON output; events parsed. */
 export async function demo(c: Cluster, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const r = await runMain([...args, '--target', 'cluster', '--output', 'ndjson'], { KUBECONFIG: c.kubeconfig, HOME: c.dir, ...env });
-  let events: Record<string, unknown>[] = [];
+  // --output ndjson prints nothing but events: a line that is not one is a failure, not an empty stream.
+  let events: Record<string, unknown>[];
   try {
     events = ndjsonLines(r.stdout);
-  } catch {
-    events = [];
+  } catch (err) {
+    throw new Error(`demo ${args.join(' ')} --output ndjson printed a line that is not JSON (${(err as Error).message}); stdout:\n${r.stdout.slice(-2000)}\nstderr:\n${r.stderr.slice(-2000)}`);
   }
   return { ...r, events };
 }

@@ -10,7 +10,8 @@ afterEach(async () => {
   await c.close();
 });
 
-const KINDS: [string, string][] = [
+/** Every kind the demo creates; a custom kind names its CRD (the demo installs and removes XBackendDestination's). */
+const KINDS: [apiVersion: string, kind: string, crd?: string][] = [
   ['v1', 'Namespace'],
   ['v1', 'ConfigMap'],
   ['v1', 'Secret'],
@@ -20,24 +21,24 @@ const KINDS: [string, string][] = [
   ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
   ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition'],
-  ['gateway.networking.k8s.io/v1', 'GatewayClass'],
-  ['gateway.networking.k8s.io/v1', 'Gateway'],
-  ['gateway.networking.k8s.io/v1', 'HTTPRoute'],
-  ['kuadrant.io/v1', 'AuthPolicy'],
-  ['kuadrant.io/v1alpha1', 'TokenRateLimitPolicy'],
-  ['serving.kserve.io/v1alpha1', 'LLMInferenceService'],
+  ['gateway.networking.k8s.io/v1', 'GatewayClass', 'gatewayclasses.gateway.networking.k8s.io'],
+  ['gateway.networking.k8s.io/v1', 'Gateway', 'gateways.gateway.networking.k8s.io'],
+  ['gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes.gateway.networking.k8s.io'],
+  ['kuadrant.io/v1', 'AuthPolicy', 'authpolicies.kuadrant.io'],
+  ['kuadrant.io/v1alpha1', 'TokenRateLimitPolicy', 'tokenratelimitpolicies.kuadrant.io'],
+  ['serving.kserve.io/v1alpha1', 'LLMInferenceService', 'llminferenceservices.serving.kserve.io'],
+  ['ainetworking.prototype.x-k8s.io/v0alpha0', 'XBackendDestination', 'xbackenddestinations.ainetworking.prototype.x-k8s.io'],
 ];
 
+/**
+ * `Kind/namespace/name` of every object carrying the demo's labels. A kind whose CRD is absent has no
+ * objects; any other failure to list is an error of the test, never an empty answer.
+ */
 function labelled(): string[] {
   const out: string[] = [];
-  for (const [v, k] of KINDS) {
-    let items;
-    try {
-      items = c.api.list(v, k);
-    } catch {
-      continue;
-    }
-    for (const o of items) {
+  for (const [v, k, crd] of KINDS) {
+    if (crd && !c.api.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', undefined, crd)) continue;
+    for (const o of c.api.list(v, k)) {
       const l = o.metadata.labels ?? {};
       if (l['app.kubernetes.io/managed-by'] === 'maas-egress-demo' && l['app.kubernetes.io/part-of'] === 'maas-egress-demo') out.push(`${k}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
     }
@@ -77,7 +78,7 @@ describe('up --target cluster', () => {
     const patches = c.api.requests.filter((q) => q.method === 'PATCH' && q.contentType?.startsWith('application/apply-patch'));
     expect(patches.every((q) => q.query.fieldManager === 'maas-egress-demo')).toBe(true);
     // labels on what we created; maas-api patched and recorded
-    expect(labelled()).toContain('Namespace//ai-gateway-system');
+    expect(labelled()).toEqual(expect.arrayContaining(['Namespace//ai-gateway-system', 'XBackendDestination/default/openai-backend', 'AuthPolicy/default/openai-bridge-auth']));
     expect(maasApi().image).toBe('ghcr.io/nerdalert/maas-api:external-models');
     expect(maasApi().annotations['opendatahub.io/managed']).toBe('false');
     const state = c.api.get('v1', 'ConfigMap', 'opendatahub', 'maas-egress-demo-state')!;

@@ -1,7 +1,7 @@
 /**
  * The live commands in a real terminal (tmux 80×24): `up`, `validate --interactive`, `doctor` and
  * `down` on the local target, driven with send-keys and read with capture-pane, as a person sees them.
- * Needs tmux and a build; skipped (with the reason printed) when tmux is missing.
+ * Needs tmux: without it the suite fails saying how to get it (test/helpers/prereq.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,16 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_KEYS } from '../helpers/topology.js';
+import { requireTool } from '../helpers/prereq.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux) console.warn('tmux-live: skipped, tmux is not installed');
+requireTool('tmux');
 const session = `demo-live-${process.pid}`;
 const base = mkdtempSync(join(tmpdir(), 'demo-live-'));
 const stateDir = join(base, 'state');
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
 const screen = () => tmux('capture-pane', '-t', session, '-p');
+/** The visible screen plus everything scrolled off the top: what the user can scroll back to. */
+const history = () => tmux('capture-pane', '-t', session, '-p', '-S', '-');
 
 async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000): Promise<string> {
   const until = Date.now() + ms;
@@ -31,14 +34,23 @@ async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000)
   throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
 }
 
-function run(command: string): void {
-  tmux('send-keys', '-t', session, `clear; ${command}; echo EXIT=$?`, 'Enter');
+let runs = 0;
+
+/**
+ * Types `command` and returns the test for its end: the line `EXIT=<code> #<n>` of this run only. (Looking
+ * for "EXIT=" anywhere matched the typed command line itself, or the previous command's last line,
+ * before `clear` had even run on a busy machine.)
+ */
+function run(command: string): (screen: string) => boolean {
+  const n = ++runs;
+  tmux('send-keys', '-t', session, `clear; ${command}; echo "EXIT=$? #${n}"`, 'Enter');
+  return (x) => new RegExp(`^EXIT=\\d+ #${n}$`, 'm').test(x);
 }
 
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () => {
+describe('live commands in a real terminal (tmux 80×24)', () => {
   beforeAll(async () => {
     spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
     tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', root, `env -u CI -u NO_COLOR TERM=xterm-256color MAAS_EGRESS_DEMO_STATE_DIR=${stateDir} PS1="READY$ " bash --norc --noprofile`);
@@ -52,8 +64,8 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
   }, 60_000);
 
   test('up shows every step ready and where the gateway is', async () => {
-    run('node bin/demo.js up');
-    const s = await waitFor((x) => x.includes('EXIT='), 'up to finish');
+    const ended = run('node bin/demo.js up');
+    const s = await waitFor(ended, 'up to finish');
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
     expect(s).toContain('MaaS gateway: https://127.0.0.1:');
     expect(s).toContain('EXIT=0');
@@ -61,7 +73,7 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
   }, 60_000);
 
   test('validate --interactive: every result, ↓ selects a call, enter opens its hop trace, q restores the prompt', async () => {
-    run('node bin/demo.js validate --interactive');
+    const ended = run('node bin/demo.js validate --interactive');
     const done = await waitFor((x) => x.includes('validate done'), 'validate to finish');
     expect(done).toContain('√ validate done · 10 passed · exit 0');
     expect(done).toContain('↑/↓ select · enter trace · q quit');
@@ -78,23 +90,46 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
     expect(trace).toContain('sk-o…demo');
     expect(trace).not.toContain('sk-openai-key-for-demo');
     keys('q');
-    const after = await waitFor((x) => x.includes('EXIT='), 'the TUI to quit');
+    const after = await waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=0');
     // The terminal is back in canonical mode: a typed command runs.
-    run('echo typed-ok');
-    await waitFor((x) => x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
+    const answered = await waitFor(run('echo typed-ok'), 'the shell to answer');
+    expect(answered).toMatch(/^typed-ok$/m);
+    expect(answered).toMatch(/^EXIT=0 #\d+$/m);
   }, 60_000);
 
-  test('doctor shows each category and ends with its summary', async () => {
-    run('node bin/demo.js doctor');
-    const s = await waitFor((x) => x.includes('EXIT='), 'doctor to finish');
+  test('doctor shows each category with its checks, no failure, the two expected warnings, and a summary that agrees', async () => {
+    // call 10 spends the free tier's budget first (whatever the tests before did), so the budget warning is certain
+    await waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
+    const all = history();
+    const s = all.slice(all.lastIndexOf('maas-egress-demo doctor · target local'));
+    const lines = s.split('\n').map((l) => l.trimEnd());
     expect(s).toContain('EXIT=0');
-    expect(s).toMatch(/doctor done/);
+    // the six categories, in order, each with a line per check: mark, description, [id]
+    const categories = ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure'];
+    const where = categories.map((c) => lines.indexOf(c));
+    expect(where.filter((i) => i < 0), `categories missing from the screen:\n${s}`).toEqual([]);
+    expect(where).toEqual([...where].sort((a, b) => a - b));
+    const results = lines.filter((l) => /^[√×‼-] .*\[[a-z0-9-]+\]$/.test(l));
+    const ids = results.map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]);
+    expect(ids).toEqual(expect.arrayContaining(['install-target-reachable', 'rewrite-egress-strips-prefix', 'key-injected', 'ratelimit-counts-tokens', 'models-listed-routable', 'exposure-user-token-forwarded']));
+    expect(results.filter((l) => l.startsWith('× ')), 'failed checks').toEqual([]);
+    // two warnings: the seed design's keys as literals (expected, with a fix) and the free tier's budget,
+    // which call 10 has just spent (its window lasts a minute)
+    expect(results.filter((l) => l.startsWith('‼ ')).map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]).sort()).toEqual(['exposure-keys-in-policies', 'ratelimit-budget']);
+    expect(s).toMatch(/tier free: \d+ of 100 tokens spent, window resets in \d+ s/);
+    expect(s).toContain('warnings: 2 (1 expected for the seed design)');
+    expect(s).toContain('hint: README.md#doctor-exposure');
+    for (const key of Object.values(DEFAULT_KEYS)) expect(s).not.toContain(key);
+    // the summary counts what the screen listed
+    const count = (mark: string) => results.filter((l) => l.startsWith(`${mark} `)).length;
+    expect(s).toContain('failed: 0');
+    expect(s).toContain(`√ doctor done · ${count('√')} passed · 2 warnings · ${count('-')} skipped · exit 0`);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
   }, 60_000);
 
   test('down leaves nothing running', async () => {
-    run('node bin/demo.js down');
-    const s = await waitFor((x) => x.includes('EXIT='), 'down to finish');
+    const s = await waitFor(run('node bin/demo.js down'), 'down to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/√ step down/);
   }, 60_000);

@@ -2,7 +2,7 @@
  * Running the CLI in tests: as a real process (`node bin/demo.js …`, compiled JS from dist/) with its
  * own state dir and CI=1, or in-process through `main(argv, io)` with a fake Io.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,14 +11,15 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'demo.js');
 
-let buildChecked = false;
-
-/** Compiles dist/ once if it is missing. Others' in-progress files may not type-check: the JS is emitted anyway. */
+/**
+ * dist/ is compiled from the current sources once per vitest run by the global setup
+ * (test/helpers/global-setup.ts), which fails the run on a type error. This only guards against a
+ * test file run some other way, with no build at all.
+ */
 export function ensureBuilt(): void {
-  if (buildChecked) return;
-  buildChecked = true;
-  if (existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) return;
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error('dist/ is not built: run the tests through vitest (its global setup compiles the sources) or run `npm run build`');
+  }
 }
 
 /** A fresh directory for one topology's state (the dir itself is created by `up`). */

@@ -1,11 +1,11 @@
 // The test server checked against a client we did not write: the real kubectl binary on the PATH.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeApi, type KubeApi } from './server.js';
+import { requireTool } from '../helpers/prereq.js';
 
 interface Run {
   code: number;
@@ -13,13 +13,10 @@ interface Run {
   stderr: string;
 }
 
-function which(bin: string): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((dir) => dir && existsSync(join(dir, bin)));
-}
+// Without kubectl the suite fails saying how to get it (never a silent skip).
+requireTool('kubectl');
 
-const hasKubectl = which('kubectl');
-
-describe.skipIf(!hasKubectl)('kube-api test server driven by the real kubectl', () => {
+describe('kube-api test server driven by the real kubectl', () => {
   let api: KubeApi;
   let dir: string;
   let kubeconfig: string;

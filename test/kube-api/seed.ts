@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import type { KubeApi } from './server.js';
+import { crdsDir } from '../helpers/prereq.js';
 import type { KObj } from './util.js';
 
-export const DEFAULT_CRDS_DIR = '/work/shared/crds';
-
-/** Directory of upstream CRD YAMLs; override with MAAS_EGRESS_DEMO_CRDS_DIR. */
-export function crdsDir(): string {
-  return process.env['MAAS_EGRESS_DEMO_CRDS_DIR'] || DEFAULT_CRDS_DIR;
-}
+/**
+ * Directory of upstream CRD YAMLs: MAAS_EGRESS_DEMO_CRDS_DIR, else ../shared/crds beside the repository.
+ * Throws with how to get them when neither exists.
+ */
+export { crdsDir } from '../helpers/prereq.js';
 
 /** Named groups of CRD files, or explicit CRD names / kinds / file names. */
 export type CrdSelection = 'gateway-api' | 'kuadrant' | 'kserve' | 'wg-backends' | 'all' | string[];

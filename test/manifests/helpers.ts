@@ -1,6 +1,5 @@
 /** Shared fixtures for the manifest tests: a step context from config + options, and the CRD directory. */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { defaultConfig, type DemoConfig } from '../../src/core/config.js';
@@ -43,12 +42,5 @@ export function at(obj: unknown, path: string): unknown {
   return cur;
 }
 
-/**
- * The upstream CRDs to validate against: $MAAS_EGRESS_DEMO_CRDS_DIR, else shared/crds of the workplace
- * (beside the repository in CI). Undefined when none exists; the schema suites then skip with a reason.
- */
-export function crdsDir(): string | undefined {
-  const env = process.env.MAAS_EGRESS_DEMO_CRDS_DIR;
-  if (env) return existsSync(env) ? env : undefined;
-  return [join(repoRoot, '..', 'shared', 'crds'), '/work/shared/crds'].find((d) => existsSync(d));
-}
+/** The upstream CRDs to validate against (throws, failing the suite, when they are missing). */
+export { crdsDir } from '../helpers/prereq.js';

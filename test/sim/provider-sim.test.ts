@@ -210,6 +210,7 @@ describe('provider-sim, provider style', () => {
   });
 
   it('never returns more completion tokens than max_tokens, and says length only when it cut', async () => {
+    const reasons = new Set<string>();
     for (let i = 0; i < 300; i += 1) {
       // Given
       const max = 1 + (i % 30);
@@ -223,7 +224,10 @@ describe('provider-sim, provider style', () => {
       if (body.choices[0]?.finish_reason === 'length') expect(completion).toBe(max);
       if (completion < max) expect(body.choices[0]?.finish_reason).toBe('stop');
       expect(body.choices[0]?.message.content.split(' ')).toHaveLength(completion);
+      reasons.add(body.choices[0]?.finish_reason ?? '');
     }
+    // both conditional assertions above ran: some completions were cut (max_tokens 1–4 always cuts), some not
+    expect([...reasons].sort()).toEqual(['length', 'stop']);
   });
 
   it('draws 5 to 24 completion tokens without max_tokens', async () => {
@@ -287,6 +291,7 @@ describe('provider-sim, provider style', () => {
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
     expect(sseData(res.text).at(-1)).toBe('[DONE]');
     const chunks = sseChunks(res.text);
+    expect(chunks.length).toBeGreaterThan(2);
     for (const chunk of chunks) expect(chunk.object).toBe('chat.completion.chunk');
     const usage = chunks.at(-1)?.usage as Usage;
     expect(chunks.at(-1)?.choices).toEqual([]);
@@ -301,6 +306,7 @@ describe('provider-sim, provider style', () => {
     const res = await post(port, '/v1/chat/completions', { ...CHAT, stream: true }, keyed);
     expect(sseData(res.text).at(-1)).toBe('[DONE]');
     const chunks = sseChunks(res.text);
+    expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) {
       expect(chunk).not.toHaveProperty('usage');
       expect(chunk.choices).toHaveLength(1);

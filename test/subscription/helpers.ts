@@ -47,12 +47,11 @@ export async function startTestDb(label = 'db'): Promise<TestDb> {
 
 /**
  * A directory of upstream documents: the environment variable when set, else shared/upstream beside
- * the repository (CI) or /work/shared. Returns the reason when absent so a test can fail with it.
+ * the repository (as CI has it). Returns the reason when absent so a test can fail with it.
  */
 export function upstreamDir(envName: string, rel: string): { dir: string } | { reason: string } {
   const env = process.env[envName];
   if (env) return existsSync(env) ? { dir: env } : { reason: `${envName}=${env} does not exist` };
-  const candidates = [join(repoRoot, '..', 'shared', 'upstream', rel), join('/work/shared/upstream', rel)];
-  const found = candidates.find((d) => existsSync(d));
-  return found ? { dir: found } : { reason: `none of ${candidates.join(', ')} exists; set ${envName} to the directory` };
+  const beside = join(repoRoot, '..', 'shared', 'upstream', rel);
+  return existsSync(beside) ? { dir: beside } : { reason: `${beside} does not exist; set ${envName} to the directory` };
 }

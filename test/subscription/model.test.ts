@@ -15,8 +15,8 @@ import { readSubscriptionTopology, readProviderSecret, subscriptionSpecs } from 
 import { ApiKeyStore } from '../../src/targets/local/api-keys.js';
 import { createMaasApiKeys } from '../../src/targets/local/maas-api-keys.js';
 import { listen } from '../../src/targets/local/hop-kit.js';
-import { repoRoot, startTestDb } from './helpers.js';
-import { existsSync } from 'node:fs';
+import { startTestDb } from './helpers.js';
+import { crdsDir } from '../helpers/prereq.js';
 
 // The first PGlite of a run may run initdb in WASM (seconds, more on a loaded machine).
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
@@ -50,11 +50,6 @@ const objects = (p: SubscriptionDemoPlan): K8sObject[] => renderSubscriptionDemo
 // ---------------------------------------------------------------------------------------------------
 // Strict CRD validation with ajv
 
-function crdDir(): string | undefined {
-  const env = process.env.MAAS_EGRESS_DEMO_CRDS_DIR;
-  if (env) return existsSync(env) ? env : undefined;
-  return [join(repoRoot, '..', 'shared', 'crds'), '/work/shared/crds'].find((d) => existsSync(d));
-}
 
 /** Structural schemas prune unknown fields; to reject them instead, close every object that lists its properties. */
 function strict(schema: Record<string, unknown>, root = true): Record<string, unknown> {
@@ -91,13 +86,11 @@ function validators(dir: string): Map<string, ValidateFunction> {
   return out;
 }
 
-const dir = crdDir();
-
 describe('rendered objects against the upstream CRDs (ajv, unknown fields rejected)', () => {
   let v: Map<string, ValidateFunction>;
   beforeAll(() => {
-    if (!dir) throw new Error('no CRD directory: set MAAS_EGRESS_DEMO_CRDS_DIR or provide shared/crds beside the repository');
-    v = validators(dir);
+    // MAAS_EGRESS_DEMO_CRDS_DIR or ../shared/crds; missing → this fails saying how to get them
+    v = validators(crdsDir());
   });
 
   const check = (o: K8sObject): string[] => {

@@ -269,10 +269,28 @@ export function keyHeaderName(p: ProviderConfig): string {
   return p.keyHeader === 'authorization' ? 'Authorization' : 'X-Provider-Api-Key';
 }
 
-function providerVars(p: ProviderConfig, ctx: StepContext): Record<string, unknown> {
+/**
+ * The header a `--simulator-image` reads its key from. That option runs a prebuilt image with the seed
+ * provider-sim's flags (`--port`, `--model`, `--api-key`), and that simulator checks X-Provider-Api-Key only,
+ * with no flag to read another header (contracts §3.4).
+ */
+export const PREBUILT_SIM_KEY_HEADER = 'x-provider-api-key';
+
+/**
+ * Whether a provider's in-cluster simulator runs the prebuilt image. Only a provider whose bridge injects
+ * the header that image reads does: the vLLM stand-in, keyed on `Authorization: Bearer` like vLLM, keeps our
+ * simulator (which reads the header it is told and answers 401 as vLLM does), or the bridge's key would never
+ * be seen.
+ */
+export function runsPrebuiltSimulator(p: ProviderConfig, opts: StepOptions): boolean {
+  return opts.simulatorImage !== undefined && p.keyHeader === PREBUILT_SIM_KEY_HEADER;
+}
+
+function providerVars(p: ProviderConfig, ctx: StepContext, sources: SimulatorSources | undefined): Record<string, unknown> {
   const remote = remoteOf(p, ctx);
   const ns = ctx.cfg.providersNamespace;
   const sim = p.simulator ?? '';
+  const prebuilt = runsPrebuiltSimulator(p, readOptions(ctx)) ? readOptions(ctx).simulatorImage : undefined;
   return {
     name: p.name,
     model: p.model,
@@ -295,6 +313,12 @@ function providerVars(p: ProviderConfig, ctx: StepContext): Record<string, unkno
     authName: names.bridgeAuth(p),
     secretName: names.simulatorKeySecret(sim),
     codeName: names.simulatorCode(sim),
+    // our simulator on a stock Node image with its code from a ConfigMap, or the prebuilt image
+    simStock: prebuilt === undefined,
+    simPrebuilt: prebuilt !== undefined,
+    simImage: prebuilt ?? ctx.cfg.simulatorImage,
+    // changes when the code or the image changes, so the pod restarts with it
+    simHash: prebuilt ? createHash('sha256').update(prebuilt).digest('hex').slice(0, 12) : (sources?.hash ?? ''),
   };
 }
 
@@ -336,7 +360,6 @@ function templateVars(step: StepDef, ctx: StepContext, inputs: RenderInputs): Re
   const { cfg } = ctx;
   const opts = readOptions(ctx);
   const simsHere = simulatedProviders(step.id, ctx);
-  const prebuilt = opts.simulatorImage;
   const sim = inputs.sim;
   return {
     step: step.id,
@@ -351,9 +374,6 @@ function templateVars(step: StepDef, ctx: StepContext, inputs: RenderInputs): Re
     controller: names.controller,
     maasApi: { name: names.maasApi, container: names.maasApi },
     sim: {
-      stock: prebuilt === undefined,
-      prebuilt: prebuilt !== undefined,
-      image: prebuilt ?? cfg.simulatorImage,
       // Step 3 owns the namespace; 3a creates it only when step 3 runs no simulator.
       createNamespace:
         simsHere.length > 0 && (step.id === '3' || simulatedProviders('3', ctx).length === 0),
@@ -361,7 +381,6 @@ function templateVars(step: StepDef, ctx: StepContext, inputs: RenderInputs): Re
       files: sim?.files ?? {},
       items: sim?.items ?? [],
       entry: sim?.entry ?? '',
-      hash: prebuilt ? createHash('sha256').update(prebuilt).digest('hex').slice(0, 12) : (sim?.hash ?? ''),
     },
     registry: { models: registryModels(providersForStep('5', ctx)) },
     trlp: {
@@ -527,13 +546,20 @@ export function renderStepPlan(step: StepDef, ctx: StepContext): RenderedStep {
   const opts = readOptions(ctx);
   const dir = manifestsDir(opts);
   const notes: string[] = [];
-  const needsSim = step.manifests.includes('provider-simulators.yaml') && simulatedProviders(step.id, ctx).length > 0;
-  const sim = needsSim && opts.simulatorImage === undefined ? loadSimulatorSources(opts.simDir) : undefined;
+  const simulated = step.manifests.includes('provider-simulators.yaml') ? simulatedProviders(step.id, ctx) : [];
+  const stock = simulated.filter((p) => !runsPrebuiltSimulator(p, opts));
+  const sim = stock.length > 0 ? loadSimulatorSources(opts.simDir) : undefined;
   if (sim) notes.push(...sim.notes);
+  if (opts.simulatorImage !== undefined && stock.length > 0) {
+    notes.push(
+      `${stock.map((p) => p.simulator).join(', ')} keeps our simulator instead of ${opts.simulatorImage}: ` +
+        `its bridge injects ${stock.map(keyHeaderName).join(', ')}, and the prebuilt image reads only X-Provider-Api-Key`,
+    );
+  }
   const vars = templateVars(step, ctx, { sim });
   const scopes = {
-    provider: providersForStep(step.id, ctx).map((p) => providerVars(p, ctx)),
-    simulator: simulatedProviders(step.id, ctx).map((p) => providerVars(p, ctx)),
+    provider: providersForStep(step.id, ctx).map((p) => providerVars(p, ctx, sim)),
+    simulator: simulated.map((p) => providerVars(p, ctx, sim)),
   };
 
   const objects: K8sObject[] = [];
