@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv.slice(2)).then((code) => process.exit(code)));
+// Exit only once stdout has flushed: a pipe is written asynchronously, and exiting at once cut long output short.
+import('../dist/src/cli/main.js').then((m) => m.main(process.argv.slice(2)).then((code) => process.stdout.write('', () => process.exit(code))));

@@ -44,6 +44,8 @@ export function attribute(ex: Exchange, target: TargetSession): Attribution | un
     }
     if (eg) {
       if (eg.status === 404 && eg.answeredBy === 'self') return { hop: 'egress-gateway', reason: `no egress route matched ${eg.pathIn}` };
+      // UH: the egress gateway cannot resolve the destination its XBackendDestination names — its configuration.
+      if (eg.answeredBy === 'self' && eg.status === 503 && eg.detail.flags === 'UH') return { hop: 'egress-gateway', reason: `the egress gateway cannot resolve its backend (UH: ${eg.detail.backend ?? ''}): check the XBackendDestination's hostname` };
       if (eg.answeredBy === 'self' && (eg.status === 503 || eg.status === 504)) return { hop: `provider:${provider.name}`, reason: `backend unreachable (${eg.detail.flags ?? eg.status}: ${eg.detail.backend ?? ''})` };
       if (eg.answeredBy === 'self' && eg.status === 500) return { hop: 'egress-gateway', reason: `route backend did not resolve (${eg.detail.reason ?? ''})` };
       if (eg.pathOut !== undefined && exp.egressOut !== undefined && eg.pathOut.split('?')[0] !== exp.egressOut) {

@@ -12,6 +12,7 @@ import type { HopRecord } from '../model/hop-record.js';
 import type { BudgetRecord, Endpoint, InstallFact, ObjectName, RouteModel } from '../model/target-facts.js';
 import type { TopologySpec } from '../model/topology.js';
 import type { K8sObject } from '../model/k8s-object.js';
+import type { ObjectSource } from '../model/object-source.js';
 
 export type { BudgetRecord, Endpoint, RouteModel };
 
@@ -120,6 +121,8 @@ export interface TargetSession {
   topology(): Promise<Partial<TopologySpec>>;
   /** Install-level facts: running hops, controller image, policy status, … */
   installFacts(): Promise<InstallFact[]>;
+  /** The objects the install runs, read as a cluster serves them (doctor names the object and field at fault). */
+  objects(): ObjectSource;
   /**
    * The objects live in a Kubernetes API server that kubectl reaches (fixes then also print the kubectl
    * lines); false where a state directory stands in for it.

@@ -27,6 +27,16 @@ async function manifests(...args: string[]): Promise<string> {
 type Doc = { ok: boolean; exitCode: number; checks: { id: string; outcome: string; hop?: string; message?: string }[]; steps: { id: string; applied: { object: string; action: string }[] }[] };
 const json = (text: string) => JSON.parse(text) as Doc;
 
+describe('demo manifests into a pipe', () => {
+  test('the whole output arrives: the process exits only after stdout has flushed', () => {
+    const file = join(dir, 'whole.yaml');
+    const direct = spawnSync('bash', ['-c', `node ${BIN} manifests --reveal-keys --vllm > ${file} && wc -c < ${file}`], { cwd: ROOT, env: cliEnv(undefined), encoding: 'utf8' });
+    const piped = spawnSync('bash', ['-c', `node ${BIN} manifests --reveal-keys --vllm | (sleep 0.3; wc -c)`], { cwd: ROOT, env: cliEnv(undefined), encoding: 'utf8' });
+    expect(Number(direct.stdout.trim())).toBeGreaterThan(100_000);
+    expect(Number(piped.stdout.trim())).toBe(Number(direct.stdout.trim()));
+  });
+});
+
 describe('reading objects from a file', () => {
   const cfg = defaultConfig();
   test('a masked key stands for the configured key; a List is flattened', () => {

@@ -10,6 +10,9 @@ export interface ProviderResult {
   ok: boolean | 'skip';
   evidence: string[];
   hop?: HopId;
+  /** The object at fault (`Kind/namespace/name`) and its field, where one object is. */
+  object?: string;
+  field?: string;
   fix?: Fix;
 }
 
@@ -27,6 +30,7 @@ export async function perProvider(ctx: DoctorContext, each: (p: ProviderConfig) 
     outcome: 'fail',
     message: `${bad.map((r) => r.provider).join(', ')}: ${bad[0]!.evidence[0] ?? ''}`,
     ...(bad[0]!.hop ? { hop: bad[0]!.hop } : {}),
+    ...(bad[0]!.object ? { object: bad[0]!.object, ...(bad[0]!.field ? { field: bad[0]!.field } : {}) } : {}),
     evidence: bad.flatMap((r) => r.evidence.map((e) => `${r.provider}: ${e}`)),
     ...(fixes.length ? { fix: mergeFixes(fixes) } : {}),
   };

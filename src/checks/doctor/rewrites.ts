@@ -9,9 +9,13 @@ import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../model/gate
 import { NO_LIVE, bridgeOf, diff, egressRouteOf, factFailure, perProvider, specFix } from './findings.js';
 import type { ProviderConfig } from '../../core/config.js';
 import type { BackendSpec } from '../../model/topology.js';
-import { defineCheck, type CheckDef, type DoctorContext, type Fix } from './types.js';
+import { defineCheck, type CheckDef, type DoctorContext, type Finding, type Fix } from './types.js';
+import { attribute } from '../attribution.js';
+import { backendCulprit } from './backend-culprit.js';
 
 const PROBE_REST = '/v1/models';
+
+const LLMIS_API = 'serving.kserve.io/v1alpha1';
 
 export const rewrites: CheckDef[] = [
   defineCheck({
@@ -166,12 +170,29 @@ export const rewrites: CheckDef[] = [
           const kind = ex.answer.kind;
           const unreachable = kind === 'upstream-connect-failure' || kind === 'no-healthy-upstream' || kind === 'upstream-timeout' || kind === 'direct-response-500' || (eg && eg.answeredBy === 'self' && eg.status >= 500);
           if (unreachable) {
-            const backend = ctx.spec.egress?.backends.find((b) => b.name === p.backend);
+            const route = egressRouteOf(ctx.spec, p.name);
+            const backend = ctx.spec.egress?.backends.find((b) => b.name === (route?.backendRef.name ?? p.backend));
+            const flags = eg?.detail.flags ?? ex.answer.summary;
+            // Which link of route → XBackendDestination → Service → workload does not hold.
+            const culprit = await backendCulprit(ctx, p, route, `${flags} ${ex.answer.summary}`);
+            const evidence = [`${ex.answer.summary}${eg?.detail.flags ? ` (Envoy response flags ${eg.detail.flags})` : ''}`, ...(eg?.detail.reason ? [eg.detail.reason] : []), ...(eg?.detail.backend ? [`backend ${eg.detail.backend}`] : []), ...(backend ? [`XBackendDestination ${backend.name}: ${backend.hostname}:${backend.ports.join(',')}`] : [])];
+            if (culprit?.field) {
+              return {
+                provider: p.name,
+                ok: false,
+                hop: culprit.hop,
+                object: culprit.object,
+                field: culprit.field,
+                evidence: [culprit.reason, ...evidence],
+                fix: { summary: `${culprit.object}: ${culprit.reason.split(':')[0]}; set ${culprit.field}`, patch: diff(`${culprit.object} ${culprit.field}`, [culprit.change ?? [null, null]]), objects: [culprit.ref] },
+              };
+            }
             return {
               provider: p.name,
               ok: false,
-              hop: `provider:${p.name}`,
-              evidence: [`${ex.answer.summary}`, ...(eg?.detail.backend ? [`backend ${eg.detail.backend}`] : []), ...(backend ? [`XBackendDestination ${backend.name}: ${backend.hostname}:${backend.ports.join(',')}`] : [])],
+              hop: culprit?.hop ?? `provider:${p.name}`,
+              ...(culprit ? { object: culprit.object } : {}),
+              evidence: [...(culprit ? [culprit.reason] : []), ...evidence],
               fix: backendFix(ctx, p, kind, backend),
             };
           }
@@ -181,6 +202,63 @@ export const rewrites: CheckDef[] = [
         },
         'every backend answers',
       ),
+  }),
+  defineCheck({
+    id: 'rewrite-onprem-route',
+    category: 'rewrites',
+    title: 'the on-prem model answers through its KServe route on the MaaS gateway (no egress hop)',
+    severity: 'error',
+    hint: 'README.md#doctor-rewrites',
+    run: async (ctx): Promise<Finding> => {
+      const { onprem, maas } = ctx.target.cfg;
+      const prefix = `/${onprem.namespace}/${onprem.name}`;
+      const llmKey = `LLMInferenceService/${onprem.namespace}/${onprem.name}`;
+      const llm = await ctx.target.objects().get(LLMIS_API, 'LLMInferenceService', onprem.namespace, onprem.name);
+      if (!llm) return { outcome: 'skip', message: `no ${llmKey} in this install (step 2 not run)` };
+      const ex = await ctx.onpremChat();
+      if (!ex) return { outcome: 'skip', message: `${NO_LIVE}: no MaaS token to call the model with` };
+      const spec = llm.spec as { model?: { name?: string }; router?: { route?: unknown; gateway?: { refs?: { name?: string; namespace?: string }[] } } } | undefined;
+      const served = spec?.model?.name ?? onprem.name;
+      const refs = spec?.router?.gateway?.refs ?? [];
+      const evidence = [`probe: POST ${prefix}/v1/chat/completions (model ${onprem.model}) → ${ex.answer.summary}`, `${llmKey}: model ${served}, gateway refs ${refs.map((r) => `${r.namespace ?? onprem.namespace}/${r.name}`).join(', ') || '(none)'}`];
+      if (ex.status === 200) return { outcome: 'pass', message: `${onprem.model} answered through ${prefix}`, evidence };
+      const gw = ex.records.find((r) => r.hop === 'maas-gateway');
+      const noRoute = (gw ? gw.status === 404 && gw.answeredBy === 'self' : ex.answer.kind === 'route-not-found');
+      const attached = refs.some((r) => r.name === maas.gatewayName && (r.namespace ?? onprem.namespace) === maas.gatewayNamespace);
+      if (noRoute && (!spec?.router?.route || !attached)) {
+        const i = Math.max(0, refs.findIndex((r) => r.name !== maas.gatewayName));
+        return {
+          outcome: 'fail',
+          hop: 'maas-gateway',
+          object: llmKey,
+          field: spec?.router?.route ? `spec.router.gateway.refs[${i}].name` : 'spec.router.route',
+          message: `KServe attaches no route for ${prefix} to ${maas.gatewayNamespace}/${maas.gatewayName}: ${spec?.router?.route ? `the gateway refs name ${refs.map((r) => r.name).join(', ') || 'nothing'}` : 'spec.router.route is not set'}`,
+          evidence,
+          fix: { summary: `point ${llmKey} at the MaaS gateway`, patch: diff(`${llmKey} spec.router.gateway.refs`, [[refs.length ? refs.map((r) => `- {name: ${r.name}, namespace: ${r.namespace ?? onprem.namespace}}`).join(' ') : null, `- {name: ${maas.gatewayName}, namespace: ${maas.gatewayNamespace}}`]]), objects: [{ kind: 'LLMInferenceService', name: onprem.name, namespace: onprem.namespace }] },
+        };
+      }
+      if (noRoute) {
+        return { outcome: 'fail', hop: 'maas-gateway', object: `HTTPRoute/${onprem.namespace}/${onprem.name}-kserve-route`, field: 'spec.rules[0].matches[0].path.value', message: `the MaaS gateway has no route for ${prefix} although ${llmKey} is attached to it`, evidence };
+      }
+      const model404 = ex.status === 404 && /does not exist/.test(ex.body);
+      if (model404) {
+        return {
+          outcome: 'fail',
+          hop: 'onprem',
+          object: llmKey,
+          field: 'spec.model.name',
+          message: `the model server behind ${prefix} serves ${served}; clients (and the listing the demo expects) ask for ${onprem.model}`,
+          evidence,
+          fix: { summary: `serve ${onprem.model} as ${llmKey}'s model name`, patch: diff(`${llmKey} spec.model.name`, [[served, onprem.model]]), objects: [{ kind: 'LLMInferenceService', name: onprem.name, namespace: onprem.namespace }] },
+        };
+      }
+      const path404 = ex.status === 404 && /Route .* not found/.test(ex.body);
+      if (path404) {
+        return { outcome: 'fail', hop: 'maas-gateway', object: `HTTPRoute/${onprem.namespace}/${onprem.name}-kserve-route`, field: 'spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch', message: `the model server got ${prefix}/v1/… instead of /v1/…: the route does not strip ${prefix}`, evidence };
+      }
+      const att = attribute(ex, ctx.target);
+      return { outcome: 'fail', hop: att?.hop ?? ex.answer.hop, message: att?.reason ?? `the on-prem model answered ${ex.answer.summary}`, evidence };
+    },
   }),
 ];
 

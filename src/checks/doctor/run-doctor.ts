@@ -6,6 +6,7 @@
  */
 import type { EventInput, Outcome } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
+import { onpremPrefix } from '../../core/config.js';
 import { type Exchange, type RunContext, identityOf, send } from '../probe.js';
 import { traceOf } from '../trace.js';
 import type { RequestSpec } from '../validate.js';
@@ -79,6 +80,14 @@ export async function buildContext(target: TargetSession, opts: Pick<DoctorOptio
             if (id) ctx.budgetBefore = await target.budget(id.userid, id.tier);
             ctx.spent += 1;
             return send(rc, { base: 'gateway', method: 'POST', path: `/external/${first.name}/v1/chat/completions`, auth: 'maas', body: { model: first.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, provider: first.name, route: 'bridge' });
+          })
+        : Promise.resolve(undefined),
+    onpremChat: () =>
+      token
+        ? cached('onprem-chat', async () => {
+            ctx.spent += 1;
+            const { onprem } = target.cfg;
+            return send(rc, { base: 'gateway', method: 'POST', path: `${onpremPrefix(target.cfg)}/v1/chat/completions`, auth: 'maas', body: { model: onprem.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, route: 'onprem' });
           })
         : Promise.resolve(undefined),
     spend: async () => {

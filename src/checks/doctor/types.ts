@@ -52,6 +52,8 @@ export interface DoctorContext {
   probeNoAuth(provider: string): Promise<Exchange | undefined>;
   /** One small completion (max_tokens 1) through the first provider: the only request doctor spends by default. */
   chat(): Promise<Exchange | undefined>;
+  /** One small completion of the on-prem model through its route on the MaaS gateway. */
+  onpremChat(): Promise<Exchange | undefined>;
   /** The user's budget just before `chat()` ran. */
   budgetBefore?: import('../../model/target-facts.js').BudgetRecord | undefined;
   /** `--probe-rate-limit`: spend the budget until a 429, measure what was admitted. */

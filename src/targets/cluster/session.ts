@@ -23,6 +23,7 @@ import type { InstallFact } from '../../model/target-facts.js';
 import type { EventInput } from '../../core/events.js';
 import type { StepContext } from '../../core/step.js';
 import type { ObjectName } from '../../model/target-facts.js';
+import type { ObjectSource } from '../../model/object-source.js';
 import { stepContext } from './options.js';
 
 export { celLiteral };
@@ -202,6 +203,10 @@ export class ClusterSession implements TargetSession {
   async installFacts(): Promise<InstallFact[]> {
     await this.#ourRoutes();
     return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers() });
+  }
+
+  objects(): ObjectSource {
+    return new ClusterObjects(this.kube);
   }
 
   /** The tier's limit from the gateway TokenRateLimitPolicy; what was spent cannot be read (0, inferred). */

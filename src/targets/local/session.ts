@@ -19,6 +19,7 @@ import { envFacts, gatewayAgent, health } from './local-target.js';
 import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from '../../model/topology.js';
 import { paths, readJson, readState, stateDir, type LocalState } from './state.js';
 import type { K8sObject } from '../../model/k8s-object.js';
+import { ObjectSet, type ObjectSource } from '../../model/object-source.js';
 
 /** The hop process serving each part of the topology. */
 const PART_OBJECTS: Record<keyof TopologySpec, string> = { maasGateway: 'process/maas-gateway', egress: 'process/egress-gateway', maasApi: 'process/maas-api' };
@@ -153,6 +154,10 @@ export class LocalSession implements TargetSession {
       await this.admin('maas-gateway')?.call('POST', '/ratelimit/reset');
     },
   };
+
+  objects(): ObjectSource {
+    return new ObjectSet(readJson<K8sObject[]>(paths(this.dir).objects) ?? []);
+  }
 
   /** A fix edits parts of the running topology; only the parts that really change are reprogrammed. */
   async proposeFix(fix: FixRequest): Promise<FixProposal | undefined> {
