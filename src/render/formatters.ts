@@ -65,6 +65,8 @@ export const formatters: FormatterMap = {
     const tag = e.level === 'warn' ? p.yellow('warning: ') : e.level === 'error' ? p.red('error: ') : '';
     return `${tag}${e.message}`;
   },
+  // A blank line, the heading, and a rule under it: `rewrites` / `--------`.
+  section: (e, p) => `\n${p.bold(e.title)}\n${'-'.repeat(e.title.length)}`,
   summary: (e, p, width) => {
     const lines = [p.bold(e.title)];
     if (e.table) {

@@ -259,6 +259,9 @@ export function reduce(state: ViewState, event: DemoEvent): ViewState {
       if (log.level === 'debug' && !SHOW_DEBUG()) return { ...s, logs };
       return { ...s, logs, feed: [...s.feed, { key: `log-${s.feed.length}`, kind: 'log', log }] };
     }
+    case 'section':
+      // The heading is written now; the checks of this category that follow get no second one.
+      return { ...s, feed: [...s.feed, { key: `section-${s.feed.length}`, kind: 'category', name: event.title }], lastCategory: event.id };
     case 'summary': {
       const { kind: _k, ...summary } = event;
       return { ...s, summaries: [...s.summaries, summary], feed: [...s.feed, { key: `summary-${s.feed.length}`, kind: 'summary', summary }] };

@@ -206,3 +206,25 @@ describe('no secret in any output', () => {
     }
   });
 });
+
+describe('section headings', () => {
+  const doctor: DemoEvent[] = [
+    { kind: 'run-start', t: 0, command: 'doctor', target: 'local', version: '0.1.0', startedAt: '2026-11-20T10:00:00.000Z' },
+    { kind: 'section', t: 1, id: 'rewrites', title: 'rewrites' },
+    { kind: 'check', t: 2, id: 'rewrite-bridge-prefix', category: 'rewrites', title: 'each bridge rewrites its prefix', outcome: 'pass', ms: 1 },
+    { kind: 'run-end', t: 3, ok: true, exitCode: 0 },
+  ];
+
+  test('plain prints a heading with a rule under it, once', () => {
+    expect(plain(false, doctor)).toContain('\n\nrewrites\n--------\n√ each bridge rewrites its prefix [rewrite-bridge-prefix]\n');
+  });
+
+  test('NDJSON carries the heading as a section event, not as a log line', () => {
+    let out = '';
+    const sink = createNdjsonSink({ write: (t) => void (out += t) });
+    for (const e of doctor) sink.write(e);
+    const kinds = out.trim().split('\n').map((l) => (JSON.parse(l) as DemoEvent).kind);
+    expect(kinds).toEqual(['run-start', 'section', 'check', 'run-end']);
+    expect(out).not.toMatch(/"kind":"log"/);
+  });
+});
