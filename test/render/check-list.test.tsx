@@ -24,7 +24,7 @@ describe('calls as they run', () => {
     expect(screen).toContain('    expected: 200 message from claude');
     expect(screen).toContain('    actual:   404 from anthropic-sim');
     expect(screen).toContain('    broken hop: egress-gateway');
-    expect(screen).toContain('    hint: README.md#doctor-rewrite-egress');
+    expect(screen).toContain('    hint: docs/doctor.md#doctor-rewrite-egress');
     expect(screen).toContain('  ├ 2 egress-gateway  × broken here');
     for (const line of screen.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     await expect(screen).toMatchFileSnapshot('__screens__/validate-final.txt');

@@ -34,7 +34,7 @@ describe('StepList', () => {
     expect(screen).toContain('× step 1  Egress gateway');
     expect(screen).toContain('    waited for Deployment ai-gateway-system/ai-gateway-controller Available');
     expect(screen).toContain('    timeout after 120.0 s: ImagePullBackOff');
-    expect(screen).toContain('    hint: README.md#step-1');
+    expect(screen).toContain('    hint: docs/commands.md#step-gateway');
   });
 
   test('every line of the up screen fits 80 columns', async () => {

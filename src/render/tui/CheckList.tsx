@@ -13,6 +13,7 @@
 import { Box, Text } from 'ink';
 import type { CheckView } from '../state.js';
 import { formatMs } from '../style.js';
+import { docLink } from '../doc-links.js';
 import { HopTrace } from './HopTrace.js';
 import { Tinted, outcomeSymbol } from './theme.js';
 import { spinnerFrame, truncate } from './text.js';
@@ -70,7 +71,7 @@ export function CheckLine({ check, width, withTrace = true }: { check: CheckView
       {failed && check.hop ? <Field label="broken hop:" value={check.hop} /> : null}
       {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} />) : null}
       {failed && check.fix ? <Field label="fix:" value={check.fix} /> : null}
-      {failed && check.hint ? <Field label="hint:" value={check.hint} tone="cyan" /> : null}
+      {failed && check.hint ? <Field label="hint:" value={docLink(check.hint)} tone="cyan" /> : null}
       {failed && withTrace && check.hops.length > 0 ? <HopTrace check={check} width={width} /> : null}
     </Box>
   );

@@ -12,6 +12,7 @@
 import { Box, Text } from 'ink';
 import type { StepView } from '../state.js';
 import { formatMs } from '../style.js';
+import { docLink } from '../doc-links.js';
 import { Tinted } from './theme.js';
 import { spinnerFrame, truncate } from './text.js';
 
@@ -68,7 +69,7 @@ export function StepLine({ step, width }: { step: StepView; width: number }) {
       {!ok && step.hint ? (
         <Text wrap="truncate-end">
           {'    '}
-          <Tinted tone="cyan">hint:</Tinted> {step.hint}
+          <Tinted tone="cyan">hint:</Tinted> {docLink(step.hint)}
         </Text>
       ) : null}
     </Box>
