@@ -24,7 +24,8 @@ export function version(): string {
 
 function defaultIo(): Io {
   return {
-    stdout: (t) => void process.stdout.write(t),
+    // Once the reader is gone (bin/demo.js saw EPIPE) the rest of the output has nowhere to go.
+    stdout: (t) => void (process.stdout.writable && process.stdout.write(t)),
     stderr: (t) => void process.stderr.write(t),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY),
