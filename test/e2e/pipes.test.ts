@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const base = mkdtempSync(join(tmpdir(), 'demo-pipes-'));
-const env = { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: join(base, 'state') };
+const env: NodeJS.ProcessEnv = { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: join(base, 'state') };
 delete env.NO_COLOR;
 
 /** No trace of Node's error report: no EPIPE, no "Error:", no stack frame. */
