@@ -8,6 +8,50 @@ export function truncate(text: string, width: number): string {
   return `${text.slice(0, width - 1)}…`;
 }
 
+/**
+ * `the egress gateway strips…` — shortens at a word boundary, so no word is cut in half; only a first
+ * word longer than the room (a path, an id) is cut inside.
+ */
+export function shorten(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (text.length <= width) return text;
+  if (width === 1) return '…';
+  const room = width - 1;
+  // A space at index `room` means the word before it ends exactly at the edge.
+  const space = text.slice(0, room + 1).lastIndexOf(' ');
+  if (space > 0) {
+    const kept = text.slice(0, space).replace(/[\s,;:·(–—-]+$/, '');
+    if (kept.length > 0) return `${kept}…`;
+  }
+  return `${text.slice(0, room)}…`;
+}
+
+/**
+ * Lines of at most `width` characters, broken at spaces (a word longer than a line is broken inside),
+ * the way ink's `wrap="wrap"` lays text out; used where the number of lines must be known up front.
+ */
+export function wrapWords(text: string, width: number): string[] {
+  const w = Math.max(1, width);
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(' ')) {
+      let rest = word;
+      if (line && line.length + 1 + rest.length > w) {
+        out.push(line);
+        line = '';
+      }
+      while (rest.length > w - (line ? line.length + 1 : 0) && !line) {
+        out.push(rest.slice(0, w));
+        rest = rest.slice(w);
+      }
+      line = line ? `${line} ${rest}` : rest;
+    }
+    out.push(line);
+  }
+  return out;
+}
+
 /** `/openai/…/completions` — cuts the middle of a path, where the least telling part usually is. */
 export function truncateMiddle(text: string, width: number): string {
   if (width <= 0) return '';
