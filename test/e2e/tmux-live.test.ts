@@ -52,8 +52,10 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
   }, 60_000);
 
   test('up shows every step ready and where the gateway is', async () => {
-    run('node bin/demo.js up');
-    const s = await waitFor((x) => x.includes('EXIT='), 'up to finish');
+    run('tmux clear-history; node bin/demo.js up');
+    await waitFor((x) => /^EXIT=\d/m.test(x), 'up to finish');
+    // The whole output, scrollback included (steps wrap their titles at 80 columns)
+    const s = tmux('capture-pane', '-t', session, '-p', '-S', '-');
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
     expect(s).toContain('MaaS gateway: https://127.0.0.1:');
     expect(s).toContain('EXIT=0');
@@ -78,7 +80,7 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
     expect(trace).toContain('sk-o…demo');
     expect(trace).not.toContain('sk-openai-key-for-demo');
     keys('q');
-    const after = await waitFor((x) => x.includes('EXIT='), 'the TUI to quit');
+    const after = await waitFor((x) => /^EXIT=\d/m.test(x), 'the TUI to quit');
     expect(after).toContain('EXIT=0');
     // The terminal is back in canonical mode: a typed command runs.
     run('echo typed-ok');
@@ -87,14 +89,14 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
 
   test('doctor shows each category and ends with its summary', async () => {
     run('node bin/demo.js doctor');
-    const s = await waitFor((x) => x.includes('EXIT='), 'doctor to finish');
+    const s = await waitFor((x) => /^EXIT=\d/m.test(x), 'doctor to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/doctor done/);
   }, 60_000);
 
   test('down leaves nothing running', async () => {
     run('node bin/demo.js down');
-    const s = await waitFor((x) => x.includes('EXIT='), 'down to finish');
+    const s = await waitFor((x) => /^EXIT=\d/m.test(x), 'down to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/√ step down/);
   }, 60_000);
