@@ -50,7 +50,8 @@ export interface AppProps {
   command?: string;
 }
 
-function FeedEntry({ item, width, color }: { item: FeedItem; width: number; color: boolean }) {
+/** One finished item of the feed (also drawn on its own by the asciicast export). */
+export function FeedEntry({ item, width, color }: { item: FeedItem; width: number; color: boolean }) {
   switch (item.kind) {
     case 'run':
       return (
