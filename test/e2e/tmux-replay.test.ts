@@ -61,7 +61,7 @@ describe.skipIf(!hasTmux)('demo replay in a real terminal (tmux 80×24)', () => 
   test('leaves the final screen in place and exits with the recorded code', async () => {
     const s = await shell();
     run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0`);
-    const final = await waitFor(s, (x) => x.includes('EXIT='), 'the replay to end');
+    const final = await waitFor(s, (x) => /^EXIT=\d/m.test(x), 'the replay to end');
     expect(final).toContain('× validate failed · 3 passed · 1 failed · 1 skipped · exit 1');
     expect(final).toContain('│ 5    │ 200 message from claude   │ 404 from anthropic-sim    │ × │');
     expect(final).toContain('EXIT=1');
@@ -72,7 +72,7 @@ describe.skipIf(!hasTmux)('demo replay in a real terminal (tmux 80×24)', () => 
   test('an error ends in the banner with its hint', async () => {
     const s = await shell();
     run(s, `node bin/demo.js replay ${fixture('up-failed')} --speed 0`);
-    const final = await waitFor(s, (x) => x.includes('EXIT='), 'the replay to end');
+    const final = await waitFor(s, (x) => /^EXIT=\d/m.test(x), 'the replay to end');
     expect(final).toContain('│ error: step 1 did not become ready');
     expect(final).toContain('│ try:   check the image pull secret, then resume with `demo up`');
     expect(final).toContain('EXIT=1');
@@ -116,7 +116,7 @@ describe.skipIf(!hasTmux)('demo replay in a real terminal (tmux 80×24)', () => 
     expect(open).not.toContain('sk-ant-claude-key-for-demo');
     expect(open.trimEnd().split('\n').at(-1)).toContain('q quit');
     tmux('send-keys', '-t', s, 'q');
-    const after = await waitFor(s, (x) => x.includes('EXIT='), 'exit');
+    const after = await waitFor(s, (x) => /^EXIT=\d/m.test(x), 'exit');
     expect(after).toMatch(/^√ validate done · 10 passed · exit 0\s*\nEXIT=0$/m);
   });
 
