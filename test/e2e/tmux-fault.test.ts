@@ -39,9 +39,13 @@ async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000)
 }
 
 /** Starts a command on a cleared screen with no scrollback, so the history holds this command only. */
+let runs = 0;
 function run(command: string): void {
-  keys('clear; tmux clear-history; ' + command + '; echo EXIT=$?', 'Enter');
+  runs += 1;
+  keys(`clear; tmux clear-history; ${command}; echo "EXIT=$? #${runs}"`, 'Enter');
 }
+/** The latest run has ended: its own EXIT line is on screen (not the previous run's, not the typed command). */
+const ended = (x: string) => new RegExp(`^EXIT=\\d+ #${runs}$`, 'm').test(x);
 
 const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
 
@@ -60,7 +64,7 @@ describe.skipIf(!hasTmux)('first contact with a broken install, in a real termin
 
   test('up --fault rewrite-double-slash: each step with its time, what a step said indented under it, the fault named', async () => {
     run('node bin/demo.js up --fault rewrite-double-slash');
-    const s = await waitFor((x) => /^EXIT=\d/m.test(x), 'up to finish', 60_000);
+    const s = await waitFor(ended, 'up to finish', 60_000);
     expect(s).toContain('EXIT=0');
     const all = history();
     // The rate-limit policy line belongs to step 4 and is indented with it, not a bare line between steps
@@ -105,12 +109,12 @@ describe.skipIf(!hasTmux)('first contact with a broken install, in a real termin
 
     // Quit: the trace the user was reading stays, the live area's extras are gone, the prompt follows
     keys('q');
-    const after = await waitFor((x) => /^EXIT=\d/m.test(x), 'the TUI to quit');
+    const after = await waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=1');
     expect(after).toContain('├ 2 egress-gateway  × broken here');
     expect(after).not.toMatch(/q quit|esc close|enter trace/);
     expect(count(after, /× validate failed · \d+ passed · \d+ failed/)).toBe(1);
-    expect(after).toMatch(/× validate failed .*\nEXIT=1\nREADY\$/);
+    expect(after).toMatch(/× validate failed .*\nEXIT=1 #\d+\nREADY\$/);
     for (const line of after.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     // The scrollback holds one drawing of the run (the resize redrew it once, from a cleared screen)
     const all = history();
@@ -118,12 +122,12 @@ describe.skipIf(!hasTmux)('first contact with a broken install, in a real termin
     expect(count(all, /^× validate failed/)).toBe(1);
     // The terminal is usable: a typed command runs
     run('echo typed-ok');
-    await waitFor((x) => x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
+    await waitFor((x) => ended(x) && x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
   }, 90_000);
 
   test('doctor: one heading per category, no title cut inside a word, the broken hop named', async () => {
     run('node bin/demo.js doctor');
-    await waitFor((x) => /^EXIT=\d/m.test(x), 'doctor to finish', 60_000);
+    await waitFor(ended, 'doctor to finish', 60_000);
     const all = history();
     for (const category of ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure']) {
       expect(count(all, new RegExp(`^${category}$`)), category).toBe(1);

@@ -31,9 +31,14 @@ async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000)
   throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
 }
 
+let runs = 0;
+/** Runs a command; its end is the line `EXIT=<code> #<n>`, unique per run (see `ended`). */
 function run(command: string): void {
-  tmux('send-keys', '-t', session, `clear; ${command}; echo EXIT=$?`, 'Enter');
+  runs += 1;
+  tmux('send-keys', '-t', session, `clear; ${command}; echo "EXIT=$? #${runs}"`, 'Enter');
 }
+/** The latest run has ended: its own EXIT line is on screen (not the previous run's, not the typed command). */
+const ended = (x: string) => new RegExp(`^EXIT=\\d+ #${runs}$`, 'm').test(x);
 
 const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +58,7 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
 
   test('up shows every step ready and where the gateway is', async () => {
     run('tmux clear-history; node bin/demo.js up');
-    await waitFor((x) => /^EXIT=\d/m.test(x), 'up to finish');
+    await waitFor(ended, 'up to finish');
     // The whole output, scrollback included (steps wrap their titles at 80 columns)
     const s = tmux('capture-pane', '-t', session, '-p', '-S', '-');
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
@@ -80,23 +85,23 @@ describe.skipIf(!hasTmux)('live commands in a real terminal (tmux 80×24)', () =
     expect(trace).toContain('sk-o…demo');
     expect(trace).not.toContain('sk-openai-key-for-demo');
     keys('q');
-    const after = await waitFor((x) => /^EXIT=\d/m.test(x), 'the TUI to quit');
+    const after = await waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=0');
     // The terminal is back in canonical mode: a typed command runs.
     run('echo typed-ok');
-    await waitFor((x) => x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
+    await waitFor((x) => ended(x) && x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
   }, 60_000);
 
   test('doctor shows each category and ends with its summary', async () => {
     run('node bin/demo.js doctor');
-    const s = await waitFor((x) => /^EXIT=\d/m.test(x), 'doctor to finish');
+    const s = await waitFor(ended, 'doctor to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/doctor done/);
   }, 60_000);
 
   test('down leaves nothing running', async () => {
     run('node bin/demo.js down');
-    const s = await waitFor((x) => /^EXIT=\d/m.test(x), 'down to finish');
+    const s = await waitFor(ended, 'down to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/√ step down/);
   }, 60_000);
