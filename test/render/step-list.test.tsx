@@ -40,6 +40,17 @@ describe('StepList', () => {
     expect(lines.some((l) => /1 started, 1 ready/.test(l))).toBe(true);
   });
 
+  test('a wrapped title continues exactly under itself at any width (no line starts with the space it broke at)', () => {
+    const state = foldEvents(fixture('up'));
+    const step = { ...state.steps[0]!, id: '2', title: 'On-prem model: a simulated LLMInferenceService behind the MaaS gateway' };
+    for (let width = 50; width <= 90; width++) {
+      const lines = normalize(render(<StepLine step={step} width={width} />).lastFrame()).split('\n');
+      expect(lines.length, `width ${width}`).toBeGreaterThan(0);
+      for (const line of lines.slice(1)) expect(line, `width ${width}`).toMatch(/^ {10}\S/);
+      for (const line of lines) expect(line.length, `width ${width}`).toBeLessThanOrEqual(width);
+    }
+  });
+
   test('what a step said while it ran is shown under it, indented and wrapped', () => {
     // Given a step during which the command logged a line
     const state = foldEvents([

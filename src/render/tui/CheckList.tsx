@@ -15,7 +15,7 @@ import type { CheckView } from '../state.js';
 import { formatMs } from '../style.js';
 import { docLink } from '../doc-links.js';
 import { HopTrace } from './HopTrace.js';
-import { Tinted, outcomeSymbol } from './theme.js';
+import { Tinted, Wrapped, outcomeSymbol } from './theme.js';
 import { shorten, spinnerFrame, truncate } from './text.js';
 
 /**
@@ -41,10 +41,14 @@ function Head({ check, width, marker, wrap }: { check: CheckView; width: number;
         </Text>
       </Box>
       <Box flexGrow={1} flexShrink={1}>
-        <Text wrap={wrap ? 'wrap' : 'truncate-end'}>
-          {shown}
-          <Tinted tone="dim">{extra}</Tinted>
-        </Text>
+        {wrap ? (
+          <Wrapped segments={[{ text: shown, tone: 'plain' }, { text: extra, tone: 'dim' }]} width={room} />
+        ) : (
+          <Text wrap="truncate-end">
+            {shown}
+            <Tinted tone="dim">{extra}</Tinted>
+          </Text>
+        )}
       </Box>
       <Box flexShrink={0} marginLeft={1}>
         <Tinted tone="dim">{id}</Tinted>
@@ -54,7 +58,7 @@ function Head({ check, width, marker, wrap }: { check: CheckView; width: number;
 }
 
 /** `label value`, the value wrapped under itself; each line of a multi-line value (a patch) on its own row. */
-function Field({ label, value, tone = 'plain' }: { label: string; value: string; tone?: 'plain' | 'cyan' | 'dim' }) {
+function Field({ label, value, width, tone = 'plain' }: { label: string; value: string; width: number; tone?: 'plain' | 'cyan' | 'dim' }) {
   const lines = value.split('\n');
   return (
     <>
@@ -64,7 +68,7 @@ function Field({ label, value, tone = 'plain' }: { label: string; value: string;
             <Tinted tone={tone === 'plain' ? 'dim' : tone}>{i === 0 ? label : ''}</Tinted>
           </Box>
           <Box flexGrow={1} flexShrink={1}>
-            <Text wrap="wrap">{l}</Text>
+            <Wrapped segments={[{ text: l, tone: 'plain' }]} width={Math.max(8, width - 4 - label.length - 1)} />
           </Box>
         </Box>
       ))}
@@ -78,17 +82,17 @@ export function CheckLine({ check, width, withTrace = true }: { check: CheckView
   return (
     <Box flexDirection="column" width={width}>
       <Head check={check} width={width} wrap />
-      {failed && check.expected !== undefined ? <Field label="expected:" value={check.expected} /> : null}
-      {failed && check.actual !== undefined ? <Field label="actual:  " value={check.actual} /> : null}
+      {failed && check.expected !== undefined ? <Field label="expected:" value={check.expected} width={width} /> : null}
+      {failed && check.actual !== undefined ? <Field label="actual:  " value={check.actual} width={width} /> : null}
       {failed && check.message ? (
         <Box paddingLeft={4}>
-          <Text wrap="wrap">{check.message}</Text>
+          <Wrapped segments={[{ text: check.message, tone: 'plain' }]} width={width - 4} />
         </Box>
       ) : null}
-      {failed && check.hop ? <Field label="broken hop:" value={check.hop} /> : null}
-      {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} />) : null}
-      {failed && check.fix ? <Field label="fix:" value={check.fix} /> : null}
-      {failed && check.hint ? <Field label="hint:" value={docLink(check.hint)} tone="cyan" /> : null}
+      {failed && check.hop ? <Field label="broken hop:" value={check.hop} width={width} /> : null}
+      {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} width={width} />) : null}
+      {failed && check.fix ? <Field label="fix:" value={check.fix} width={width} /> : null}
+      {failed && check.hint ? <Field label="hint:" value={docLink(check.hint)} width={width} tone="cyan" /> : null}
       {failed && withTrace && check.hops.length > 0 ? <HopTrace check={check} width={width} /> : null}
     </Box>
   );

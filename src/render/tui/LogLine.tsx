@@ -8,10 +8,10 @@
  *         50000, enterprise 100000 tokens per 60 s
  *   ‼ planted fault rewrite-double-slash: the provider gets //v1/…
  */
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
 import type { LogEvent } from '../../core/events.js';
 import { SYMBOL } from '../style.js';
-import { Tinted, type Tone } from './theme.js';
+import { Tinted, Wrapped, type Tone } from './theme.js';
 
 const LOOK: Record<LogEvent['level'], { marker: string; tone: Tone; text: Tone }> = {
   debug: { marker: '·', tone: 'dim', text: 'dim' },
@@ -29,11 +29,7 @@ export function LogLine({ log, width, indent = 0 }: { log: Pick<LogEvent, 'level
         <Tinted tone={look.tone}>{look.marker}</Tinted>
       </Box>
       <Box flexDirection="column" flexGrow={1} flexShrink={1}>
-        {lines.map((line, i) => (
-          <Text key={i} wrap="wrap">
-            <Tinted tone={look.text}>{line}</Tinted>
-          </Text>
-        ))}
+        <Wrapped segments={[{ text: lines.join('\n'), tone: look.text }]} width={Math.max(8, width - indent - 2)} />
       </Box>
     </Box>
   );

@@ -14,7 +14,7 @@ import { Box, Text } from 'ink';
 import type { StepView } from '../state.js';
 import { formatMs } from '../style.js';
 import { docLink } from '../doc-links.js';
-import { Tinted } from './theme.js';
+import { Tinted, Wrapped } from './theme.js';
 import { LogLine } from './LogLine.js';
 import { shorten, spinnerFrame } from './text.js';
 
@@ -34,6 +34,7 @@ function HeadLine({ symbol, tone, step, detail, right, width, wrap }: { symbol: 
   const label = `step ${step.id}  `;
   const rightCol = right ? right.length + 2 : 0;
   const room = Math.max(4, width - 2 - label.length - rightCol);
+  // (the middle column: what the title wraps or is shortened to)
   const text = wrap ? step.title : shorten(step.title, room);
   // Each count stays whole when the title wraps: no break inside `2 started` (no-break spaces).
   const unit = (detail ?? '').split(', ').map((part) => part.replace(/ /g, '\u00a0'));
@@ -46,10 +47,14 @@ function HeadLine({ symbol, tone, step, detail, right, width, wrap }: { symbol: 
         </Text>
       </Box>
       <Box flexGrow={1} flexShrink={1}>
-        <Text wrap={wrap ? 'wrap' : 'truncate-end'}>
-          {text}
-          <Tinted tone="dim">{extra}</Tinted>
-        </Text>
+        {wrap ? (
+          <Wrapped segments={[{ text, tone: 'plain' }, { text: extra, tone: 'dim' }]} width={room} />
+        ) : (
+          <Text wrap="truncate-end">
+            {text}
+            <Tinted tone="dim">{extra}</Tinted>
+          </Text>
+        )}
       </Box>
       {right ? (
         <Box flexShrink={0} marginLeft={2}>
@@ -89,7 +94,7 @@ export function StepLine({ step, width }: { step: StepView; width: number }) {
       ) : null}
       {!ok && step.message ? (
         <Box paddingLeft={4}>
-          <Text wrap="wrap">{step.message}</Text>
+          <Wrapped segments={[{ text: step.message, tone: 'plain' }]} width={width - 4} />
         </Box>
       ) : null}
       {!ok && step.hint ? (
@@ -97,7 +102,7 @@ export function StepLine({ step, width }: { step: StepView; width: number }) {
           <Box flexShrink={0}>
             <Tinted tone="cyan">hint: </Tinted>
           </Box>
-          <Text wrap="wrap">{docLink(step.hint)}</Text>
+          <Wrapped segments={[{ text: docLink(step.hint), tone: 'plain' }]} width={width - 10} />
         </Box>
       ) : null}
     </Box>

@@ -27,29 +27,38 @@ export function shorten(text: string, width: number): string {
 }
 
 /**
+ * Where to break one line of text (no newlines) into lines of at most `width` characters: at spaces,
+ * the space itself dropped, so no line starts or ends with the break; a word longer than a line is
+ * broken inside. Returns [start, end) ranges into `text`.
+ */
+export function wrapRanges(text: string, width: number): [number, number][] {
+  const w = Math.max(1, width);
+  const out: [number, number][] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (text.length - i <= w) {
+      out.push([i, text.length]);
+      break;
+    }
+    // A space at i + w means the word before it ends exactly at the edge.
+    const space = text.lastIndexOf(' ', i + w);
+    if (space > i) {
+      out.push([i, space]);
+      i = space + 1;
+    } else {
+      out.push([i, i + w]);
+      i += w;
+    }
+  }
+  return out.length ? out : [[0, 0]];
+}
+
+/**
  * Lines of at most `width` characters, broken at spaces (a word longer than a line is broken inside),
- * the way ink's `wrap="wrap"` lays text out; used where the number of lines must be known up front.
+ * given line breaks kept; used where the number of lines must be known up front.
  */
 export function wrapWords(text: string, width: number): string[] {
-  const w = Math.max(1, width);
-  const out: string[] = [];
-  for (const para of text.split('\n')) {
-    let line = '';
-    for (const word of para.split(' ')) {
-      let rest = word;
-      if (line && line.length + 1 + rest.length > w) {
-        out.push(line);
-        line = '';
-      }
-      while (rest.length > w - (line ? line.length + 1 : 0) && !line) {
-        out.push(rest.slice(0, w));
-        rest = rest.slice(w);
-      }
-      line = line ? `${line} ${rest}` : rest;
-    }
-    out.push(line);
-  }
-  return out;
+  return text.split('\n').flatMap((para) => wrapRanges(para, width).map(([a, b]) => para.slice(a, b)));
 }
 
 /** `/openai/…/completions` — cuts the middle of a path, where the least telling part usually is. */
