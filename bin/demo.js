@@ -1,3 +1,37 @@
 #!/usr/bin/env node
-// Exit only once stdout has flushed: a pipe is written asynchronously, and exiting at once cut long output short.
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv.slice(2)).then((code) => process.stdout.write('', () => process.exit(code))));
+// Loads the compiled CLI. One duty more: when the reader of our output goes away (`| head -1`, `less`
+// quit early, a closed pipe) the command stops as Ctrl-C would stop it, the rest of its output (which
+// has no reader) is dropped, and the process exits 141, as a shell shows for SIGPIPE: no stack trace.
+// Any other write failure (a full disk) is one line on stderr and exit 1.
+import { writeSync } from 'node:fs';
+import { setImmediate } from 'node:timers';
+
+let readerGone = false;
+function onWriteError(err) {
+  if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+    if (readerGone) return;
+    readerGone = true;
+    // What follows only says that the command was stopped, which the departed reader asked for.
+    process.stderr.write = (_chunk, encoding, done) => ((typeof encoding === 'function' ? encoding : done)?.(), true);
+    process.emit('SIGINT');
+    return;
+  }
+  try {
+    writeSync(2, `error: cannot write output (${err.code ?? err.message})\n`);
+  } finally {
+    process.exit(1);
+  }
+}
+process.stdout.on('error', onWriteError);
+process.stderr.on('error', onWriteError);
+
+import('../dist/src/cli/main.js')
+  .then((m) => m.main(process.argv.slice(2)))
+  // setImmediate: a write error still queued is handled before the exit code is chosen. Then exit only
+  // once stdout has flushed: a pipe is written asynchronously, and exiting at once cut long output short.
+  .then((code) =>
+    setImmediate(() => {
+      if (readerGone) process.exit(141);
+      process.stdout.write('', () => process.exit(readerGone ? 141 : code));
+    }),
+  );

@@ -24,7 +24,8 @@ export function version(): string {
 
 function defaultIo(): Io {
   return {
-    stdout: (t) => void process.stdout.write(t),
+    // Once the reader is gone (bin/demo.js saw EPIPE) the rest of the output has nowhere to go.
+    stdout: (t) => void (process.stdout.writable && process.stdout.write(t)),
     stderr: (t) => void process.stderr.write(t),
     env: process.env,
     isTTY: Boolean(process.stdout.isTTY && process.stdin.isTTY),
@@ -222,7 +223,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   } catch (err) {
     const code = exitCodeOf(err);
     const message = redact(err instanceof Error ? err.message : String(err));
-    const hint = hintOf(err);
+    const raw = hintOf(err);
+    const { docLink } = await import('../render/doc-links.js');
+    const hint = raw === undefined ? undefined : docLink(raw);
     if (wantJson) {
       io.stdout(`${JSON.stringify({ ok: false, exitCode: code, error: { message, ...(hint ? { hint } : {}) } })}\n`);
     } else {

@@ -126,6 +126,19 @@ export interface LogEvent {
   message: string;
 }
 
+/**
+ * A heading that groups what follows (doctor's categories, its fixes): a renderer shows it once, above
+ * the checks it introduces. Not a log line, so NDJSON holds it as its own kind.
+ */
+export interface SectionEvent {
+  kind: 'section';
+  t: number;
+  /** Stable slug, e.g. the doctor category `rewrites`; checks of that category carry it as `category`. */
+  id: string;
+  /** What the heading says. */
+  title: string;
+}
+
 /** A block of facts for the end of a command: `up` (where the gateway is), validate (the table), doctor (score). */
 export interface SummaryEvent {
   kind: 'summary';
@@ -154,6 +167,7 @@ export type DemoEvent =
   | CheckEvent
   | HopEvent
   | LogEvent
+  | SectionEvent
   | SummaryEvent
   | RunEndEvent;
 
@@ -169,6 +183,7 @@ export const EVENT_KINDS: readonly EventKind[] = [
   'check',
   'hop',
   'log',
+  'section',
   'summary',
   'run-end',
 ];

@@ -10,6 +10,7 @@
  */
 import Table from 'cli-table3';
 import type { DemoEvent, EventKind, HopEvent } from '../core/events.js';
+import { docLink } from './doc-links.js';
 import { type Palette, SYMBOL, formatMs } from './style.js';
 
 type Formatter<K extends EventKind> = (e: Extract<DemoEvent, { kind: K }>, p: Palette, width: number) => string | null;
@@ -39,7 +40,7 @@ export const formatters: FormatterMap = {
   'step-end': (e, p) => {
     if (e.skipped) return `${p.dim(SYMBOL.skip)} step ${e.step} skipped${e.message ? `: ${e.message}` : ''}`;
     const head = e.ok ? `${p.green(SYMBOL.pass)} step ${e.step} ready (${formatMs(e.ms)})` : `${p.red(SYMBOL.fail)} step ${e.step} failed: ${e.message ?? ''}`;
-    return e.ok ? head : `${head}${e.hint ? `\n    hint: ${e.hint}` : ''}`;
+    return e.ok ? head : `${head}${e.hint ? `\n    hint: ${docLink(e.hint)}` : ''}`;
   },
   'check-start': () => null,
   check: (e, p) => {
@@ -54,7 +55,7 @@ export const formatters: FormatterMap = {
       if (e.object) lines.push(`    object: ${e.object}${e.field ? ` field ${e.field}` : ''}`);
       for (const ev of e.evidence ?? []) lines.push(`    ${p.dim('evidence:')} ${ev}`);
       if (e.fix) lines.push(...e.fix.split('\n').map((l, i) => `    ${i === 0 ? 'fix: ' : '     '}${l}`));
-      if (e.hint) lines.push(`    hint: ${e.hint}`);
+      if (e.hint) lines.push(`    hint: ${docLink(e.hint)}`);
     } else if (e.actual !== undefined && e.outcome === 'pass') {
       lines[0] += p.dim(` → ${e.actual}`);
     }
@@ -66,6 +67,8 @@ export const formatters: FormatterMap = {
     const tag = e.level === 'warn' ? p.yellow('warning: ') : e.level === 'error' ? p.red('error: ') : '';
     return `${tag}${e.message}`;
   },
+  // A blank line, the heading, and a rule under it: `rewrites` / `--------`.
+  section: (e, p) => `\n${p.bold(e.title)}\n${'-'.repeat(e.title.length)}`,
   summary: (e, p, width) => {
     const lines = [p.bold(e.title)];
     if (e.table) {
@@ -77,7 +80,7 @@ export const formatters: FormatterMap = {
     return lines.join('\n');
   },
   'run-end': (e, p) => {
-    if (e.error) return `${p.red('error:')} ${e.error.message}${e.error.hint ? `\nhint: ${e.error.hint}` : ''}`;
+    if (e.error) return `${p.red('error:')} ${e.error.message}${e.error.hint ? `\nhint: ${docLink(e.error.hint)}` : ''}`;
     return e.ok ? p.green(`${SYMBOL.pass} done`) : p.red(`${SYMBOL.fail} failed (exit ${e.exitCode})`);
   },
 };

@@ -7,6 +7,7 @@
 import type { CheckEvent, DemoEvent, HopEvent, RunEndEvent, RunStartEvent, SummaryEvent } from '../core/events.js';
 import type { EventSink } from '../core/run.js';
 import { redact } from '../core/secret.js';
+import { withDocLinks } from './doc-links.js';
 
 export interface JsonDocument {
   ok: boolean;
@@ -36,9 +37,10 @@ export interface JsonDocument {
 /**
  * Folds a finished stream into the JSON document (also used by replay and tests). A session may hold
  * reruns (the TUI's `r`, checks re-run after `doctor --fix`): the last run-end decides, and every
- * result stays listed in order (the last one per id is the current one).
+ * result stays listed in order (the last one per id is the current one). Hints point at docs/.
  */
-export function toJsonDocument(events: DemoEvent[]): JsonDocument {
+export function toJsonDocument(stream: DemoEvent[]): JsonDocument {
+  const events = stream.map(withDocLinks);
   const start = events.find((e): e is RunStartEvent => e.kind === 'run-start');
   const end = events.findLast((e): e is RunEndEvent => e.kind === 'run-end');
   const doc: JsonDocument = {

@@ -35,6 +35,8 @@ export interface StepView {
   applied: { object: string; action: string }[];
   message?: string;
   hint?: string;
+  /** What the step said while it ran (log events), shown under its line instead of between steps. */
+  notes: Omit<LogEvent, 'kind'>[];
 }
 
 export type HopView = Omit<HopEvent, 'kind' | 'check'>;
@@ -115,7 +117,7 @@ function replaceStep(state: ViewState, id: string, update: (s: StepView) => Step
   }
   if (index === -1) {
     // An event for a step we never saw start (a truncated recording): show it anyway.
-    return [...state.steps, update({ id, title: `step ${id}`, status: 'running', waitsMet: 0, applied: [] })];
+    return [...state.steps, update({ id, title: `step ${id}`, status: 'running', waitsMet: 0, applied: [], notes: [] })];
   }
   return state.steps.map((s, i) => (i === index ? update(s) : s));
 }
@@ -202,6 +204,7 @@ export function reduce(state: ViewState, event: DemoEvent): ViewState {
             startT: event.t,
             waitsMet: 0,
             applied: [],
+            notes: [],
           },
         ],
       };
@@ -259,8 +262,14 @@ export function reduce(state: ViewState, event: DemoEvent): ViewState {
       const { kind: _k, ...log } = event;
       const logs = [...s.logs, log];
       if (log.level === 'debug' && !SHOW_DEBUG()) return { ...s, logs };
+      // Said while a step runs: it belongs to that step and is shown under it.
+      const running = currentStep(s);
+      if (running) return { ...s, logs, steps: replaceStep(s, running.id, (st) => ({ ...st, notes: [...st.notes, log] })) };
       return { ...s, logs, feed: [...s.feed, { key: `log-${s.feed.length}`, kind: 'log', log }] };
     }
+    case 'section':
+      // The heading is written now; the checks of this category that follow get no second one.
+      return { ...s, feed: [...s.feed, { key: `section-${s.feed.length}`, kind: 'category', name: event.title }], lastCategory: event.id };
     case 'summary': {
       const { kind: _k, ...summary } = event;
       return { ...s, summaries: [...s.summaries, summary], feed: [...s.feed, { key: `summary-${s.feed.length}`, kind: 'summary', summary }] };
@@ -324,29 +333,59 @@ export function tally(state: ViewState): Record<Outcome, number> {
   return out;
 }
 
-// ---- Browsing: which check is selected, and whether its trace is open. Pure, so tests drive it directly.
+// ---- Browsing: which check is selected, whether its trace is open, and how far it is scrolled.
+// Pure, so tests drive it directly.
 
 export interface BrowseState {
   /** Id of the selected check, or undefined before the user moves. */
   selected?: string;
   expanded: boolean;
+  /** First trace line shown while the trace is open (0 = the top). */
+  scroll?: number;
 }
 
-export type BrowseKey = 'up' | 'down' | 'enter' | 'escape';
+export type BrowseKey = 'up' | 'down' | 'enter' | 'escape' | 'pageup' | 'pagedown' | 'home' | 'end';
 
-export function browse(ui: BrowseState, key: BrowseKey, state: ViewState): BrowseState {
+/** What the screen can show, for keys that move by a page or to the end (the App measures it). */
+export interface BrowseLayout {
+  /** Lines of the open trace, and how many of them fit at once. */
+  traceLines: number;
+  traceRows: number;
+  /** Rows of the check list (a page of selection moves). */
+  listRows: number;
+}
+
+/** The largest useful scroll position: the last screenful of the trace (a scrolling trace gives one row to its scroll line). */
+export function maxScroll(layout: Pick<BrowseLayout, 'traceLines' | 'traceRows'>): number {
+  const rows = Math.max(1, layout.traceRows);
+  return layout.traceLines <= rows ? 0 : layout.traceLines - Math.max(1, rows - 1);
+}
+
+/**
+ * One key. While a trace is open the movement keys scroll it (↑/↓ a line, PgUp/PgDn a page, Home/End
+ * to either end) and enter or escape close it; otherwise they move the selection.
+ */
+export function browse(ui: BrowseState, key: BrowseKey, state: ViewState, layout: BrowseLayout = { traceLines: 0, traceRows: 1, listRows: 8 }): BrowseState {
   const list = finishedChecks(state);
   if (list.length === 0) return ui;
   const at = ui.selected === undefined ? -1 : list.findIndex((c) => c.id === ui.selected);
-  if (key === 'up' || key === 'down') {
-    const next = at === -1 ? (key === 'up' ? list.length - 1 : 0) : Math.min(list.length - 1, Math.max(0, at + (key === 'up' ? -1 : 1)));
-    return { ...ui, selected: list[next]!.id };
-  }
   if (key === 'enter') {
-    if (at === -1) return { selected: defaultSelection(state), expanded: true };
-    return { ...ui, expanded: !ui.expanded };
+    if (at === -1) return { selected: defaultSelection(state), expanded: true, scroll: 0 };
+    return { ...ui, expanded: !ui.expanded, scroll: 0 };
   }
-  return { ...ui, expanded: false };
+  if (key === 'escape') return { ...ui, expanded: false, scroll: 0 };
+  if (ui.expanded && at !== -1) {
+    // A page keeps one line of the previous screenful in view.
+    const page = Math.max(1, layout.traceRows - 2);
+    const delta = { up: -1, down: 1, pageup: -page, pagedown: page, home: -Infinity, end: Infinity }[key];
+    const scroll = Math.min(maxScroll(layout), Math.max(0, (ui.scroll ?? 0) + delta));
+    return { ...ui, scroll };
+  }
+  const page = Math.max(1, layout.listRows);
+  const delta = { up: -1, down: 1, pageup: -page, pagedown: page, home: -Infinity, end: Infinity }[key];
+  const from = at === -1 ? (delta < 0 ? list.length : -1) : at;
+  const next = Math.min(list.length - 1, Math.max(0, from + delta));
+  return { ...ui, selected: list[next]!.id, scroll: 0 };
 }
 
 /** What to select first: the first failed check, else the first one. */

@@ -65,7 +65,7 @@ describe('--config on the command line', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(message);
-    expect(r.stderr).toMatch(/^hint: see README\.md#configuration/m);
+    expect(r.stderr).toMatch(/^hint: see docs\/configuration\.md#configuration/m);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

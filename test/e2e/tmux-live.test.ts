@@ -64,8 +64,10 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
   }, 60_000);
 
   test('up shows every step ready and where the gateway is', async () => {
-    const ended = run('node bin/demo.js up');
-    const s = await waitFor(ended, 'up to finish');
+    const ended = run('tmux clear-history; node bin/demo.js up');
+    await waitFor(ended, 'up to finish');
+    // The whole output, scrollback included (steps wrap their titles at 80 columns)
+    const s = tmux('capture-pane', '-t', session, '-p', '-S', '-');
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
     expect(s).toContain('MaaS gateway: https://127.0.0.1:');
     expect(s).toContain('EXIT=0');
@@ -118,8 +120,8 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
     // which call 10 has just spent (its window lasts a minute)
     expect(results.filter((l) => l.startsWith('‼ ')).map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]).sort()).toEqual(['exposure-keys-in-policies', 'ratelimit-budget']);
     expect(s).toMatch(/tier free: \d+ of 100 tokens spent, window resets in \d+ s/);
-    expect(s).toContain('warnings: 2 (1 expected for the seed design)');
-    expect(s).toContain('hint: README.md#doctor-exposure');
+    expect(s).toContain('warnings: 2 (2 expected for the seed design)');
+    expect(s).toContain('hint: docs/doctor.md#doctor-exposure');
     for (const key of Object.values(DEFAULT_KEYS)) expect(s).not.toContain(key);
     // the summary counts what the screen listed
     const count = (mark: string) => results.filter((l) => l.startsWith(`${mark} `)).length;

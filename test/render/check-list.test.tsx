@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { render } from 'ink-testing-library';
 import { foldEvents } from '../../src/render/state.js';
-import { HopTrace, hopTraceLines } from '../../src/render/tui/HopTrace.js';
+import { HopTrace, hopTraceLines, traceWindow } from '../../src/render/tui/HopTrace.js';
 import { CheckList, windowAround } from '../../src/render/tui/CheckList.js';
 import { browserBudget } from '../../src/render/tui/App.js';
 import { fixture, KEY, normalize, renderApp, tick } from './tui-helpers.js';
@@ -24,7 +24,7 @@ describe('calls as they run', () => {
     expect(screen).toContain('    expected: 200 message from claude');
     expect(screen).toContain('    actual:   404 from anthropic-sim');
     expect(screen).toContain('    broken hop: egress-gateway');
-    expect(screen).toContain('    hint: README.md#doctor-rewrite-egress');
+    expect(screen).toContain('    hint: docs/doctor.md#doctor-rewrite-egress');
     expect(screen).toContain('  ├ 2 egress-gateway  × broken here');
     for (const line of screen.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     await expect(screen).toMatchFileSnapshot('__screens__/validate-final.txt');
@@ -80,6 +80,70 @@ describe('selecting a call', () => {
     expect(app.calls.rerun).toEqual([['call-5']]);
   });
 
+  test('with a trace open, ↑/↓ PgUp/PgDn Home/End scroll it so every hop can be reached, esc closes it', async () => {
+    // Given a finished run on a 12-row terminal, with call 4's trace (9 lines) open
+    const app = renderApp(validate, { rows: 12 });
+    await tick();
+    for (const key of [KEY.down, KEY.up, KEY.enter]) {
+      app.stdin.write(key);
+      await tick();
+    }
+    expect(app.screen()).toContain('trace of call-4');
+    expect(app.screen()).toMatch(/lines 1–\d of 9 · ↓ \d below/);
+    expect(app.screen()).not.toContain('└ 3 provider:openai');
+    expect(app.screen()).toContain('↑/↓ PgUp/PgDn Home/End scroll · esc close · q quit');
+    // When End is pressed the last hop is on screen
+    app.stdin.write(KEY.end);
+    await tick();
+    expect(app.screen()).toContain('  └ 3 provider:openai  answered');
+    expect(app.screen()).toMatch(/lines \d–9 of 9 · ↑ \d above/);
+    // When Home, then ↓ and PgDn move down again
+    app.stdin.write(KEY.home);
+    await tick();
+    expect(app.screen()).toMatch(/lines 1–\d of 9/);
+    app.stdin.write(KEY.down);
+    await tick();
+    expect(app.screen()).toMatch(/lines 2–\d of 9/);
+    app.stdin.write(KEY.pageUp);
+    await tick();
+    expect(app.screen()).toMatch(/lines 1–\d of 9/);
+    app.stdin.write(KEY.pageDown);
+    await tick();
+    expect(app.screen()).toMatch(/lines 4–7 of 9 · ↑ 3 above · ↓ 2 below/);
+    // When esc closes the trace, ↑/↓ select again
+    app.stdin.write(KEY.escape);
+    await tick();
+    expect(app.screen()).not.toContain('trace of call-4');
+    app.stdin.write(KEY.down);
+    await tick();
+    expect(app.screen()).toContain('› × 5 Anthropic messages');
+  });
+
+  test('the first frame says what is starting, before the run has said anything', async () => {
+    const app = renderApp([], { command: 'validate' });
+    await tick();
+    expect(app.screen().split('\n')[0]).toBe('maas-egress-demo validate · starting…');
+    app.store.push(validate[0]!);
+    await tick();
+    expect(app.screen()).not.toContain('starting…');
+    expect(app.screen()).toContain('maas-egress-demo validate · target local · v0.1.0');
+  });
+
+  test('after a resize the screen is drawn again at the new width', async () => {
+    // Given a finished run at 80 columns
+    const app = renderApp(validate, { columns: undefined });
+    await tick();
+    // When the terminal becomes 50 columns wide
+    app.store.resized({ columns: 50, rows: 24 });
+    await tick();
+    // Then the finished lines are written again, and every line of the new drawing fits
+    const frame = app.screen();
+    const redrawn = frame.slice(frame.lastIndexOf('maas-egress-demo validate · target local'));
+    for (const line of redrawn.split('\n')) expect(line.length).toBeLessThanOrEqual(50);
+    expect(redrawn).toContain('× 5 Anthropic messages through');
+    expect(redrawn).toContain('× validate failed · 3 passed · 1 failed · 1');
+  });
+
   test('--interactive shows the browser after the run without a key press', async () => {
     const app = renderApp(validate, { interactive: true });
     await tick();
@@ -109,19 +173,42 @@ describe('HopTrace', () => {
     const long = { ...check, hops: check.hops.map((h) => ({ ...h, pathIn: `/openai/v1/chat/completions/${'x'.repeat(80)}`, pathOut: '/v1/chat/completions' })) };
     for (const line of hopTraceLines(long, 50)) expect(line.reduce((n, s) => n + s.text.length, 0)).toBeLessThanOrEqual(50);
   });
-  test('shows at most maxLines and says how many are hidden', () => {
-    const { lastFrame } = render(<HopTrace check={check} width={80} maxLines={3} />);
-    expect(normalize(lastFrame()).split('\n')).toHaveLength(3);
-    expect(normalize(lastFrame())).toContain('… 7 more lines');
+  test('a trace longer than its rows scrolls: a window of lines and a last row saying where it is', () => {
+    // Given call 4's trace (9 lines) in 4 rows
+    const top = normalize(render(<HopTrace check={check} width={80} maxLines={4} />).lastFrame()).split('\n');
+    expect(top).toEqual([
+      '  ┌ 0 client                                                         200 · 14 ms',
+      '  │   /openai/v1/chat/completions',
+      '  ├ 1 maas-gateway                                                   200 · 11 ms',
+      '  lines 1–3 of 9 · ↓ 6 below',
+    ]);
+    // When scrolled past the end it shows the last screenful, the provider hop included
+    const end = normalize(render(<HopTrace check={check} width={80} maxLines={4} scroll={99} />).lastFrame()).split('\n');
+    expect(end).toEqual([
+      '  │   key=sk-o…demo backend=openai',
+      '  └ 3 provider:openai  answered                                       200 · 2 ms',
+      '      /v1/chat/completions  key status=valid',
+      '  lines 7–9 of 9 · ↑ 6 above',
+    ]);
+  });
+  test('traceWindow keeps the scroll inside the trace and needs no scroll line when all fits', () => {
+    expect(traceWindow(9, 12, 5)).toEqual({ from: 0, to: 9, scrolls: false });
+    expect(traceWindow(20, 6, 0)).toEqual({ from: 0, to: 5, scrolls: true });
+    expect(traceWindow(20, 6, 7)).toEqual({ from: 7, to: 12, scrolls: true });
+    expect(traceWindow(20, 6, 50)).toEqual({ from: 15, to: 20, scrolls: true });
   });
 });
 
 describe('browser budget', () => {
-  test('list and trace share what the live area leaves free, below the terminal height', () => {
-    const { listRows, traceRows } = browserBudget(24, 9, 10);
-    expect(listRows + traceRows + 9).toBeLessThanOrEqual(22);
-    expect(listRows).toBeGreaterThanOrEqual(3);
-    expect(browserBudget(40, 9, 3).listRows).toBe(3);
+  test('the list and the open trace use what the live area leaves free, and stay below the terminal height', () => {
+    // Given 24 rows of which 6 are taken by the rest of the live area (margin, status, key help)
+    const list = browserBudget(24, 6, 10);
+    // Then the whole list fits (10 rows), and an open trace gets all but the selected row and its title
+    expect(list.listRows).toBe(10);
+    const open = browserBudget(24, 6, 10, true);
+    expect(open.traceRows + 2 + 6).toBe(23);
+    // And a list too long for the screen leaves room for its "↑/↓ N more" rows
+    expect(browserBudget(24, 6, 40).listRows + 2 + 6).toBe(23);
   });
 });
 

@@ -14,6 +14,7 @@ import { createJsonSink, toJsonDocument } from '../../src/render/json.js';
 import { createNdjsonSink } from '../../src/render/ndjson.js';
 import { createJunitSink, toJunit } from '../../src/render/junit.js';
 import { stripAnsi } from '../../src/render/style.js';
+import { parseXml, type XmlElement } from '../helpers/xml.js';
 
 const LEAKED_KEY = 'sk-leaked-into-a-message-42';
 registerSecretValue(LEAKED_KEY);
@@ -34,7 +35,7 @@ const events: DemoEvent[] = [
   { kind: 'hop', t: 2050, check: 'call-4', requestId: 'r1', index: 1, hop: 'maas-gateway', source: 'observed', pathIn: '/external/openai/v1/chat/completions', pathOut: '/openai/v1/chat/completions', status: 200, ms: 12, detail: { keyInjected: 'sk-o…demo' } },
   { kind: 'hop', t: 2051, check: 'call-4', requestId: 'r1', index: 2, hop: 'provider:openai', source: 'inferred', pathIn: '/v1/chat/completions', detail: {} },
   { kind: 'check', t: 2052, id: 'call-4', category: 'calls', title: '4 OpenAI chat', outcome: 'pass', actual: '200 completion from gpt-4', ms: 30 },
-  { kind: 'check', t: 2060, id: 'call-5', category: 'calls', title: '5 Anthropic <chat> & "quotes"', outcome: 'fail', expected: '200', actual: '404', hop: 'egress-gateway', fix: 'kubectl apply -f fixed.yaml\nkubectl rollout restart', hint: 'README.md#doctor', evidence: ['x-sim-path: //v1/chat/completions'], ms: 9 },
+  { kind: 'check', t: 2060, id: 'call-5', category: 'calls', title: '5 Anthropic <chat> & "quotes"', outcome: 'fail', expected: '200', actual: '404', hop: 'egress-gateway', fix: 'kubectl apply -f fixed.yaml\nkubectl rollout restart', hint: 'README.md#doctor-rewrites', evidence: ['x-sim-path: //v1/chat/completions'], ms: 9 },
   { kind: 'check', t: 2061, id: 'call-9', category: 'calls', title: '9 wrong vLLM key', outcome: 'skip', message: 'no vLLM', ms: 0 },
   { kind: 'check', t: 2062, id: 'call-10', category: 'calls', title: '10 rate limit', outcome: 'warn', message: `limit hit early ${LEAKED_KEY}`, ms: 5 },
   { kind: 'log', t: 2063, level: 'warn', message: `token was ${JWT}` },
@@ -83,7 +84,7 @@ describe('plain', () => {
         '    evidence: x-sim-path: //v1/chat/completions',
         '    fix: kubectl apply -f fixed.yaml',
         '         kubectl rollout restart',
-        '    hint: README.md#doctor',
+        '    hint: docs/doctor.md#doctor-rewrites',
       ].join('\n'),
     );
     expect(text).toContain('- 9 wrong vLLM key (skipped: no vLLM) [call-9]\n');
@@ -162,26 +163,89 @@ describe('ndjson', () => {
 
 describe('junit', () => {
   const xml = toJunit(events);
+  const doc = parseXml(xml);
+  const suite = doc.children[0]!.children.find((c) => c.name === 'testsuite')!;
+  const cases = suite.children.filter((c) => c.name === 'testcase');
+  const byName = (name: string) => cases.find((c) => c.attributes.name === name)!;
+  const child = (el: XmlElement, name: string) => el.children.find((c) => c.name === name);
+  const property = (el: XmlElement, name: string) => child(el, 'properties')?.children.find((p) => p.attributes.name === name)?.attributes.value;
 
-  test('one testcase per step and per check; failures and skips counted; names are the stable ids', () => {
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites><testsuite name="maas-egress-demo validate" tests="6" failures="2" skipped="1" time="2.070">/);
-    expect(xml).toContain('<testcase classname="validate.steps" name="step-1" time="0.044"></testcase>');
-    expect(xml).toContain('<testcase classname="validate.steps" name="step-3" time="2.001"><failure message="route not accepted">check the backend</failure></testcase>');
-    expect(xml).toContain('<testcase classname="validate.calls" name="call-9" time="0.000"><skipped message="no vLLM"/></testcase>');
-    expect(xml).toMatch(/<testcase classname="validate.calls" name="call-4" time="0.030"><system-out>0. client .*\n1. maas-gateway \/external\/openai\/v1\/chat\/completions -&gt; \/openai\/v1\/chat\/completions 200 keyInjected=sk-o…demo/);
-    expect(xml).toContain('<failure message="expected 200, got 404">expected: 200\nactual: 404\nbroken hop: egress-gateway\nfix: kubectl apply -f fixed.yaml\nkubectl rollout restart\nhint: README.md#doctor\nx-sim-path: //v1/chat/completions</failure>');
-    expect(xml.trimEnd().endsWith('</testsuite></testsuites>')).toBe(true);
+  test('well-formed XML 1.0 with one testcase per step and per check, failures and skips counted', () => {
+    expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>')).toBe(true);
+    expect(doc.children[0]!.name).toBe('testsuites');
+    expect(suite.attributes).toMatchObject({ name: 'maas-egress-demo validate', tests: '6', failures: '2', skipped: '1', errors: '0', time: '2.070' });
+    expect(cases.map((c) => c.attributes.name)).toEqual(['step 1: Egress gateway', 'step 3: Simulated providers', '4 OpenAI chat', '5 Anthropic <chat> & "quotes"', '9 wrong vLLM key', '10 rate limit']);
   });
 
-  test('XML special characters are escaped', () => {
-    expect(xml).not.toContain('<chat>');
-    expect(xml).not.toContain('& "quotes"');
+  test('testcases are named by their titles; the stable id is a property', () => {
+    const call4 = byName('4 OpenAI chat');
+    expect(call4.attributes).toMatchObject({ classname: 'validate.calls', time: '0.030' });
+    expect(property(call4, 'id')).toBe('call-4');
+    expect(property(byName('step 1: Egress gateway'), 'id')).toBe('step-1');
+  });
+
+  test('a failure carries what was expected, what happened, the broken hop, the fix and the hint (as a docs/ link)', () => {
+    const failure = child(byName('5 Anthropic <chat> & "quotes"'), 'failure')!;
+    expect(failure.attributes).toEqual({ message: 'expected 200, got 404', type: 'fail' });
+    expect(failure.text).toBe(
+      'expected: 200\nactual: 404\nbroken hop: egress-gateway\nevidence: x-sim-path: //v1/chat/completions\nfix: kubectl apply -f fixed.yaml\nkubectl rollout restart\nhint: docs/doctor.md#doctor-rewrites',
+    );
+    expect(child(byName('step 3: Simulated providers'), 'failure')!.attributes.message).toBe('route not accepted');
+    expect(child(byName('9 wrong vLLM key'), 'skipped')!.attributes.message).toBe('no vLLM');
+  });
+
+  test('a passing call keeps its hop trace in system-out', () => {
+    expect(child(byName('4 OpenAI chat'), 'system-out')!.text).toMatch(/^0\. client \/external\/openai\/v1\/chat\/completions 200\n1\. maas-gateway \/external\/openai\/v1\/chat\/completions -> \/openai\/v1\/chat\/completions 200 keyInjected=sk-o…demo/);
+  });
+
+  test('a warning is carried: a passing testcase marked outcome=warning with its text, and counted on the suite', () => {
+    const call10 = byName('10 rate limit');
+    expect(child(call10, 'failure')).toBeUndefined();
+    expect(property(call10, 'outcome')).toBe('warning');
+    expect(child(call10, 'system-out')!.text).toBe('warning: limit hit early sk-l…e-42');
+    expect(property(suite, 'warnings')).toBe('1');
+  });
+
+  test('warnings that failed the run (doctor --fail-on warning) are failures of type warning; expected ones are not', () => {
+    const stream: DemoEvent[] = [
+      { kind: 'run-start', t: 0, command: 'doctor', target: 'local', version: '0.1.0', startedAt: '2026-11-20T10:00:00.000Z' },
+      { kind: 'check', t: 1, id: 'ratelimit-budget', category: 'rate-limits', title: 'the budget and counter', outcome: 'warn', message: '100 of 100 tokens spent', ms: 1 },
+      { kind: 'check', t: 2, id: 'exposure-keys-in-policies', category: 'exposure', title: 'keys are not literals', outcome: 'warn', message: 'seed design', ms: 1, data: { expectedWarning: true } },
+      { kind: 'run-end', t: 3, ok: false, exitCode: 1 },
+    ];
+    const parsed = parseXml(toJunit(stream));
+    const tcs = parsed.children[0]!.children.find((c) => c.name === 'testsuite')!.children.filter((c) => c.name === 'testcase');
+    expect(child(tcs[0]!, 'failure')!.attributes).toEqual({ message: '100 of 100 tokens spent', type: 'warning' });
+    expect(child(tcs[1]!, 'failure')).toBeUndefined();
+    expect(property(tcs[1]!, 'outcome')).toBe('expected warning');
+  });
+
+  test('what XML 1.0 cannot hold is replaced, and terminal colour codes are dropped: a failing run still parses', () => {
+    // Given a failure message with colour codes, a bare ESC, NUL, a vertical tab and a lone surrogate
+    const hostile: DemoEvent[] = [
+      events[0]!,
+      { kind: 'check', t: 1, id: 'call-4', category: 'calls', title: '4 \u001b[1mbold\u001b[22m <title>', outcome: 'fail', message: 'got \u001b[31m404\u001b[39m from \u0000envoy\u000b\ud800 & more \u001b', expected: '200', ms: 1 },
+      { kind: 'run-end', t: 2, ok: false, exitCode: 1, error: { message: 'bad \u0007 bell', hint: 'README.md#validate-failures' } },
+    ];
+    const text = toJunit(hostile);
+    // Then a strict XML 1.0 parser reads it, and the text says what was there
+    const parsed = parseXml(text);
+    const tc = parsed.children[0]!.children.find((c) => c.name === 'testsuite')!.children.find((c) => c.name === 'testcase')!;
+    expect(tc.attributes.name).toBe('4 bold <title>');
+    expect(child(tc, 'failure')!.attributes.message).toBe('got 404 from \\u0000envoy\\u000b\\ud800 & more \\u001b');
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    const run = parsed.children[0]!.children.find((c) => c.name === 'testsuite')!.children.find((c) => c.attributes.name === 'run')!;
+    expect(child(run, 'error')!.attributes.message).toBe('bad \\u0007 bell');
+    expect(child(run, 'error')!.text).toBe('hint: docs/validate.md#validate-failures');
   });
 
   test('a run error becomes an <error> testcase', () => {
-    const withError = toJunit([events[0]!, { kind: 'run-end', t: 10, ok: false, exitCode: 2, error: { message: 'bad <flag>', hint: 'see --help' } }]);
-    expect(withError).toContain('failures="1"');
-    expect(withError).toContain('<testcase classname="validate" name="run"><error message="bad &lt;flag&gt;">see --help</error></testcase>');
+    const parsed = parseXml(toJunit([events[0]!, { kind: 'run-end', t: 10, ok: false, exitCode: 2, error: { message: 'bad <flag>', hint: 'see --help', name: 'UserError' } }]));
+    const s = parsed.children[0]!.children.find((c) => c.name === 'testsuite')!;
+    expect(s.attributes).toMatchObject({ tests: '1', failures: '0', errors: '1' });
+    const run = s.children.find((c) => c.name === 'testcase')!;
+    expect(child(run, 'error')!.attributes).toEqual({ message: 'bad <flag>', type: 'UserError' });
+    expect(child(run, 'error')!.text).toBe('hint: see --help');
   });
 });
 
@@ -201,8 +265,30 @@ describe('no secret in any output', () => {
     for (const [name, out] of Object.entries(outputs)) {
       expect(out.includes(LEAKED_KEY), `key in ${name}`).toBe(false);
       expect(out.includes(JWT), `jwt in ${name}`).toBe(false);
-      // JUnit carries no warn message; every other output shows the masked form
-      if (name !== 'junit') expect(out, name).toContain('sk-l…e-42');
+      // Every output shows the masked form (JUnit carries the warning's text too)
+      expect(out, name).toContain('sk-l…e-42');
     }
+  });
+});
+
+describe('section headings', () => {
+  const doctor: DemoEvent[] = [
+    { kind: 'run-start', t: 0, command: 'doctor', target: 'local', version: '0.1.0', startedAt: '2026-11-20T10:00:00.000Z' },
+    { kind: 'section', t: 1, id: 'rewrites', title: 'rewrites' },
+    { kind: 'check', t: 2, id: 'rewrite-bridge-prefix', category: 'rewrites', title: 'each bridge rewrites its prefix', outcome: 'pass', ms: 1 },
+    { kind: 'run-end', t: 3, ok: true, exitCode: 0 },
+  ];
+
+  test('plain prints a heading with a rule under it, once', () => {
+    expect(plain(false, doctor)).toContain('\n\nrewrites\n--------\n√ each bridge rewrites its prefix [rewrite-bridge-prefix]\n');
+  });
+
+  test('NDJSON carries the heading as a section event, not as a log line', () => {
+    let out = '';
+    const sink = createNdjsonSink({ write: (t) => void (out += t) });
+    for (const e of doctor) sink.write(e);
+    const kinds = out.trim().split('\n').map((l) => (JSON.parse(l) as DemoEvent).kind);
+    expect(kinds).toEqual(['run-start', 'section', 'check', 'run-end']);
+    expect(out).not.toMatch(/"kind":"log"/);
   });
 });

@@ -85,6 +85,18 @@ describe('reduce', () => {
     expect(state.feed.filter((f) => f.kind === 'run')).toHaveLength(2);
   });
 
+  test('doctor: one heading per category, from its section event, however many checks follow', () => {
+    // Given doctor's stream: a section event before each category's checks
+    const state = foldEvents(fixture('doctor'));
+    // Then the feed holds each category's heading exactly once, right before its first check
+    const headings = state.feed.filter((f) => f.kind === 'category').map((f) => (f.kind === 'category' ? f.name : ''));
+    expect(headings).toEqual(['install', 'rewrites', 'key-injection', 'rate-limits']);
+    const kinds = state.feed.map((f) => (f.kind === 'category' ? `# ${f.name}` : f.kind === 'check' ? f.check.id : f.kind));
+    expect(kinds.slice(0, 5)).toEqual(['run', '# install', 'gateways-running', 'certificates-valid', '# rewrites']);
+    // And nothing of it is a log line
+    expect(state.logs).toEqual([]);
+  });
+
   test('the counts of the status line cover only the latest run', () => {
     const state = foldEvents([...fixture('validate'), ...fixture('doctor')]);
     expect(tally(state)).toEqual({ pass: 3, fail: 1, warn: 1, skip: 0 });

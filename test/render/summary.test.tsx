@@ -45,7 +45,7 @@ describe('doctor report', () => {
     expect(screen).toContain('√ both gateways answer');
     expect(screen).toContain('× egress gateway strips /anthropic before the provider    [egress-strips-prefix]');
     expect(screen).toContain('    fix: set the URLRewrite filter on route anthropic:\n           replacePrefixMatch: /');
-    expect(screen).toContain('    hint: README.md#doctor-rewrite-egress');
+    expect(screen).toContain('    hint: docs/doctor.md#doctor-rewrite-egress');
     expect(screen).toContain('‼ a token budget exists for every tier');
     expect(screen).toContain('    tier premium has no token budget');
     expect(screen).toContain('× doctor failed · 3 passed · 1 failed · 1 warning · exit 1');

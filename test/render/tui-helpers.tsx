@@ -19,6 +19,7 @@ export function normalize(frame: string | undefined): string {
   return (frame ?? '')
     .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
     .replace(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/g, '*')
+    .replace(/\u00a0/g, ' ')
     .split('\n')
     .map((l) => l.trimEnd())
     .join('\n')
@@ -50,7 +51,7 @@ export function renderApp(events: DemoEvent[], props: Partial<AppProps> = {}) {
   return { ...app, store, calls, screen: () => normalize(app.lastFrame()) };
 }
 
-export const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B' } as const;
+export const KEY = { up: '\u001B[A', down: '\u001B[B', enter: '\r', escape: '\u001B', pageUp: '\u001B[5~', pageDown: '\u001B[6~', home: '\u001B[H', end: '\u001B[F' } as const;
 
 /** An 80×24 stdout that keeps every frame (with ink's debug mode the last one is the whole screen). */
 export class FakeStdout extends EventEmitter {

@@ -7,7 +7,8 @@ import { drive } from '../../src/core/run.js';
 import { createRecorder } from '../../src/record/recorder.js';
 import { createJunitSink } from '../../src/render/junit.js';
 import { readRecording, replayEvents } from '../../src/record/replay.js';
-import { fixture, makeSink, normalize, tick } from './tui-helpers.js';
+import { createTuiSink } from '../../src/render/tui/index.js';
+import { FakeStdin, FakeStdout, fixture, makeSink, normalize, tick } from './tui-helpers.js';
 
 /** The fixture without drive()'s own events and stamps: what a command module would yield. */
 function asCommandStream(events: DemoEvent[]): AsyncIterable<EventInput> {
@@ -95,6 +96,51 @@ describe('createTuiSink', () => {
     tui.note('Step 1 of 4 · demo up', 'Deploys the pieces.');
     await tui.close?.();
     expect(normalize(stdout.last())).toContain('Step 1 of 4 · demo up\nDeploys the pieces.');
+  });
+});
+
+describe('on a real terminal', () => {
+  /** A TTY stdout (not ink's debug mode), so ink draws as it would on a terminal. */
+  function ttySink() {
+    const stdout = new FakeStdout();
+    stdout.isTTY = true;
+    const stdin = new FakeStdin(false);
+    const sink = createTuiSink({ color: false, interactive: false, command: 'validate', stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream, onInterrupt: () => undefined, patchConsole: false });
+    return { stdout, sink };
+  }
+
+  test('something is on screen at once: a "starting…" line before ink has loaded, handed over to its first frame', async () => {
+    const { stdout, sink } = ttySink();
+    // The placeholder is written synchronously, before the sink (and ink) are ready
+    expect(stdout.frames).toEqual(['maas-egress-demo validate · starting…']);
+    const tui = await sink;
+    expect(stdout.frames[1]).toBe('\r\u001b[2K');
+    expect(normalize(stdout.frames.slice(2).join(''))).toContain('maas-egress-demo validate · starting…');
+    for (const e of fixture('validate')) tui.write(e);
+    await tui.close?.();
+  });
+
+  test('a resize clears the screen and writes every finished line again at the new width', async () => {
+    // Given a finished run drawn at 80 columns
+    const { stdout, sink } = ttySink();
+    const tui = await sink;
+    for (const e of fixture('validate')) tui.write(e);
+    await tick();
+    const before = stdout.frames.length;
+    // When the terminal becomes 50 columns wide
+    stdout.columns = 50;
+    stdout.emit('resize');
+    await tick();
+    // Then the screen (and its scrollback) is cleared first, then everything is drawn again within 50 columns
+    const after = stdout.frames.slice(before).join('');
+    expect(after.startsWith('\u001b[2J\u001b[3J\u001b[H')).toBe(true);
+    const redrawn = normalize(after.slice('\u001b[2J\u001b[3J\u001b[H'.length));
+    expect(redrawn).toContain('maas-egress-demo validate · target local · v0.1.0');
+    expect(redrawn).toContain('× validate failed · 3 passed · 1 failed · 1');
+    for (const line of redrawn.split('\n')) expect(line.length, line).toBeLessThanOrEqual(50);
+    await tui.close?.();
+    // And once closed, a resize is no longer ours to handle
+    expect(stdout.listenerCount('resize')).toBe(0);
   });
 });
 

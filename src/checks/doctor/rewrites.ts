@@ -222,6 +222,8 @@ export const rewrites: CheckDef[] = [
       const refs = spec?.router?.gateway?.refs ?? [];
       const evidence = [`probe: POST ${prefix}/v1/chat/completions (model ${onprem.model}) → ${ex.answer.summary}`, `${llmKey}: model ${served}, gateway refs ${refs.map((r) => `${r.namespace ?? onprem.namespace}/${r.name}`).join(', ') || '(none)'}`];
       if (ex.status === 200) return { outcome: 'pass', message: `${onprem.model} answered through ${prefix}`, evidence };
+      // A spent budget says nothing about the route (the rate-limit checks report the budget).
+      if (ex.status === 429) return { outcome: 'skip', message: `${NO_LIVE}: the user's token budget is spent (429); the route was not tried`, evidence };
       const gw = ex.records.find((r) => r.hop === 'maas-gateway');
       const noRoute = (gw ? gw.status === 404 && gw.answeredBy === 'self' : ex.answer.kind === 'route-not-found');
       const attached = refs.some((r) => r.name === maas.gatewayName && (r.namespace ?? onprem.namespace) === maas.gatewayNamespace);

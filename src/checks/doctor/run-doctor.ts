@@ -163,7 +163,7 @@ export async function* runDoctor(target: TargetSession, opts: DoctorOptions): As
   const fixes = new Map<string, { check: CheckDef; fix: Fix }>();
   for (const category of categories) {
     if (opts.signal.aborted) break;
-    if (!opts.quiet) yield { kind: 'log', level: 'info', message: `\n${category}\n${'-'.repeat(category.length)}` };
+    if (!opts.quiet) yield { kind: 'section', id: category, title: category };
     for (const check of CATALOG.filter((c) => c.category === category)) {
       const gen = runOne(check, ctx, Boolean(opts.quiet));
       let step = await gen.next();
@@ -179,7 +179,7 @@ export async function* runDoctor(target: TargetSession, opts: DoctorOptions): As
     }
   }
   if (opts.fix && fixes.size) {
-    yield { kind: 'log', level: 'info', message: `\nfixes\n-----` };
+    yield { kind: 'section', id: 'fixes', title: 'fixes' };
     let applied = 0;
     for (const [id, { fix }] of fixes) {
       if (opts.signal.aborted) break;

@@ -13,41 +13,63 @@
 import { Box, Text } from 'ink';
 import type { CheckView } from '../state.js';
 import { formatMs } from '../style.js';
+import { docLink } from '../doc-links.js';
 import { HopTrace } from './HopTrace.js';
-import { Tinted, outcomeSymbol } from './theme.js';
-import { spinnerFrame, truncate } from './text.js';
+import { Tinted, Wrapped, outcomeSymbol } from './theme.js';
+import { shorten, spinnerFrame, truncate } from './text.js';
 
-function Head({ check, width, marker }: { check: CheckView; width: number; marker?: string }) {
+/**
+ * A check's line. In the feed (`wrap`) the title wraps at word boundaries beside the id column; in the
+ * browser list (one row per check) it is shortened at a word boundary instead.
+ */
+function Head({ check, width, marker, wrap }: { check: CheckView; width: number; marker?: string; wrap: boolean }) {
   const { symbol, tone } = outcomeSymbol(check.status);
   const id = `[${check.id}]`;
   const prefix = `${marker ?? ''}${symbol} `;
   const actual = check.status === 'pass' && check.actual !== undefined ? ` → ${check.actual}` : '';
   const skipped = check.status === 'skip' && check.message ? ` (skipped: ${check.message})` : '';
-  const rerun = check.runs > 1 ? ' (rerun)' : '';
-  const room = width - prefix.length - id.length - 1;
-  const title = truncate(`${check.title}${rerun}`, Math.max(8, room));
-  const extra = truncate(`${actual}${skipped}`, Math.max(0, room - title.length));
-  const pad = Math.max(1, width - prefix.length - title.length - extra.length - id.length);
+  const title = `${check.title}${check.runs > 1 ? ' (rerun)' : ''}`;
+  const room = Math.max(8, width - prefix.length - id.length - 1);
+  const shown = wrap ? title : shorten(title, room);
+  const extra = wrap ? `${actual}${skipped}` : shorten(`${actual}${skipped}`, Math.max(0, room - shown.length));
   return (
-    <Text wrap="truncate-end">
-      {marker ? <Tinted tone="cyan">{marker}</Tinted> : null}
-      <Tinted tone={tone}>{symbol}</Tinted> {title}
-      <Tinted tone="dim">{extra}</Tinted>
-      {' '.repeat(pad)}
-      <Tinted tone="dim">{id}</Tinted>
-    </Text>
+    <Box width={width}>
+      <Box flexShrink={0}>
+        <Text>
+          {marker ? <Tinted tone="cyan">{marker}</Tinted> : null}
+          <Tinted tone={tone}>{symbol}</Tinted>{' '}
+        </Text>
+      </Box>
+      <Box flexGrow={1} flexShrink={1}>
+        {wrap ? (
+          <Wrapped segments={[{ text: shown, tone: 'plain' }, { text: extra, tone: 'dim' }]} width={room} />
+        ) : (
+          <Text wrap="truncate-end">
+            {shown}
+            <Tinted tone="dim">{extra}</Tinted>
+          </Text>
+        )}
+      </Box>
+      <Box flexShrink={0} marginLeft={1}>
+        <Tinted tone="dim">{id}</Tinted>
+      </Box>
+    </Box>
   );
 }
 
-function Field({ label, value, tone = 'plain' }: { label: string; value: string; tone?: 'plain' | 'cyan' | 'dim' }) {
+/** `label value`, the value wrapped under itself; each line of a multi-line value (a patch) on its own row. */
+function Field({ label, value, width, tone = 'plain' }: { label: string; value: string; width: number; tone?: 'plain' | 'cyan' | 'dim' }) {
   const lines = value.split('\n');
   return (
     <>
       {lines.map((l, i) => (
         <Box key={i} paddingLeft={4}>
-          <Text wrap="wrap">
-            <Tinted tone={tone === 'plain' ? 'dim' : tone}>{i === 0 ? label : ' '.repeat(label.length)}</Tinted> {l}
-          </Text>
+          <Box flexShrink={0} width={label.length + 1}>
+            <Tinted tone={tone === 'plain' ? 'dim' : tone}>{i === 0 ? label : ''}</Tinted>
+          </Box>
+          <Box flexGrow={1} flexShrink={1}>
+            <Wrapped segments={[{ text: l, tone: 'plain' }]} width={Math.max(8, width - 4 - label.length - 1)} />
+          </Box>
         </Box>
       ))}
     </>
@@ -59,19 +81,19 @@ export function CheckLine({ check, width, withTrace = true }: { check: CheckView
   const failed = check.status === 'fail' || check.status === 'warn';
   return (
     <Box flexDirection="column" width={width}>
-      <Head check={check} width={width} />
-      {failed && check.expected !== undefined ? <Field label="expected:" value={check.expected} /> : null}
-      {failed && check.actual !== undefined ? <Field label="actual:  " value={check.actual} /> : null}
+      <Head check={check} width={width} wrap />
+      {failed && check.expected !== undefined ? <Field label="expected:" value={check.expected} width={width} /> : null}
+      {failed && check.actual !== undefined ? <Field label="actual:  " value={check.actual} width={width} /> : null}
       {failed && check.message ? (
         <Box paddingLeft={4}>
-          <Text wrap="wrap">{check.message}</Text>
+          <Wrapped segments={[{ text: check.message, tone: 'plain' }]} width={width - 4} />
         </Box>
       ) : null}
-      {failed && check.hop ? <Field label="broken hop:" value={check.hop} /> : null}
-      {failed && check.object ? <Field label="object:" value={`${check.object}${check.field ? ` field ${check.field}` : ''}`} /> : null}
-      {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} />) : null}
-      {failed && check.fix ? <Field label="fix:" value={check.fix} /> : null}
-      {failed && check.hint ? <Field label="hint:" value={check.hint} tone="cyan" /> : null}
+      {failed && check.hop ? <Field label="broken hop:" value={check.hop} width={width} /> : null}
+      {failed && check.object ? <Field label="object:" value={`${check.object}${check.field ? ` field ${check.field}` : ''}`} width={width} /> : null}
+      {failed ? (check.evidence ?? []).map((e, i) => <Field key={i} label="evidence:" value={e} width={width} />) : null}
+      {failed && check.fix ? <Field label="fix:" value={check.fix} width={width} /> : null}
+      {failed && check.hint ? <Field label="hint:" value={docLink(check.hint)} width={width} tone="cyan" /> : null}
       {failed && withTrace && check.hops.length > 0 ? <HopTrace check={check} width={width} /> : null}
     </Box>
   );
@@ -80,7 +102,7 @@ export function CheckLine({ check, width, withTrace = true }: { check: CheckView
 /** The check being run now. */
 export function ActiveCheck({ check, now, width }: { check: CheckView; now: number; width: number }) {
   const elapsed = Math.max(0, now - (check.startT ?? now));
-  const label = truncate(check.title, width - 14);
+  const label = shorten(check.title, Math.max(8, width - 14));
   return (
     <Text wrap="truncate-end">
       <Tinted tone="cyan">{spinnerFrame(now)}</Tinted> {label}
@@ -94,10 +116,12 @@ export interface CheckListProps {
   selected?: string;
   expanded: boolean;
   width: number;
-  /** Rows the list may use (the trace gets its own budget). */
+  /** Rows the list may use when no trace is open. */
   maxRows: number;
-  /** Rows the open trace may use. */
+  /** Rows the open trace may use (its scroll line included). */
   traceRows: number;
+  /** First trace line shown. */
+  scroll?: number;
 }
 
 /** Rows to show: a window of `size` rows that keeps the selected row visible. */
@@ -107,27 +131,41 @@ export function windowAround(count: number, selected: number, size: number): [nu
   return [start, start + size];
 }
 
-/** The browsable list of finished checks with the selected one's trace underneath. */
-export function CheckList({ checks, selected, expanded, width, maxRows, traceRows }: CheckListProps) {
+/** Rows the list takes: its window plus the "↑/↓ N more" lines; with a trace open, the selected row, the title and the trace. */
+export function checkListHeight(p: Pick<CheckListProps, 'checks' | 'expanded' | 'maxRows' | 'traceRows'> & { traceLines: number }): number {
+  if (p.expanded) return 2 + Math.min(p.traceRows, p.traceLines);
+  const shown = Math.min(p.checks.length, Math.max(1, p.maxRows));
+  return shown + (p.checks.length > shown ? 2 : 0);
+}
+
+/**
+ * The browsable list of finished checks. With a trace open the list steps back to the selected row,
+ * and the trace gets the room: it scrolls (↑/↓, PgUp/PgDn, Home/End), so every hop is reachable.
+ */
+export function CheckList({ checks, selected, expanded, width, maxRows, traceRows, scroll = 0 }: CheckListProps) {
   const at = Math.max(0, checks.findIndex((c) => c.id === selected));
-  const [from, to] = windowAround(checks.length, at, Math.max(1, maxRows));
   const current = checks[at];
+  if (expanded && current) {
+    return (
+      <Box flexDirection="column" width={width}>
+        <Head check={current} width={width} marker="› " wrap={false} />
+        <Text wrap="truncate-end">
+          <Tinted tone="bold">{truncate(`trace of ${current.id}`, width)}</Tinted>
+          {current.hops[0]?.requestId ? <Tinted tone="dim">{truncate(` · request ${current.hops[0].requestId}`, Math.max(0, width - 10 - current.id.length))}</Tinted> : null}
+        </Text>
+        <HopTrace check={current} width={width} maxLines={traceRows} scroll={scroll} />
+      </Box>
+    );
+  }
+  const [from, to] = windowAround(checks.length, at, Math.max(1, maxRows));
+  const scrolled = checks.length > to - from;
   return (
     <Box flexDirection="column" width={width}>
-      {from > 0 ? <Tinted tone="dim">{`  ↑ ${from} more`}</Tinted> : null}
+      {scrolled ? <Tinted tone="dim">{from > 0 ? `  ↑ ${from} more` : ' '}</Tinted> : null}
       {checks.slice(from, to).map((c) => (
-        <Head key={c.id} check={c} width={width} marker={c.id === current?.id ? '› ' : '  '} />
+        <Head key={c.id} check={c} width={width} marker={c.id === current?.id ? '› ' : '  '} wrap={false} />
       ))}
-      {to < checks.length ? <Tinted tone="dim">{`  ↓ ${checks.length - to} more`}</Tinted> : null}
-      {expanded && current ? (
-        <Box flexDirection="column" marginTop={0}>
-          <Text wrap="truncate-end">
-            <Tinted tone="bold">{truncate(`trace of ${current.id}`, width)}</Tinted>
-            {current.hops[0]?.requestId ? <Tinted tone="dim">{truncate(` · request ${current.hops[0].requestId}`, Math.max(0, width - 10 - current.id.length))}</Tinted> : null}
-          </Text>
-          <HopTrace check={current} width={width} maxLines={traceRows} />
-        </Box>
-      ) : null}
+      {scrolled ? <Tinted tone="dim">{to < checks.length ? `  ↓ ${checks.length - to} more` : ' '}</Tinted> : null}
     </Box>
   );
 }

@@ -10,6 +10,7 @@
  */
 import { Box, Text } from 'ink';
 import type { EndView } from '../state.js';
+import { docLink } from '../doc-links.js';
 import { Tinted } from './theme.js';
 
 const NEXT: Record<number, string> = {
@@ -20,7 +21,7 @@ const NEXT: Record<number, string> = {
 
 export function ErrorBanner({ end, width }: { end: EndView; width: number }) {
   if (!end.error) return null;
-  const hint = end.error.hint;
+  const hint = end.error.hint === undefined ? undefined : docLink(end.error.hint);
   const next = hint ? undefined : NEXT[end.exitCode];
   return (
     <Box flexDirection="column" borderStyle="round" width={width} paddingX={1}>

@@ -2,6 +2,9 @@
  * The hops of one call, top to bottom: who it passed through, the path before → after each rewrite,
  * the facts each hop reported (the injected key is already masked), status and time per hop.
  *
+ * A trace longer than its rows scrolls: the last row says which lines show and how many are above
+ * and below, so every hop can be reached at 80×24.
+ *
  * @example
  *   ┌ 0 client                                                      404 · 15 ms
  *   │   /anthropic/v1/messages
@@ -13,7 +16,7 @@ import { Box, Text } from 'ink';
 import type { CheckView, HopView } from '../state.js';
 import { formatMs } from '../style.js';
 import { Tinted, type Tone } from './theme.js';
-import { truncate, truncateMiddle } from './text.js';
+import { truncate, truncateMiddle, wrapWords } from './text.js';
 
 export interface Segment {
   text: string;
@@ -83,7 +86,8 @@ export function hopTraceLines(check: CheckView, width: number): Line[] {
     const indent = `  ${rail}   `;
     const room = width - indent.length;
     const path = pathText(h, room);
-    const entries = Object.entries(h.detail).map(([k, v]) => truncate(`${k}=${v}`, room));
+    // A fact longer than a line is wrapped at its spaces, not cut: every fact stays whole.
+    const entries = Object.entries(h.detail).flatMap(([k, v]) => wrapWords(`${k}=${v}`, room));
     // The path and the hop's facts on one line when they fit; else the path, then the facts packed
     // into as many lines as they need (never cut between a name and its value).
     const facts = entries.join(' ');
@@ -120,15 +124,29 @@ export function LineView({ line }: { line: Line }) {
 export interface HopTraceProps {
   check: CheckView;
   width: number;
-  /** Lines available; the rest is summarised in one line. */
+  /** Rows available; a longer trace scrolls, its last row saying where the view is and how to move. */
   maxLines?: number;
+  /** First line shown (clamped to the last screenful). */
+  scroll?: number;
 }
 
-export function HopTrace({ check, width, maxLines }: HopTraceProps) {
-  let lines = hopTraceLines(check, width);
-  if (maxLines !== undefined && lines.length > maxLines) {
-    const hidden = lines.length - Math.max(1, maxLines - 1);
-    lines = [...lines.slice(0, Math.max(1, maxLines - 1)), [seg(`  … ${hidden} more lines (a taller terminal shows them)`, 'dim')]];
+/** The part of a trace of `total` lines shown in `rows` rows from `scroll` (one row goes to the scroll line). */
+export function traceWindow(total: number, rows: number, scroll = 0): { from: number; to: number; scrolls: boolean } {
+  if (total <= rows) return { from: 0, to: total, scrolls: false };
+  const visible = Math.max(1, rows - 1);
+  const from = Math.min(Math.max(0, scroll), Math.max(0, total - visible));
+  return { from, to: Math.min(total, from + visible), scrolls: true };
+}
+
+export function HopTrace({ check, width, maxLines, scroll = 0 }: HopTraceProps) {
+  const all = hopTraceLines(check, width);
+  const { from, to, scrolls } = traceWindow(all.length, maxLines ?? all.length, scroll);
+  const lines = all.slice(from, to);
+  if (scrolls) {
+    const where = `  lines ${from + 1}–${to} of ${all.length}`;
+    const above = from > 0 ? ` · ↑ ${from} above` : '';
+    const below = to < all.length ? ` · ↓ ${all.length - to} below` : '';
+    lines.push([seg(truncate(`${where}${above}${below}`, width), 'dim')]);
   }
   return (
     <Box flexDirection="column" width={width}>

@@ -3,7 +3,8 @@
  * the running step with a spinner, the condition being waited for, its latest reason and the time.
  *
  * @example
- *   √ step 1  Egress gateway: controller, GatewayClass and Gateway              57 ms
+ *   √ step 1  Egress gateway: controller, GatewayClass and Gateway ·        57 ms
+ *             1 started, 1 ready
  *   ⠹ step 2  On-prem model behind the MaaS gateway                             0.9 s
  *       waiting for Deployment llm/onprem-model Available
  *       Pulling image · 0.8 s
@@ -12,8 +13,10 @@
 import { Box, Text } from 'ink';
 import type { StepView } from '../state.js';
 import { formatMs } from '../style.js';
-import { Tinted } from './theme.js';
-import { spinnerFrame, truncate } from './text.js';
+import { docLink } from '../doc-links.js';
+import { Tinted, Wrapped } from './theme.js';
+import { LogLine } from './LogLine.js';
+import { shorten, spinnerFrame } from './text.js';
 
 function counts(step: StepView): string {
   const byAction = new Map<string, number>();
@@ -23,38 +26,67 @@ function counts(step: StepView): string {
   return parts.join(', ');
 }
 
-function HeadLine({ symbol, tone, step, right, width }: { symbol: string; tone: 'green' | 'red' | 'dim' | 'cyan'; step: StepView; right: string; width: number }) {
+/**
+ * The first line of a step: symbol, `step N`, the title (wrapped at word boundaries when `wrap`,
+ * else shortened at one), `detail` after it in dim, and `right` (the time) in its own column, never cut.
+ */
+function HeadLine({ symbol, tone, step, detail, right, width, wrap }: { symbol: string; tone: 'green' | 'red' | 'dim' | 'cyan'; step: StepView; detail?: string; right: string; width: number; wrap: boolean }) {
   const label = `step ${step.id}  `;
-  const room = width - 2 - label.length - (right ? right.length + 2 : 0);
-  const title = truncate(step.title, Math.max(4, room));
-  const pad = Math.max(1, width - 2 - label.length - title.length - right.length);
+  const rightCol = right ? right.length + 2 : 0;
+  const room = Math.max(4, width - 2 - label.length - rightCol);
+  // (the middle column: what the title wraps or is shortened to)
+  const text = wrap ? step.title : shorten(step.title, room);
+  // Each count stays whole when the title wraps: no break inside `2 started` (no-break spaces).
+  const unit = (detail ?? '').split(', ').map((part) => part.replace(/ /g, '\u00a0'));
+  const extra = detail && (wrap || text.length + 3 + detail.length <= room) ? ` ·\u00a0${unit.join(', ')}` : '';
   return (
-    <Text wrap="truncate-end">
-      <Tinted tone={tone}>{symbol}</Tinted> <Tinted tone="bold">{label}</Tinted>
-      {title}
-      {right ? `${' '.repeat(pad)}` : ''}
-      {right ? <Tinted tone="dim">{right}</Tinted> : null}
-    </Text>
+    <Box width={width}>
+      <Box flexShrink={0}>
+        <Text>
+          <Tinted tone={tone}>{symbol}</Tinted> <Tinted tone="bold">{label}</Tinted>
+        </Text>
+      </Box>
+      <Box flexGrow={1} flexShrink={1}>
+        {wrap ? (
+          <Wrapped segments={[{ text, tone: 'plain' }, { text: extra, tone: 'dim' }]} width={room} />
+        ) : (
+          <Text wrap="truncate-end">
+            {text}
+            <Tinted tone="dim">{extra}</Tinted>
+          </Text>
+        )}
+      </Box>
+      {right ? (
+        <Box flexShrink={0} marginLeft={2}>
+          <Tinted tone="dim">{right}</Tinted>
+        </Box>
+      ) : null}
+    </Box>
   );
 }
 
-/** A finished step: one line when it went well, the reason and a hint when it did not. */
+/** A finished step: its line (with what it did and its time), what it said, and the reason and hint when it failed. */
 export function StepLine({ step, width }: { step: StepView; width: number }) {
+  const notes = step.notes.map((n, i) => <LogLine key={i} log={n} width={width} indent={4} />);
   if (step.status === 'skipped') {
-    return <HeadLine symbol="-" tone="dim" step={step} right={truncate(step.message ? `skipped: ${step.message}` : 'skipped', 30)} width={width} />;
+    return (
+      <Box flexDirection="column" width={width}>
+        <HeadLine symbol="-" tone="dim" step={step} detail={step.message ? `skipped: ${step.message}` : 'skipped'} right="" width={width} wrap />
+        {notes}
+      </Box>
+    );
   }
   const ok = step.status === 'ok';
-  const detail = counts(step);
-  const right = [detail, step.ms !== undefined ? formatMs(step.ms) : ''].filter(Boolean).join(' · ');
   return (
     <Box flexDirection="column" width={width}>
-      <HeadLine symbol={ok ? '√' : '×'} tone={ok ? 'green' : 'red'} step={step} right={truncate(right, Math.floor(width * 0.45))} width={width} />
+      <HeadLine symbol={ok ? '√' : '×'} tone={ok ? 'green' : 'red'} step={step} detail={counts(step)} right={step.ms !== undefined ? formatMs(step.ms) : ''} width={width} wrap />
+      {notes}
       {!ok && step.wait && step.wait.state !== 'met' ? (
         <Box flexDirection="column" paddingLeft={4}>
-          <Text wrap="truncate-end">
+          <Text wrap="wrap">
             <Tinted tone="dim">waited for</Tinted> {step.wait.condition}
           </Text>
-          <Text wrap="truncate-end">
+          <Text wrap="wrap">
             <Tinted tone="dim">{`${step.wait.state} after ${formatMs(step.wait.elapsedMs)}`}</Tinted>
             {step.wait.reason ? <Tinted tone="yellow">{`: ${step.wait.reason}`}</Tinted> : null}
           </Text>
@@ -62,14 +94,16 @@ export function StepLine({ step, width }: { step: StepView; width: number }) {
       ) : null}
       {!ok && step.message ? (
         <Box paddingLeft={4}>
-          <Text wrap="wrap">{step.message}</Text>
+          <Wrapped segments={[{ text: step.message, tone: 'plain' }]} width={width - 4} />
         </Box>
       ) : null}
       {!ok && step.hint ? (
-        <Text wrap="truncate-end">
-          {'    '}
-          <Tinted tone="cyan">hint:</Tinted> {step.hint}
-        </Text>
+        <Box paddingLeft={4}>
+          <Box flexShrink={0}>
+            <Tinted tone="cyan">hint: </Tinted>
+          </Box>
+          <Wrapped segments={[{ text: docLink(step.hint), tone: 'plain' }]} width={width - 10} />
+        </Box>
       ) : null}
     </Box>
   );
@@ -88,9 +122,10 @@ export function ActiveStep({ step, now, width }: ActiveStepProps) {
   const wait = step.wait;
   const waitElapsed = wait ? (wait.state === 'pending' ? wait.elapsedMs + Math.max(0, now - wait.t) : wait.elapsedMs) : 0;
   const lastApplied = step.applied.at(-1);
+  const lastNote = step.notes.at(-1);
   return (
     <Box flexDirection="column" width={width}>
-      <HeadLine symbol={spinnerFrame(now)} tone="cyan" step={step} right={formatMs(elapsed)} width={width} />
+      <HeadLine symbol={spinnerFrame(now)} tone="cyan" step={step} right={formatMs(elapsed)} width={width} wrap={false} />
       {wait && wait.state === 'pending' ? (
         <>
           <Text wrap="truncate-end">
@@ -103,6 +138,11 @@ export function ActiveStep({ step, now, width }: ActiveStepProps) {
             <Tinted tone="dim">{` · ${formatMs(waitElapsed)}`}</Tinted>
           </Text>
         </>
+      ) : lastNote ? (
+        <Text wrap="truncate-end">
+          {'    '}
+          <Tinted tone={lastNote.level === 'warn' ? 'yellow' : lastNote.level === 'error' ? 'red' : 'dim'}>{shorten(lastNote.message.split('\n')[0] ?? '', Math.max(8, width - 4))}</Tinted>
+        </Text>
       ) : lastApplied ? (
         <Text wrap="truncate-end">
           {'    '}
@@ -136,7 +176,7 @@ export function StepList({ steps, plan, now, width, maxPending = 3 }: StepListPr
       ))}
       {shown.map((p) => (
         <Text key={p.id} wrap="truncate-end">
-          <Tinted tone="dim">{truncate(`· step ${p.id}  ${p.title}`, width)}</Tinted>
+          <Tinted tone="dim">{shorten(`· step ${p.id}  ${p.title}`, width)}</Tinted>
         </Text>
       ))}
       {pending.length > shown.length ? <Tinted tone="dim">{`  … ${pending.length - shown.length} more to come`}</Tinted> : null}

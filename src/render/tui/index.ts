@@ -4,10 +4,10 @@
  * final screen stays on the terminal and the command exits with its own code (scripts keep working).
  * With `interactive`, `close()` waits until the user presses q after browsing the traces.
  *
- * Keys: ↑/↓ select a call, enter opens or closes its hop trace, esc closes it, r asks for the failed
- * calls to run again (`reruns()` hands the request to the driver, whose events come back through
- * `write`, so recordings, JUnit and the exit code see them), q quits (while the command runs, q and ctrl+c stop it the
- * way SIGINT does). The terminal is restored (raw mode off, cursor shown) on q, on close, on SIGINT
+ * Keys: ↑/↓ select a call, enter opens or closes its hop trace (↑/↓, PgUp/PgDn, Home/End scroll it),
+ * esc closes it, r asks for the failed calls to run again (`reruns()` hands the request to the driver,
+ * whose events come back through `write`, so recordings, JUnit and the exit code see them), q quits
+ * (while the command runs, q and ctrl+c stop it the way SIGINT does). The terminal is restored (raw mode off, cursor shown) on q, on close, on SIGINT
  * and on process exit.
  */
 import { createElement } from 'react';
@@ -26,6 +26,8 @@ export interface TuiSinkOptions {
   onInterrupt?: () => void;
   /** ink debug mode: every frame is written whole (tests compare final screens with it). */
   debug?: boolean;
+  /** Route console.* above the live area (default: outside debug mode); tests with a TTY stdout turn it off. */
+  patchConsole?: boolean;
 }
 
 export interface TuiSink extends EventSink {
@@ -45,10 +47,20 @@ export interface TuiSink extends EventSink {
 
 const SHOW_CURSOR = '\u001B[?25h';
 
+/** Erase the screen and the scrollback, cursor home: a resize redraws from a clean slate. */
+const CLEAR_SCREEN = '\u001B[2J\u001B[3J\u001B[H';
+/** Back to the start of the line and erase it (the placeholder first frame). */
+const ERASE_LINE = '\r\u001B[2K';
+
 export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
-  const [{ render }, { App }] = await Promise.all([import('ink'), import('./App.js')]);
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
+  // Loading ink (yoga's WebAssembly) takes a while on a busy machine: say something at once, and
+  // hand the line over to ink's first frame, which says the same until the run starts.
+  const placeholder = stdout.isTTY && !opts.debug;
+  if (placeholder) stdout.write(`maas-egress-demo ${opts.command} · starting…`);
+  const [{ render }, { App }] = await Promise.all([import('ink'), import('./App.js')]);
+  if (placeholder) stdout.write(ERASE_LINE);
   const keyboard = Boolean(stdin.isTTY);
   const store = createEventStore();
 
@@ -71,9 +83,11 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
     wakeReruns?.();
   };
 
+  const resizeBefore = stdout.listeners('resize');
   const instance = render(
     createElement(App, {
       store,
+      command: opts.command,
       color: opts.color,
       interactive: opts.interactive,
       canRerun: Boolean(opts.canRerun),
@@ -92,9 +106,26 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
         answer?.(go);
       },
     }),
-    { stdout, stdin, exitOnCtrlC: false, patchConsole: !opts.debug, debug: Boolean(opts.debug) },
+    { stdout, stdin, exitOnCtrlC: false, patchConsole: opts.patchConsole ?? !opts.debug, debug: Boolean(opts.debug) },
   );
   const exited = instance.waitUntilExit().catch(() => undefined);
+
+  // A resize: the terminal has re-wrapped what is on screen, so ink's count of the lines it drew no
+  // longer matches and erasing them would leave fragments. Clear the screen instead and let the App
+  // write everything again at the new size. ink's own resize handler would first draw the tree as it
+  // was (at the old width) before React re-renders, so it runs afterwards, on the new drawing.
+  const inkResize = stdout.listeners('resize').filter((l) => !resizeBefore.includes(l)) as (() => void)[];
+  const onResize = () => {
+    stdout.write(CLEAR_SCREEN);
+    store.resized({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+    setImmediate(() => {
+      for (const l of inkResize) l();
+    });
+  };
+  if (stdout.isTTY) {
+    for (const l of inkResize) stdout.off('resize', l);
+    stdout.on('resize', onResize);
+  }
 
   const restoreTerminal = () => {
     try {
@@ -136,6 +167,7 @@ export async function createTuiSink(opts: TuiSinkOptions): Promise<TuiSink> {
       await exited;
       process.off('SIGINT', onSigint);
       process.off('exit', restoreTerminal);
+      stdout.off('resize', onResize);
       restoreTerminal();
     })();
     return closing;

@@ -3,9 +3,10 @@
  * tone renders as plain text. Nothing else changes between the two, in line with NO_COLOR.
  */
 import { createContext, useContext, type ReactNode } from 'react';
-import { Text } from 'ink';
+import { Box, Text } from 'ink';
 import type { Outcome } from '../../core/events.js';
 import { SYMBOL } from '../style.js';
+import { wrapRanges } from './text.js';
 
 export const ColorContext = createContext(true);
 
@@ -32,4 +33,52 @@ export function outcomeSymbol(status: Outcome | 'running' | 'pending'): { symbol
     default:
       return { symbol: '·', tone: 'dim' };
   }
+}
+
+export interface Segment {
+  text: string;
+  tone: Tone;
+}
+
+/**
+ * Toned segments laid out as one text wrapped to `width` at word boundaries (our own breaking, so a
+ * continuation line never starts with the space it broke at, and the line count is known). Given
+ * line breaks in a segment start a new line.
+ */
+export function Wrapped({ segments, width }: { segments: Segment[]; width: number }) {
+  const paragraphs: Segment[][] = [[]];
+  for (const seg of segments) {
+    seg.text.split('\n').forEach((part, i) => {
+      if (i > 0) paragraphs.push([]);
+      if (part) paragraphs.at(-1)!.push({ text: part, tone: seg.tone });
+    });
+  }
+  const lines: Segment[][] = [];
+  for (const para of paragraphs) {
+    const text = para.map((s) => s.text).join('');
+    for (const [from, to] of wrapRanges(text, width)) {
+      const line: Segment[] = [];
+      let at = 0;
+      for (const s of para) {
+        const a = Math.max(from, at);
+        const b = Math.min(to, at + s.text.length);
+        if (b > a) line.push({ text: text.slice(a, b), tone: s.tone });
+        at += s.text.length;
+      }
+      lines.push(line);
+    }
+  }
+  return (
+    <Box flexDirection="column">
+      {lines.map((line, i) => (
+        <Text key={i} wrap="truncate-end">
+          {line.length === 0 ? ' ' : line.map((s, j) => (
+            <Tinted key={j} tone={s.tone}>
+              {s.text}
+            </Tinted>
+          ))}
+        </Text>
+      ))}
+    </Box>
+  );
 }

@@ -21,6 +21,10 @@ export interface StreamSnapshot {
   /** The sink is closing: draw the final frame (no browser, no key help). */
   closing: boolean;
   pause?: PauseRequest;
+  /** The terminal's size after the latest resize (before any, the App reads it from stdout). */
+  size?: { columns: number; rows: number };
+  /** Bumped on every resize: the finished lines are written again, whole, at the new width. */
+  generation: number;
 }
 
 export interface EventStore {
@@ -29,12 +33,14 @@ export interface EventStore {
   note(title: string, text: string): void;
   setPause(pause: PauseRequest | undefined): void;
   setClosing(): void;
+  /** The terminal was resized (the sink has cleared the screen): redraw everything at this size. */
+  resized(size: { columns: number; rows: number }): void;
   getSnapshot(): StreamSnapshot;
   subscribe(listener: () => void): () => void;
 }
 
 export function createEventStore(clock: () => number = () => performance.now()): EventStore {
-  let snapshot: StreamSnapshot = { view: initialState(), receivedAt: clock(), closing: false };
+  let snapshot: StreamSnapshot = { view: initialState(), receivedAt: clock(), closing: false, generation: 0 };
   const listeners = new Set<() => void>();
   const set = (next: StreamSnapshot) => {
     snapshot = next;
@@ -48,6 +54,7 @@ export function createEventStore(clock: () => number = () => performance.now()):
       set(pause ? { ...rest, pause } : rest);
     },
     setClosing: () => set({ ...snapshot, closing: true }),
+    resized: (size) => set({ ...snapshot, size, generation: snapshot.generation + 1 }),
     getSnapshot: () => snapshot,
     subscribe: (listener) => {
       listeners.add(listener);
