@@ -71,6 +71,8 @@ export function attribute(ex: Exchange, target: TargetSession): Attribution | un
       return { hop: 'maas-gateway', reason: "the user's MaaS token reached the provider (Authorization not removed by the bridge)" };
     }
     if (answer.kind === 'provider-not-found') return { hop: answer.hop, reason: answer.summary };
+    // The provider answered with its own server error: the chain delivered the request, the provider failed it.
+    if (answer.kind === 'provider-error' && ex.status >= 500) return { hop: answer.hop, reason: `the provider failed the request: ${answer.summary}` };
   }
   if (answer.kind === 'route-not-found') return { hop: answer.hop, reason: answer.summary };
   if (answer.kind === 'upstream-connect-failure' || answer.kind === 'no-healthy-upstream') return { hop: spec.route === 'onprem' ? 'onprem' : answer.hop, reason: answer.summary };

@@ -18,7 +18,7 @@ export interface Endpoint {
 export interface RouteModel {
   bridges: { provider: string; pathPrefix: string; rewritePrefix: string | null; removeHeaders: string[]; injectHeader: string | null; injectFingerprint: string | null; audiences: string[] | null }[];
   egress: { provider: string; pathPrefix: string; rewritePrefix: string | null; backend: string; controllerFixed: boolean | null }[];
-  onprem: { pathPrefix: string; rewritePrefix: string }[];
+  onprem: { pathPrefix: string; rewritePrefix: string | null }[];
 }
 
 export interface BudgetRecord {

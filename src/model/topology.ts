@@ -33,7 +33,8 @@ export interface OnpremRouteSpec {
   name: string;
   /** `/<namespace>/<name>` as KServe generates it. */
   pathPrefix: string;
-  rewritePrefix: string;
+  /** URLRewrite ReplacePrefixMatch (KServe sets `/`); null = the route has no URLRewrite filter. */
+  rewritePrefix: string | null;
   namespace: string;
   model: string;
   /** Tiers granted `post` on the LLMInferenceService; empty = all tiers (annotation `[]`). */
@@ -81,6 +82,8 @@ export interface EgressRouteSpec {
   rewritePrefix: string | null;
   backendRef: { kind: string; name: string; port: number };
   removeHeaders: string[];
+  /** HTTPRoute `timeouts.request`; absent: Envoy's default route timeout of 15 s. */
+  timeoutMs?: number;
 }
 
 export interface BackendSpec {

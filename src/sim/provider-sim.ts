@@ -79,6 +79,8 @@ export interface ProviderSimOptions {
   style?: ProviderStyle;
   /** Added before every `/v1/...` answer; streams wait this long before the first chunk. */
   latencyMs?: number;
+  /** An outage: every model and generation request is answered with this status (500, 502, 503, 529). */
+  failStatus?: number;
   /** Access log sink, one line per response (never contains keys or Authorization values). */
   log?: (line: string) => void;
   /** Serve HTTPS with this PEM certificate chain and key (e.g. signed by the simulator's own CA). */
@@ -112,6 +114,7 @@ interface Config {
   keyHeaderDisplay: string;
   style: ProviderStyle;
   latencyMs: number;
+  failStatus?: number;
   created: number;
   log: ((line: string) => void) | undefined;
 }
@@ -291,6 +294,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): P
   if (keyStatus === 'missing' || keyStatus === 'invalid') {
     return replyAfterBody(req, res, 401, unauthorized(cfg, keyStatus));
   }
+  // An outage: the provider takes the request, then fails it as its servers do (health still answers).
+  if (cfg.failStatus !== undefined && route.kind !== 'health') return replyAfterBody(req, res, cfg.failStatus, internalError(cfg));
 
   switch (route.kind) {
     case 'health':
@@ -332,6 +337,7 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
     keyHeaderDisplay: displayHeaderName(keyHeader),
     style,
     latencyMs,
+    ...(options.failStatus !== undefined ? { failStatus: options.failStatus } : {}),
     created: Math.floor(Date.now() / 1000),
     log: options.log,
   };
@@ -351,11 +357,12 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
 // Program
 
 const USAGE = `usage: provider-sim [--port N] [--host ADDR] [--name NAME] [--model MODEL]
-                    [--style provider|vllm|anthropic] [--key-header NAME] [--latency-ms N]
+                    [--style provider|vllm|anthropic] [--key-header NAME] [--latency-ms N] [--fail-status CODE]
                     [--api-key-file FILE] [--port-file FILE] [--tls-cert FILE --tls-key FILE] [--quiet]
 The API key comes from env PROVIDER_API_KEY or --api-key-file, never from the command line.`;
 
 const FLAGS = {
+  'fail-status': { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
   name: { type: 'string' },
@@ -416,6 +423,7 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
     model: stringFlag(values.model) ?? PROVIDER_SIM_DEFAULTS.model,
     style: style as ProviderStyle,
     latencyMs: intFlag(values['latency-ms'], 'latency-ms', 0, 0, 600_000),
+    ...(values['fail-status'] !== undefined ? { failStatus: intFlag(values['fail-status'], 'fail-status', 500, 500, 599) } : {}),
     quiet: values.quiet === true,
     help,
   };

@@ -71,6 +71,11 @@ export async function backendCulprit(ctx: DoctorContext, p: ProviderConfig, rout
       ? { hop: 'egress-gateway', object: xKey, field: 'spec.destination.ports[0].number', reason: `XBackendDestination ${ref.name} lists port ${ports.join(', ')}, but the route sends to ${ref.port} and Service ${m![1]} serves ${svcPorts.join(', ')}`, change: [`number: ${ports[0]}`, `number: ${ref.port}`], ref: xRef }
       : { hop: 'egress-gateway', object: routeKey, field: 'spec.rules[0].backendRefs[0].port', reason: `backendRef port ${ref.port} is not among XBackendDestination ${ref.name}'s ports (${ports.join(', ') || 'none'}): the route does not resolve`, change: [`port: ${ref.port}`, `port: ${ports[0] ?? 8000}`], ref: routeRef };
   }
+  // The backend took the connection and answered too slowly: the route's timeout is what cut it off.
+  if (/\bUT\b|upstream request timeout|upstream-timeout/.test(answer)) {
+    const current = route.timeoutMs !== undefined ? `timeouts: {request: ${route.timeoutMs / 1000}s}` : 'timeouts: (none: Envoy default 15 s)';
+    return { hop: 'egress-gateway', object: routeKey, field: 'spec.rules[0].timeouts.request', reason: `${host}:${ref.port} answers more slowly than the route allows (${route.timeoutMs !== undefined ? `${route.timeoutMs / 1000} s` : "Envoy's 15 s default"}): Envoy cut the request off (UT)`, change: [current, 'timeouts: {request: 60s}'], ref: routeRef };
+  }
   if (m) {
     if (!svc) {
       const others = (await objs.list('v1', 'Service', m[2])).map((o) => o.metadata.name);
@@ -86,9 +91,6 @@ export async function backendCulprit(ctx: DoctorContext, p: ProviderConfig, rout
   }
   if (/no healthy upstream|UH/.test(answer)) {
     return { hop: 'egress-gateway', object: xKey, field: 'spec.destination.fqdn.hostname', reason: `${host} does not resolve to an IPv4 address from the egress Envoy (LOGICAL_DNS, IPv4 only)`, change: [`hostname: ${host}`, 'hostname: <a name the cluster resolves>'], ref: xRef };
-  }
-  if (/timeout|UT/.test(answer)) {
-    return { hop: 'egress-gateway', object: routeKey, field: 'spec.rules[0].timeouts.request', reason: `${host}:${ref.port} answers more slowly than the route allows (Envoy's route timeout, 15 s unless the HTTPRoute sets timeouts)`, change: ['timeouts: (Envoy default 15 s)', 'timeouts: {request: 60s}'], ref: routeRef };
   }
   return { hop: `provider:${p.name}`, object: xKey, reason: `nothing accepts connections at ${host}:${ref.port} from the egress gateway (the provider is down, or an egress firewall or NetworkPolicy blocks it)`, ref: xRef };
 }

@@ -16,13 +16,26 @@ export interface ProviderResult {
   fix?: Fix;
 }
 
+/** Where the demo puts each kind it names without a namespace. */
+export function objectKeyOf(ctx: DoctorContext, o: ObjectName): string {
+  const { cfg } = ctx.target;
+  const ns =
+    o.namespace ??
+    ({ TokenRateLimitPolicy: cfg.maas.gatewayNamespace, ConfigMap: cfg.maas.apiNamespace, LLMInferenceService: cfg.onprem.namespace } as Record<string, string>)[o.kind] ??
+    (o.kind === 'Deployment' && o.name === 'ai-gateway-controller' ? cfg.egress.controllerNamespace : o.kind === 'Deployment' ? cfg.providersNamespace : cfg.egress.namespace);
+  return `${o.kind}/${ns}/${o.name}`;
+}
+
 /** Runs `each` for every deployed provider and folds the results into one finding. */
 export async function perProvider(ctx: DoctorContext, each: (p: ProviderConfig) => Promise<ProviderResult>, okMessage: string): Promise<Finding> {
   const results: ProviderResult[] = [];
   for (const p of ctx.target.providers()) results.push(await each(p));
   const bad = results.filter((r) => r.ok === false);
   if (bad.length === 0) {
+    const skipped = results.filter((r) => r.ok === 'skip');
     if (results.every((r) => r.ok === 'skip')) return { outcome: 'skip', message: results[0]?.evidence[0] ?? 'nothing to check' };
+    // A provider without evidence never lets the check pass for all of them.
+    if (skipped.length) return { outcome: 'skip', message: `${skipped.map((r) => r.provider).join(', ')}: ${skipped[0]!.evidence[0] ?? 'no evidence'} (the others passed)`, evidence: results.flatMap((r) => r.evidence.map((e) => `${r.provider}: ${e}`)) };
     return { outcome: 'pass', message: okMessage, evidence: results.flatMap((r) => r.evidence) };
   }
   const fixes = bad.map((r) => r.fix).filter((f): f is Fix => Boolean(f));

@@ -35,6 +35,7 @@ export const keyInjection: CheckDef[] = [
               provider: p.name,
               ok: false,
               hop: 'maas-gateway',
+              field: 'spec.targetRef',
               evidence: [b?.auth ? 'policy configured but not enforced' : `no AuthPolicy targets ${b?.name ?? `${p.name}-bridge`}`, ...(ex ? [`probe without a token: ${ex.answer.summary}`] : [])],
               fix: { summary: `apply AuthPolicy ${p.name}-bridge-auth targeting HTTPRoute ${p.name}-bridge`, patch: `demo manifests --step 4 | kubectl apply --server-side -f -`, objects: [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }] },
             };
@@ -66,6 +67,7 @@ export const keyInjection: CheckDef[] = [
               provider: p.name,
               ok: false,
               hop: 'maas-gateway',
+              field: 'spec.rules.authentication.service-accounts.kubernetesTokenReview.audiences',
               evidence: [...(ex ? [`probe with a valid MaaS token: ${ex.answer.summary}`] : []), ...(b?.auth ? [`AuthPolicy audiences: ${b.auth.audiences.join(', ') || '(none: Authorino uses the Host)'}`] : [])],
               fix: specFix('maasGateway', `set kubernetesTokenReview.audiences to [${aud}] in AuthPolicy ${p.name}-bridge-auth`, diff(`AuthPolicy ${p.name}-bridge-auth`, [[`audiences: [${b?.auth?.audiences.join(', ') ?? ''}]`, `audiences: [${aud}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
@@ -116,7 +118,10 @@ export const keyInjection: CheckDef[] = [
               const x = bridgeOf(s, p.name);
               if (x?.auth) x.auth.inject = { header: wantHeader, value: wantHeader === 'authorization' ? `Bearer ${p.key.reveal()}` : p.key.reveal() };
             }, [{ kind: 'AuthPolicy', name: `${p.name}-bridge-auth` }]);
-          if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
+          const field = 'spec.rules.response.success.headers';
+          // The provider accepting the key it received, once, is the evidence: the header and the key are right.
+          if (status === 'ok' && !twice && !appends.length) return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted by the provider`] };
+          if (inject && inject.header.toLowerCase() !== wantHeader) return { provider: p.name, ok: false, hop: 'maas-gateway', field, evidence: [`key injected as ${inject.header}; the provider reads ${wantHeader}`, ...evidence], fix: fixFor(`rename the injected header to ${wantHeader}`) };
           if (inject && (twice || appends.length)) {
             // wasm-shim v0.12.0 appends instead of replacing (§9.8): the provider reads the first header, the MaaS token.
             const fix = specFix('maasGateway', 'run a wasm-shim that replaces injected headers (v0.11.x or v0.12.1 and later)', diff(`WasmPlugin kuadrant-${ctx.target.cfg.maas.gatewayName} spec.url (Kuadrant's wasm-shim)`, [['…/wasm-shim:v0.12.0 (appends injected headers)', '…/wasm-shim:v0.12.1 or later (replaces them)']]), (s) => {
@@ -138,13 +143,13 @@ export const keyInjection: CheckDef[] = [
           if (!inject || status === 'missing') {
             const fix = fixFor('inject the provider key');
             for (const f of pruned) if (f.fix) fix.patch += `\n${f.fix.patch}`;
-            return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: ['no key reached the provider (policy injects none, or its fields were pruned)', ...evidence], fix };
+            return { provider: p.name, ok: false, hop: 'maas-gateway', field, evidence: ['no key reached the provider (policy injects none, or its fields were pruned)', ...evidence], fix };
           }
           if (computed && status !== 'invalid') {
             if (status === 'ok') return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted (computed by the policy's CEL expression)`] };
             return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the key is computed at request time by ${inject.expression}, so only a probe can tell whether it is right`] };
           }
-          if ((!computed && gotFp !== wantFp) || status === 'invalid') return { provider: p.name, ok: false, hop: 'maas-gateway', evidence: [`wrong key: fingerprint ${seenFp ?? gotFp} is not the provider's ${wantFp}`, ...evidence], fix: fixFor('inject the right key') };
+          if (status === 'invalid' || (status === undefined && !computed && gotFp !== wantFp)) return { provider: p.name, ok: false, hop: 'maas-gateway', field: `${field}.${inject.header}.plain.expression`, evidence: [`wrong key: fingerprint ${seenFp ?? gotFp} is not the provider's ${wantFp}`, ...evidence], fix: fixFor('inject the right key') };
           if (status !== 'ok') return { provider: p.name, ok: 'skip', evidence: [ex ? 'the probe did not reach the provider (see rewrites)' : `${NO_LIVE}: the policy injects the right key under the right header, no probe confirmed it`] };
           return { provider: p.name, ok: true, evidence: [`${wantHeader} fingerprint ${seenFp} accepted`] };
         },

@@ -41,6 +41,7 @@ export const rewrites: CheckDef[] = [
               provider: p.name,
               ok: false,
               hop: 'maas-gateway',
+              field: b.rewritePrefix === null ? 'spec.rules[0].filters' : 'spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch',
               evidence: [`the egress gateway receives ${seen ?? computed}, expected ${want}`, ...evidence],
               fix: specFix('maasGateway', `add URLRewrite ReplacePrefixMatch /${p.name}/ to HTTPRoute ${b.name}`, diff(`HTTPRoute ${b.name}`, [[b.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${b.rewritePrefix}`, `filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /${p.name}/}}}]`]]), (s) => {
                 const x = bridgeOf(s, p.name);
@@ -80,6 +81,7 @@ export const rewrites: CheckDef[] = [
               provider: p.name,
               ok: false,
               hop: 'egress-gateway',
+              ...(r ? { field: 'spec.rules[0].matches[0].path.value' } : {}),
               evidence: [
                 r ? `route ${r.name} (prefix ${r.pathPrefix}) does not match ${path}` : `no HTTPRoute for /${p.name}/ on ${'poc-gateway'}`,
                 ...(other ? [`${path} would match ${other.name} instead`] : []),
@@ -134,6 +136,7 @@ export const rewrites: CheckDef[] = [
               provider: p.name,
               ok: false,
               hop: 'egress-gateway',
+              field: 'spec.template.spec.containers[0].image',
               evidence: [`double slash: the provider receives ${actual}`, ...evidence],
               fix: specFix('egress', 'run a wg-ai-gateway controller built with the prefix-rewrite fix (PR #38)', diff('Deployment ai-gateway-system/ai-gateway-controller', [['image: (a build without PR #38)', 'image: ghcr.io/nerdalert/wg-ai-gateway:prefix-rewrite-fix']]), (s) => {
                 if (s.egress) s.egress.controllerFixed = true;
@@ -144,6 +147,7 @@ export const rewrites: CheckDef[] = [
             provider: p.name,
             ok: false,
             hop: 'egress-gateway',
+            field: r.rewritePrefix === null ? 'spec.rules[0].filters' : 'spec.rules[0].filters[0].urlRewrite.path.replacePrefixMatch',
             evidence: [`prefix not stripped: the provider receives ${actual}`, ...evidence],
             fix: specFix('egress', `add URLRewrite ReplacePrefixMatch / to HTTPRoute ${r.name}`, diff(`HTTPRoute ${r.name}`, [[r.rewritePrefix === null ? '(no URLRewrite filter)' : `replacePrefixMatch: ${JSON.stringify(r.rewritePrefix)}`, 'filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]']]), (s) => {
               const x = egressRouteOf(s, p.name);
@@ -198,6 +202,18 @@ export const rewrites: CheckDef[] = [
           }
           // A probe that never got past the MaaS gateway says nothing about the backend.
           if (ex.error || ex.answer.hop === 'maas-gateway') return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the probe did not get past the MaaS gateway (${ex.answer.summary})`] };
+          // The provider answered, but with its own server error: it is up and failing (an outage).
+          if (ex.status >= 500) {
+            const simulator = p.simulator ? { kind: 'Deployment', name: p.simulator, namespace: ctx.target.cfg.providersNamespace } : undefined;
+            return {
+              provider: p.name,
+              ok: false,
+              hop: `provider:${p.name}`,
+              ...(simulator ? { object: `Deployment/${simulator.namespace}/${simulator.name}` } : {}),
+              evidence: [`${p.name} answered ${ex.status}: ${ex.body.slice(0, 160)}`, 'the route, the key and the backend are fine: the provider itself fails the request'],
+              fix: { summary: `the provider ${p.name} fails requests (${ex.status}): check its status page or, for a simulator, its Deployment and logs`, patch: simulator ? `kubectl -n ${simulator.namespace} logs deployment/${simulator.name} --tail 50\nkubectl -n ${simulator.namespace} get deployment ${simulator.name} -o jsonpath='{.spec.template.spec.containers[0].args}'` : `curl -sS ${p.remote ? `${p.remote.scheme}://${p.remote.host}:${p.remote.port}` : p.name}/v1/models` },
+            };
+          }
           return { provider: p.name, ok: true, evidence: [`${p.name} answered ${ex.status}`] };
         },
         'every backend answers',

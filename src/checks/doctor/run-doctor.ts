@@ -11,6 +11,7 @@ import { type Exchange, type RunContext, identityOf, send } from '../probe.js';
 import { traceOf } from '../trace.js';
 import type { RequestSpec } from '../validate.js';
 import { exposure, install, modelListing } from './listing-exposure-install.js';
+import { objectKeyOf } from './findings.js';
 import { keyInjection } from './key-injection.js';
 import { rateLimits } from './rate-limits.js';
 import { rewrites } from './rewrites.js';
@@ -131,6 +132,8 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
     f = { outcome: 'fail', message: `the check itself failed: ${(err as Error).message}` };
   }
   const outcome = toOutcome(check, f);
+  // The object at fault: named by the finding, or the one object its fix changes.
+  const object = f.object ?? (f.fix?.objects?.length === 1 ? objectKeyOf(ctx, f.fix.objects[0]!) : undefined);
   if (!quiet && (outcome === 'fail' || outcome === 'warn') && f.hop) {
     // The probe behind the finding, hop by hop.
     const provider = ctx.target.providers().find((p) => (f.message ?? '').startsWith(p.name) || (f.evidence ?? []).some((e) => e.startsWith(`${p.name}:`)));
@@ -145,7 +148,7 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
     outcome,
     ...(f.message ? { message: f.message } : {}),
     ...(f.hop ? { hop: f.hop } : {}),
-    ...(f.object && outcome !== 'pass' ? { object: f.object, ...(f.field ? { field: f.field } : {}) } : {}),
+    ...(object && outcome !== 'pass' ? { object, ...(f.field ? { field: f.field } : {}) } : {}),
     ...(f.evidence?.length && outcome !== 'pass' ? { evidence: f.evidence } : {}),
     ...(f.fix && outcome !== 'pass' ? { fix: `${f.fix.summary}\n${f.fix.patch}` } : {}),
     ...(outcome !== 'pass' && outcome !== 'skip' ? { hint: check.hint } : {}),

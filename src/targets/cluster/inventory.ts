@@ -88,6 +88,7 @@ export type HttpRoute = K8sObject & {
       matches?: { path?: { type?: string; value?: string } }[];
       filters?: { type?: string; urlRewrite?: { path?: { replacePrefixMatch?: string } }; requestHeaderModifier?: { remove?: string[] } }[];
       backendRefs?: { name?: string; kind?: string; port?: number }[];
+      timeouts?: { request?: string; backendRequest?: string };
     }[];
   };
   status?: { parents?: { parentRef?: { name?: string; namespace?: string }; controllerName?: string; conditions?: Condition[] }[] };
@@ -113,7 +114,8 @@ export function routeRule(route: HttpRoute) {
   const rewrite = r?.filters?.find((f) => f.type === 'URLRewrite')?.urlRewrite?.path?.replacePrefixMatch ?? null;
   const remove = r?.filters?.filter((f) => f.type === 'RequestHeaderModifier').flatMap((f) => f.requestHeaderModifier?.remove ?? []) ?? [];
   const b = r?.backendRefs?.[0];
-  return { prefix, rewrite, remove, backend: b?.name ?? '', backendKind: b?.kind ?? 'Service', backendPort: b?.port ?? 0 };
+  const timeout = windowSeconds(r?.timeouts?.request);
+  return { prefix, rewrite, remove, backend: b?.name ?? '', backendKind: b?.kind ?? 'Service', backendPort: b?.port ?? 0, ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}) };
 }
 
 const cond = (obj: K8sObject | undefined, type: string): Condition | undefined => ((obj?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).find((c) => c.type === type);
@@ -291,7 +293,7 @@ export async function readTopology(objs: ObjectSource, inp: TopologyInputs): Pro
   }
   const egressRoutes: EgressRouteSpec[] = r.egress.map((route) => {
     const x = routeRule(route);
-    return { name: route.metadata.name, provider: providerOfEgress(route), pathPrefix: x.prefix, rewritePrefix: x.rewrite, backendRef: { kind: x.backendKind, name: x.backend, port: x.backendPort }, removeHeaders: x.remove.map((h) => h.toLowerCase()) };
+    return { name: route.metadata.name, provider: providerOfEgress(route), pathPrefix: x.prefix, rewritePrefix: x.rewrite, backendRef: { kind: x.backendKind, name: x.backend, port: x.backendPort }, removeHeaders: x.remove.map((h) => h.toLowerCase()), ...(x.timeoutMs ? { timeoutMs: x.timeoutMs } : {}) };
   });
   type XB = { destination?: { fqdn?: { hostname?: string }; ports?: { number?: number; tls?: unknown }[] } };
   const backends: BackendSpec[] = (await objs.list(XBACKEND_API, 'XBackendDestination', cfg.egress.namespace)).map((b) => {

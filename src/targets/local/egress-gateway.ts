@@ -110,7 +110,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
         res,
         path: pathOut,
         headers,
-        timeoutMs: ROUTE_TIMEOUT_MS,
+        timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS,
         bodyLimit: BODY_LIMIT,
         override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)) }),
       });

@@ -464,20 +464,23 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
     for (const w of workloads.filter((x) => !ctx.components[x.component])) yield* startWorkload(ctx, 'reprogram', w);
     yield* reconcile(ctx, 'reprogram');
     yield* plantFaults(ctx);
+    // What runs now is recorded before the waits: a wait that fails leaves these objects running (doctor reads them).
+    writeJson(p.objects, after.all());
+    writeJson(p.config, serializeConfig(cfg));
+    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches, faults: opts.faults, strictBudget: opts.strictBudget, vllm: { enabled: opts.vllm, remote: Boolean(opts.vllmUrl), ...(opts.vllmUrl ? { url: opts.vllmUrl } : {}) } } satisfies LocalState);
     const lw = world(ctx);
     for (const spec of opts.wait === false ? [] : waitsForObjects([...created, ...configured], cfg)) {
       const w = localWait(spec, lw);
       yield* waitFor('reprogram', w.condition, opts.timeoutMs, signal, w.probe);
     }
-    writeJson(p.objects, after.all());
-    writeJson(p.config, serializeConfig(cfg));
-    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches, faults: opts.faults, strictBudget: opts.strictBudget, vllm: { enabled: opts.vllm, remote: Boolean(opts.vllmUrl), ...(opts.vllmUrl ? { url: opts.vllmUrl } : {}) } } satisfies LocalState);
     yield { kind: 'step-end', step: 'reprogram', ok: true, ms: elapsed(t0) };
     return true;
   } catch (err) {
     yield { kind: 'step-end', step: 'reprogram', ok: false, ms: elapsed(t0), message: (err as Error).message };
-    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches } satisfies LocalState);
-    throw err instanceof UserError || err instanceof StepFailedError ? err : new StepFailedError(`reprogramming stopped half-way: ${(err as Error).message}`, 'run `demo up` again with the same flags to finish, or `demo down` and `demo up` to start afresh');
+    // The processes as they are now (some may have been restarted before the failure).
+    writeJson(p.state, { ...(readJson<LocalState>(p.state) ?? state), components: ctx.components, launches: ctx.launches } satisfies LocalState);
+    if (err instanceof UserError) throw err;
+    throw new StepFailedError(err instanceof StepFailedError ? err.message : `reprogramming stopped half-way: ${(err as Error).message}`, 'the objects are running as given: `demo doctor` says what is wrong with them; `demo up` again with the same flags finishes, `demo down` removes everything');
   } finally {
     await ctx.agent?.close();
   }

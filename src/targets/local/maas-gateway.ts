@@ -236,7 +236,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
           return reply(403, '', { 'x-ext-auth-reason': 'not authorized: unknown reason' });
         }
         detail.authz = `ok (post llminferenceservices ${r.namespace}/${r.pathPrefix.split('/').pop()})`;
-        pathOut = gatewayApiRewrite(pathOnly, r.pathPrefix, r.rewritePrefix);
+        pathOut = r.rewritePrefix === null ? pathOnly : gatewayApiRewrite(pathOnly, r.pathPrefix, r.rewritePrefix);
         upstream = spec.upstreams.onprem;
         hop = 'onprem';
       }

@@ -45,7 +45,7 @@ function onpremRoutes(objects: readonly K8sObject[], cfg: DemoConfig): OnpremRou
     out.push({
       name: `${name}-kserve-route`,
       pathPrefix: rule?.prefix ?? `/${ns}/${name}`,
-      rewritePrefix: rule ? (rule.rewrite ?? '') : '/',
+      rewritePrefix: rule ? rule.rewrite : '/',
       namespace: ns,
       model: spec.model?.name ?? name,
       allowedTiers,
