@@ -129,6 +129,25 @@ export const rateLimits: CheckDef[] = [
       }
       const moved = after.spent - before.spent;
       const evidence = [`probe completion used ${tokens} tokens`, `counter ${before.spent} → ${after.spent} of ${after.limit}`];
+      // A stream that asks for usage is counted from its last chunk (Limitador reads usage there, and only there).
+      if (moved > 0) {
+        const streamBefore = after.spent;
+        const st = await ctx.streamChat();
+        const streamAfter = await ctx.target.budget(id.userid, id.tier);
+        const usage = /"usage"\s*:\s*\{[^}]*"total_tokens"\s*:\s*(\d+)/.exec(st?.body ?? '')?.[1];
+        if (st?.status === 200 && streamAfter?.source === 'observed') {
+          evidence.push(`streamed completion (stream_options.include_usage): ${usage ?? '?'} tokens in its last chunk, counter ${streamBefore} → ${streamAfter.spent}`);
+          if (streamAfter.spent <= streamBefore) {
+            return {
+              outcome: 'fail',
+              hop: 'maas-gateway',
+              message: 'a streamed completion that asks for usage is not counted: streams spend the budget for nothing',
+              evidence,
+              fix: { summary: 'count usage from the last chunk of streams (the TokenRateLimitPolicy response phase reads responseBodyJSON usage of SSE too)', patch: 'kubectl -n kuadrant-system get limitador -o yaml   # and the wasm-shim release: streamed usage needs wasm-shim with SSE support' },
+            };
+          }
+        }
+      }
       if (moved <= 0) {
         return {
           outcome: 'fail',

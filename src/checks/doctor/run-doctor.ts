@@ -91,6 +91,13 @@ export async function buildContext(target: TargetSession, opts: Pick<DoctorOptio
             return send(rc, { base: 'gateway', method: 'POST', path: `${onpremPrefix(target.cfg)}/v1/chat/completions`, auth: 'maas', body: { model: onprem.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, route: 'onprem' });
           })
         : Promise.resolve(undefined),
+    streamChat: () =>
+      token && first
+        ? cached('stream-chat', async () => {
+            ctx.spent += 1;
+            return send(rc, { base: 'gateway', method: 'POST', path: `/external/${first.name}/v1/chat/completions`, auth: 'maas', body: { model: first.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1, stream: true, stream_options: { include_usage: true } }, provider: first.name, route: 'bridge' });
+          })
+        : Promise.resolve(undefined),
     spend: async () => {
       const id = token ? identityOf(token) : undefined;
       const before = id ? await target.budget(id.userid, id.tier) : undefined;

@@ -54,6 +54,8 @@ export interface DoctorContext {
   chat(): Promise<Exchange | undefined>;
   /** One small completion of the on-prem model through its route on the MaaS gateway. */
   onpremChat(): Promise<Exchange | undefined>;
+  /** One small streamed completion through the first provider, asking for usage in the stream. */
+  streamChat(): Promise<Exchange | undefined>;
   /** The user's budget just before `chat()` ran. */
   budgetBefore?: import('../../model/target-facts.js').BudgetRecord | undefined;
   /** `--probe-rate-limit`: spend the budget until a 429, measure what was admitted. */
