@@ -10,6 +10,7 @@ import type { AnyCommand, CommandContext, Io, StreamCommand } from './define.js'
 import { allFlags, globalFlags, resolveFlags, type FlagSpec, type FlagTable } from './flags.js';
 import { EXIT, UserError, exitCodeOf, hintOf } from '../core/errors.js';
 import { redact } from '../core/secret.js';
+import { didYouMean } from '../core/suggest.js';
 import type { EventInput } from '../core/events.js';
 import type { DemoConfig } from '../core/config.js';
 
@@ -87,11 +88,22 @@ export function helpText(cmd?: AnyCommand): string {
 function parse(cmd: AnyCommand | undefined, argv: string[]) {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, f] of Object.entries(allFlags(cmd?.flags ?? {}))) options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) };
+  const help = `run \`demo ${cmd?.name ?? ''} --help\` for the flags`.replace('  ', ' ');
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
-    throw new UserError(msg.replace(/^TypeError \[[A-Z_]+\]: /, ''), `run \`demo ${cmd?.name ?? ''} --help\` for the flags`.replace('  ', ' '));
+    // node:util's messages, in our words: which flag, what was wrong, the likely one meant.
+    const e = err as { code?: string; message?: string };
+    const msg = e.message ?? String(err);
+    const flag = /'(-{1,2}[^' <]+)/.exec(msg)?.[1] ?? '';
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const known = Object.entries(options).flatMap(([n, o]) => [`--${n}`, ...(o.short ? [`-${o.short}`] : [])]);
+      const where = cmd ? `demo ${cmd.name}` : 'demo';
+      throw new UserError(`unknown flag ${flag} for ${where}${didYouMean(flag.replace(/=.*$/, ''), known)}`, help);
+    }
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /argument missing/.test(msg)) throw new UserError(`${flag} needs a value`, help);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /does not take an argument/.test(msg)) throw new UserError(`${flag} is a switch and takes no value`, `write ${flag} alone, or leave it out`);
+    throw new UserError((msg.split('\n')[0] ?? msg).replace(/^TypeError \[[A-Z_]+\]: /, ''), help);
   }
 }
 
@@ -169,7 +181,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     const first = commandWord(argv);
     const cmd = first ? findCommand(first) : undefined;
     if (first && !cmd) {
-      throw new UserError(`unknown command "${first}"`, `commands: ${commands.map((c) => c.name).join(', ')}; see \`demo --help\``);
+      throw new UserError(`unknown command "${first}"${didYouMean(first, commands.map((c) => c.name))}`, `commands: ${commands.map((c) => c.name).join(', ')}; see \`demo --help\``);
     }
     const at = first === undefined ? -1 : argv.indexOf(first, 0);
     const rest = cmd ? argv.filter((_, i) => i !== at) : argv;
@@ -222,10 +234,12 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     return result.exitCode;
   } catch (err) {
     const code = exitCodeOf(err);
-    const message = redact(err instanceof Error ? err.message : String(err));
+    const { asInstalled, invocation } = await import('./invocation.js');
+    const inv = invocation(io.env, process.argv[1]);
+    const message = asInstalled(redact(err instanceof Error ? err.message : String(err)), inv);
     const raw = hintOf(err);
     const { docLink } = await import('../render/doc-links.js');
-    const hint = raw === undefined ? undefined : docLink(raw);
+    const hint = raw === undefined ? undefined : asInstalled(docLink(raw), inv);
     if (wantJson) {
       io.stdout(`${JSON.stringify({ ok: false, exitCode: code, error: { message, ...(hint ? { hint } : {}) } })}\n`);
     } else {

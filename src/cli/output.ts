@@ -6,6 +6,7 @@
 import type { CommandContext, Io } from './define.js';
 import type { EventSink } from '../core/run.js';
 import type { TuiSink } from '../render/tui/index.js';
+import { installedSink, invocation } from './invocation.js';
 
 export type OutputMode = 'tui' | 'plain' | 'json' | 'ndjson';
 
@@ -40,6 +41,8 @@ export interface OutputSinks {
 export async function createOutputSinks(ctx: CommandContext, opts: { record?: boolean; canRerun?: boolean } = {}): Promise<OutputSinks> {
   const { flags, io } = ctx;
   const mode = chooseOutput(flags.output, io);
+  // Hints print commands as the user runs the tool; NDJSON stays the raw stream (what a recording holds).
+  const inv = invocation(io.env, process.argv[1]);
   const color = colorEnabled(flags, io);
   let view: EventSink;
   let tui: TuiSink | undefined;
@@ -57,14 +60,15 @@ export async function createOutputSinks(ctx: CommandContext, opts: { record?: bo
     tui = await createTuiSink({ color, interactive: flags.interactive, command: ctx.command, canRerun: Boolean(opts.canRerun) });
     view = tui;
   }
+  const shown = mode === 'ndjson' ? view : installedSink(view, inv);
   const extra: EventSink[] = [];
   if (flags.junit !== undefined) {
     const { createJunitSink } = await import('../render/junit.js');
-    extra.push(createJunitSink({ file: flags.junit }));
+    extra.push(installedSink(createJunitSink({ file: flags.junit }), inv));
   }
   if (opts.record !== false && flags.record !== undefined) {
     const { createRecorder } = await import('../record/recorder.js');
     extra.push(createRecorder({ file: flags.record, command: ctx.command, target: flags.target ?? 'local', version: ctx.version, argv: process.argv.slice(2) }));
   }
-  return { mode, view, ...(tui ? { tui } : {}), extra, all: [view, ...extra] };
+  return { mode, view: shown, ...(tui ? { tui } : {}), extra, all: [shown, ...extra] };
 }

@@ -70,8 +70,11 @@ describe('help and version', () => {
 describe('usage errors: exit 2, one error line, a hint, no stack trace', () => {
   test.each<[string, string[], Record<string, string>, RegExp]>([
     ['unknown command', ['bogus'], {}, /^error: unknown command "bogus"$/],
-    ['unknown flag', ['up', '--bogus'], {}, /Unknown option '--bogus'/],
-    ['unknown global flag before the command', ['--frobnicate', 'down'], {}, /Unknown option '--frobnicate'/],
+    ['unknown flag', ['up', '--bogus'], {}, /^error: unknown flag --bogus for npx maas-egress-demo up$/],
+    ['unknown flag with a likely one', ['up', '--frob'], {}, /^error: unknown flag --frob for npx maas-egress-demo up \(did you mean "--from"\?\)$/],
+    ['unknown global flag before the command', ['--frobnicate', 'down'], {}, /^error: unknown flag --frobnicate for npx maas-egress-demo down$/],
+    ['a misspelt command', ['valdate'], {}, /^error: unknown command "valdate" \(did you mean "validate"\?\)$/],
+    ['an unknown fault, with the likely one', ['up', '--fault', 'wrong-kye'], {}, /^error: unknown fault "wrong-kye" \(did you mean "wrong-key"\?\)$/],
     ['bad --output value', ['up', '--output', 'yaml'], {}, /^error: --output must be one of auto, tui, plain, json, ndjson; got "yaml"$/],
     ['bad -o value', ['down', '-o', 'xml'], {}, /--output must be one of/],
     ['bad DEMO_OUTPUT', ['down'], { DEMO_OUTPUT: 'yaml' }, /--output must be one of/],
@@ -140,7 +143,7 @@ describe('--output json', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; error: { message: string; hint: string } };
-    expect(doc).toEqual({ ok: false, exitCode: 2, error: { message: `the local topology is not running (no state in ${stateDir})`, hint: 'start it with `demo up`' } });
+    expect(doc).toEqual({ ok: false, exitCode: 2, error: { message: `the local topology is not running (no state in ${stateDir})`, hint: 'start it with `npx maas-egress-demo up`' } });
     const flag = await runMain(['up', '--output', 'json', '--bogus'], env);
     expect(flag.code).toBe(2);
     expect(JSON.parse(flag.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { message: expect.stringContaining('--bogus'), hint: expect.any(String) } });
@@ -240,3 +243,33 @@ describe('bin/demo.js', () => {
     expect(bad.stderr).toMatch(/^error: unknown command "bogus"\nhint: .*\n$/);
   });
 });
+
+describe('--output json where a command prints something else by default', () => {
+  test('manifests --output json is one List of the objects, keys masked', async () => {
+    const r = await runMain(['manifests', '--output', 'json'], env);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as { apiVersion: string; kind: string; items: { kind: string; metadata: { name: string } }[] };
+    expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
+    expect(list.items.map((o) => o.kind)).toEqual(expect.arrayContaining(['Gateway', 'HTTPRoute', 'AuthPolicy', 'TokenRateLimitPolicy', 'XBackendDestination', 'ConfigMap']));
+    expect(r.stdout).not.toContain('sk-openai-key-for-demo');
+    expect(r.stdout).toContain('sk-o…demo');
+  });
+});
+
+describe('hints print commands as the tool was run', () => {
+  test('`demo` only where demo is what the user typed from PATH; otherwise npx maas-egress-demo', async () => {
+    const { asInstalled, invocation } = await import('../../src/cli/invocation.js');
+    expect(invocation({ PATH: '/usr/local/bin:/usr/bin' }, '/usr/local/bin/demo')).toBe('demo');
+    expect(invocation({ PATH: '/usr/local/bin:/usr/bin' }, '/usr/local/bin/maas-egress-demo')).toBe('maas-egress-demo');
+    expect(invocation({ PATH: '/usr/bin' }, '/home/me/clone/bin/demo.js')).toBe('npx maas-egress-demo');
+    expect(invocation({ PATH: '/root/.npm/_npx/abc/node_modules/.bin:/usr/bin' }, '/root/.npm/_npx/abc/node_modules/.bin/maas-egress-demo')).toBe('npx maas-egress-demo');
+    expect(asInstalled('next: eval "$(demo env)"  then  demo validate; see `demo up --help` and the demo users', 'npx maas-egress-demo')).toBe('next: eval "$(npx maas-egress-demo env)"  then  npx maas-egress-demo validate; see `npx maas-egress-demo up --help` and the demo users');
+  });
+
+  test('a hint printed from a clone runs as printed', async () => {
+    const r = await runCli(['env'], { stateDir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('hint: start it with `npx maas-egress-demo up`');
+  });
+});
+

@@ -81,7 +81,7 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
     run(s, `node bin/demo.js replay ${fixture('up-failed')} --speed 0`);
     const final = await waitFor(s, exited, 'the replay to end');
     expect(final).toContain('│ error: step 1 did not become ready');
-    expect(final).toContain('│ try:   check the image pull secret, then resume with `demo up`');
+    expect(final).toContain('│ try:   check the image pull secret, then resume with `npx maas-egress-demo   │');
     expect(final).toContain('EXIT=1');
   });
 

@@ -134,7 +134,9 @@ describe('env, the one command that prints a secret by design', () => {
     const record = join(work, `env-${format}.ndjson`);
     const r = await runCli(['env', '--output', format, '--junit', junit, '--record', record], { stateDir: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`export CLUSTER_TOKEN='${readStateFile(dir)!.clusterToken}'`);
+    const token = readStateFile(dir)!.clusterToken;
+    if (format === 'json') expect((JSON.parse(r.stdout) as Record<string, string>).CLUSTER_TOKEN).toBe(token);
+    else expect(r.stdout).toContain(`export CLUSTER_TOKEN='${token}'`);
     expectNoLeaks(r.stdout + r.stderr, secrets, `env --output ${format}`, { allowClusterToken: true });
     expect(leaksInFiles([junit, record].filter((f) => existsSync(f)), secrets)).toEqual([]);
   });

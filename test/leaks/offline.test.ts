@@ -32,7 +32,7 @@ describe('manifests', () => {
     const record = join(work, `manifests-${format}.ndjson`);
     const r = await runCli(['manifests', '--vllm', '--config', configFile, '--output', format, '--junit', junit, '--record', record]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('kind: AuthPolicy');
+    expect(r.stdout).toContain(format === 'json' ? '"kind": "AuthPolicy"' : 'kind: AuthPolicy');
     expectNoLeaks(r.stdout, secrets, `manifests --output ${format} stdout`);
     expectNoLeaks(r.stderr, secrets, `manifests --output ${format} stderr`);
     // manifests is a direct command: it writes neither file today; whatever it writes is scanned

@@ -157,6 +157,16 @@ describe('up on a running topology', () => {
     expect(same.stdout).not.toContain('Reprogram');
   }, 120_000);
 
+  test('env --output json is one JSON document with the variables the shell lines export', async () => {
+    const r = await runCli(['env', '--output', 'json'], { stateDir: topo!.dir });
+    expect(r.code).toBe(0);
+    const vars = JSON.parse(r.stdout) as Record<string, string>;
+    expect(Object.keys(vars).sort()).toEqual(['CA_FILE', 'CLUSTER_TOKEN', 'HOST', 'VLLM_URL']);
+    expect(vars.HOST).toBe(readStateFile(topo!.dir)?.host);
+    const lines = (await runCli(['env'], { stateDir: topo!.dir })).stdout;
+    for (const [k, v] of Object.entries(vars)) expect(lines).toContain(`export ${k}='${v}'`);
+  });
+
   test('--no-vllm on a topology with vLLM removes its objects and stops its simulator', async () => {
     const before = readStateFile(topo!.dir)!;
     const vllmPid = before.components['provider-vllm']?.pid;

@@ -16,11 +16,13 @@ export default defineCommand({
   name: 'env',
   summary: 'print shell export lines (HOST, CA_FILE, CLUSTER_TOKEN, VLLM_URL) for the running target',
   usage: 'eval "$(demo env)"',
-  examples: ['eval "$(demo env)"'],
+  examples: ['eval "$(demo env)"', 'demo env --output json'],
   flags: {},
   async run(ctx) {
     const facts = await (await openTarget(ctx)).env();
-    for (const [k, v] of Object.entries(facts)) ctx.io.stdout(`export ${k}=${quote(v)}\n`);
+    // --output json: the same variables as one document (for tools); otherwise lines for `eval`.
+    if (ctx.flags.output === 'json') ctx.io.stdout(`${JSON.stringify(facts, null, 2)}\n`);
+    else for (const [k, v] of Object.entries(facts)) ctx.io.stdout(`export ${k}=${quote(v)}\n`);
     return EXIT.ok;
   },
 });

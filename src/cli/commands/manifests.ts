@@ -6,7 +6,7 @@ import { flag } from '../flags.js';
 export default defineCommand({
   kind: 'direct',
   name: 'manifests',
-  summary: "render every step's objects as multi-document YAML (no cluster needed; keys masked unless --reveal-keys)",
+  summary: "render every step's objects as multi-document YAML, or a List with --output json (no cluster needed; keys masked unless --reveal-keys)",
   usage: 'demo manifests [flags]',
   examples: ['demo manifests', 'demo manifests --vllm-host vllm.example.com > demo.yaml'],
   flags: {
@@ -25,6 +25,7 @@ export default defineCommand({
         env: ctx.io.env,
         vllm: f.vllm,
         revealKeys: f['reveal-keys'],
+        json: f.output === 'json',
         ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
         ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
         ...(f.step !== undefined ? { step: f.step } : {}),

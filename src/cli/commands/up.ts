@@ -1,6 +1,7 @@
 /** `demo up`: steps 1–5 (and 3a) with readiness waits, on whichever target the run asked for. */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.js';
+import { didYouMean } from '../../core/suggest.js';
 import { Secret } from '../../core/secret.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { UpOptions } from '../../targets/target.js';
@@ -59,6 +60,11 @@ async function readStdin(): Promise<string> {
 /** What `up` was asked for, as the target reads it. */
 export async function upOptions(ctx: UpContext): Promise<UpOptions> {
   const f = ctx.flags;
+  const { FAULTS, findFault } = await import('../../model/faults.js');
+  for (const name of f.fault) {
+    const base = name.split(':')[0] ?? '';
+    if (!findFault(base)) throw new UserError(`unknown fault "${name}"${didYouMean(base, FAULTS.map((x) => x.name))}`, `faults: ${FAULTS.map((x) => x.name).join(', ')} (README.md#faults)`);
+  }
   const from = await readFrom(ctx);
   const vllm = f['no-vllm'] ? false : f.vllm || f['vllm-host'] !== undefined || f['vllm-url'] !== undefined ? true : undefined;
   return {

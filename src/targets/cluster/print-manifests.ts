@@ -19,6 +19,8 @@ export interface ManifestOptions {
   /** Only this step (1, 2, 3, 3a, 4, 5). */
   step?: string;
   revealKeys: boolean;
+  /** One JSON document, a `kind: List` of the objects (as `kubectl get -o json` prints several). */
+  json?: boolean;
 }
 
 export async function printManifests(o: ManifestOptions): Promise<string> {
@@ -31,6 +33,10 @@ export async function printManifests(o: ManifestOptions): Promise<string> {
   }
   let plan = o.revealKeys ? renderAll(sctx) : renderForDisplay(sctx);
   if (only) plan = plan.filter((r) => r.step.id === stepById(only)?.id);
+  if (o.json) {
+    const items = plan.flatMap((r) => [...r.objects, ...r.patches.map((p) => p.applyObject)]);
+    return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)}\n`;
+  }
   const head = [
     '# maas-egress-demo: the objects `demo up --target cluster` applies (server-side apply, field manager maas-egress-demo)',
     o.revealKeys ? '# WARNING: provider keys are shown in clear (--reveal-keys)' : '# provider keys are masked; --reveal-keys prints them for piping to kubectl',

@@ -28,7 +28,8 @@ import { waitsForObjects } from '../../../steps/object-waits.js';
 import { acquireLock, ensureDirs, paths, pidAlive, readJson, readState, writeJson, type ComponentState, type LocalState } from './state.js';
 import { AdminClient, launch, portOpen, scriptPath, stopAndWait, writeSpecFile, type LaunchSpec } from './launcher.js';
 import { baseSpec, type TopologySpec } from '../../model/topology.js';
-import { applyFaults, findFault } from '../../model/faults.js';
+import { FAULTS, applyFaults, findFault } from '../../model/faults.js';
+import { didYouMean } from '../../core/suggest.js';
 import { generateSigningKey } from './tokens.js';
 import type { SpecFile } from './component.js';
 import { launchOf, planWorkloads, type Workload } from './workloads.js';
@@ -354,7 +355,8 @@ export async function health(state: LocalState): Promise<Health> {
 
 export async function* localUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, signal: AbortSignal): AsyncGenerator<EventInput> {
   for (const f of opts.faults) {
-    if (!findFault(f.split(':')[0] ?? '')) throw new UserError(`unknown fault "${f}"`, 'run `demo doctor --help`; faults are listed in README.md#faults');
+    const name = f.split(':')[0] ?? '';
+    if (!findFault(name)) throw new UserError(`unknown fault "${f}"${didYouMean(name, FAULTS.map((x) => x.name))}`, `faults: ${FAULTS.map((x) => x.name).join(', ')} (README.md#faults)`);
   }
   const release = acquireLock(dir, 'demo up');
   try {
