@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import type { DemoEvent } from '../core/events.js';
 import type { EventSink } from '../core/run.js';
+import { mapStrings } from '../core/map-strings.js';
 
 const COMMANDS = 'up|down|validate|doctor|env|manifests|replay|tour';
 
@@ -27,15 +28,8 @@ export function asInstalled(text: string, inv: string): string {
   return text.replace(new RegExp(`(^|[\\s\`"'(])demo (?=(?:${COMMANDS}|--help|<command>)\\b)`, 'g'), `$1${inv} `);
 }
 
-function mapStrings<T>(value: T, f: (s: string) => string): T {
-  if (typeof value === 'string') return f(value) as T;
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f)) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'id' || k === 'kind' ? v : mapStrings(v, f)])) as T;
-  return value;
-}
-
 /** A sink that sees every text of an event with the commands as the user runs them. */
 export function installedSink(sink: EventSink, inv: string): EventSink {
   if (inv === 'demo') return sink;
-  return { write: (e: DemoEvent) => sink.write(mapStrings(e, (s) => asInstalled(s, inv))), ...(sink.close ? { close: () => sink.close!() } : {}) };
+  return { write: (e: DemoEvent) => sink.write(mapStrings(e, (s) => asInstalled(s, inv), ['id', 'kind'])), ...(sink.close ? { close: () => sink.close!() } : {}) };
 }

@@ -7,6 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import type { DemoConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { K8sObject } from './k8s-object.js';
+import { mapStrings } from '../core/map-strings.js';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -15,13 +16,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Replaces each configured key's mask (alone or inside text, e.g. `'Bearer sk-o…demo'`) with the key. */
 export function unmaskKeys<T>(value: T, cfg: DemoConfig): T {
   const keys = cfg.providers.map((p) => ({ masked: p.key.masked, raw: p.key.reveal() })).filter((k) => k.raw.length > 0 && k.masked !== k.raw);
-  const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return keys.reduce((s, k) => s.split(k.masked).join(k.raw), v);
-    if (Array.isArray(v)) return v.map(walk);
-    if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-    return v;
-  };
-  return walk(value) as T;
+  return mapStrings(value, (text) => keys.reduce((s, k) => s.split(k.masked).join(k.raw), text));
 }
 
 /** Every object of a YAML text, Lists flattened, in order; `source` names the file in errors. */
