@@ -56,6 +56,7 @@ export const CONFIG_SCHEMA = {
         issuer: text,
         minTokenSeconds: positive,
         defaultTokenSeconds: positive,
+        maxTokenSeconds: positive,
         maasApiImage: text,
         registryName: text,
       },
@@ -87,6 +88,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         windowSeconds: positive,
         strictBudget: { type: 'boolean' },
+        maxConcurrentPerUser: { type: 'integer', minimum: 1 },
         tiers: {
           type: 'array',
           minItems: 1,

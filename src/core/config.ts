@@ -50,6 +50,8 @@ export interface DemoConfig {
     /** Minimum token lifetime maas-api accepts. */
     minTokenSeconds: number;
     defaultTokenSeconds: number;
+    /** Longest token lifetime maas-api grants under `demo up --hardened` (the tier-era maas-api has no cap). */
+    maxTokenSeconds: number;
     maasApiImage: string;
     registryName: string;
   };
@@ -77,6 +79,8 @@ export interface DemoConfig {
     tiers: TierConfig[];
     /** Reserve `max_tokens` at admission and settle on the response (not what Limitador does; opt-in). */
     strictBudget: boolean;
+    /** Requests one user may have in flight at once under `demo up --hardened`. */
+    maxConcurrentPerUser: number;
   };
   /** The identity the local target's cluster-user token stands for (`oc whoami`). */
   user: { name: string; groups: string[] };
@@ -93,6 +97,7 @@ export function defaultConfig(): DemoConfig {
       issuer: 'https://kubernetes.default.svc',
       minTokenSeconds: 600,
       defaultTokenSeconds: 4 * 3600,
+      maxTokenSeconds: 24 * 3600,
       maasApiImage: 'ghcr.io/nerdalert/maas-api:external-models',
       registryName: 'external-model-registry',
     },
@@ -152,6 +157,7 @@ export function defaultConfig(): DemoConfig {
     rateLimit: {
       windowSeconds: 60,
       strictBudget: false,
+      maxConcurrentPerUser: 32,
       tiers: [
         { name: 'free', level: 0, groups: ['tier-free-users', 'system:authenticated'], tokensPerWindow: 100 },
         { name: 'premium', level: 1, groups: ['tier-premium-users', 'premium-group'], tokensPerWindow: 50_000 },

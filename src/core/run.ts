@@ -62,6 +62,7 @@ export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOption
 
   /** One run: run-start, the stream's events, run-end with the exit code of everything so far. */
   const run = async (source: AsyncIterable<EventInput>, plan = opts.plan): Promise<number> => {
+    const first = events.length;
     emit({
       kind: 'run-start',
       command: opts.command,
@@ -70,6 +71,14 @@ export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOption
       startedAt: new Date().toISOString(),
       ...(plan ? { plan } : {}),
     });
+    // Ctrl-C after this run's summary (its work is done: `up` has a ready topology) undoes nothing
+    // and fails nothing: the run ends as it would have, and says so.
+    let doneAtAbort: { events: number } | undefined;
+    const onAbort = () => {
+      if (events.slice(first).some((e) => e.kind === 'summary')) doneAtAbort = { events: events.length };
+    };
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
     let exitCode: number = EXIT.ok;
     let error: { message: string; hint?: string; name?: string } | undefined;
     try {
@@ -92,15 +101,18 @@ export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOption
         if (step.done) break;
         emit(step.value);
       }
-      if (opts.signal?.aborted) void it.return?.(undefined);
-      if (opts.signal?.aborted) {
+      if (opts.signal?.aborted && !doneAtAbort) void it.return?.(undefined);
+      if (opts.signal?.aborted && !doneAtAbort) {
         exitCode = EXIT.interrupted;
         error = { message: 'interrupted', name: 'InterruptedError' };
       } else if (streamFailed(events, opts.failOnWarning)) {
         exitCode = EXIT.failed;
       }
+      if (doneAtAbort && events.length === doneAtAbort.events) {
+        emit({ kind: 'log', level: 'warn', message: `Ctrl-C after ${opts.command} had finished its work: nothing was stopped or undone` });
+      }
     } catch (err) {
-      exitCode = opts.signal?.aborted ? EXIT.interrupted : exitCodeOf(err);
+      exitCode = opts.signal?.aborted && !doneAtAbort ? EXIT.interrupted : exitCodeOf(err);
       const message = redact(err instanceof Error ? err.message : String(err));
       const hint = hintOf(err);
       error = { message, ...(hint ? { hint: redact(hint) } : {}), name: err instanceof Error ? err.name : 'Error' };
@@ -108,6 +120,7 @@ export async function drive(stream: AsyncIterable<EventInput>, opts: DriveOption
         emit({ kind: 'log', level: 'debug', message: redact(err.stack) });
       }
     }
+    opts.signal?.removeEventListener('abort', onAbort);
     emit({ kind: 'run-end', ok: exitCode === EXIT.ok, exitCode, ...(error ? { error } : {}) });
     return exitCode;
   };

@@ -4,7 +4,7 @@
  * util.inspect, console.log) yields the masked form `sk-o…demo`; only `reveal()` gives the value,
  * and it is called at the one place the value must go on the wire.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -14,9 +14,29 @@ export function mask(value: string): string {
   return `${value.slice(0, 4)}…${value.slice(-4)}`;
 }
 
-/** A short, non-reversible fingerprint: the first 8 hex digits of SHA-256. Safe to print and compare. */
-export function fingerprint(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 8);
+/**
+ * The install's fingerprint key, when one is in use (see {@link useFingerprintKey}). A process serves
+ * one install at a time: a hop, a simulator, or the CLI working on one state directory.
+ */
+let installKey: string | undefined;
+
+/**
+ * Keys every fingerprint this process makes with the install's secret (HMAC-SHA-256): fingerprints
+ * then identify a key among those the install knows, but someone who reads one cannot confirm a
+ * guessed key offline. `undefined` goes back to the plain SHA-256 prefix (a cluster whose simulators
+ * were started without a fingerprint key).
+ */
+export function useFingerprintKey(key: string | undefined): void {
+  installKey = key || undefined;
+}
+
+/**
+ * A short fingerprint, safe to print and compare: the first 8 hex digits of HMAC-SHA-256 under the
+ * install's fingerprint key (or `key`), else of SHA-256.
+ */
+export function fingerprint(value: string, key: string | undefined = installKey): string {
+  const digest = key ? createHmac('sha256', key).update(value) : createHash('sha256').update(value);
+  return digest.digest('hex').slice(0, 8);
 }
 
 export class Secret {

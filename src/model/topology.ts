@@ -26,6 +26,12 @@ export interface BridgeSpec {
      * text when the value is computed at request time (a Secret lookup, metadata): `value` is then unknown.
      */
     inject: { header: string; value: string; expression?: string } | null;
+    /**
+     * An authorization rule of the policy: the identity's tier (from the token's namespace) must be one
+     * of these. Absent (the tier-era policy): a token of a namespace that maps to no tier passes, and
+     * the TokenRateLimitPolicy has no limit for it, so it is never limited.
+     */
+    allowedTiers?: string[];
   } | null;
 }
 
@@ -48,8 +54,14 @@ export interface RateLimitSpec {
   countUsage: boolean;
   windowSeconds: number;
   limits: { tier: string; tokens: number }[];
-  /** Reserve max_tokens at admission and settle on the response. */
+  /**
+   * Reserve the request's estimate (prompt + max_tokens) at admission and settle on the response.
+   * False: Limitador's check-then-report, so every request in flight when the budget runs out is
+   * admitted (burst overshoot).
+   */
   strictBudget: boolean;
+  /** Requests one user may have in flight at once (`--hardened`); absent or 0: no cap. */
+  maxConcurrentPerUser?: number;
 }
 
 export interface MaasGatewaySpec {
@@ -72,6 +84,18 @@ export interface MaasGatewaySpec {
    * but v0.12.0 appends a second one (contracts §9.8). Absent: replace.
    */
   injectMode?: 'replace' | 'append';
+  /**
+   * maas-api-auth-policy accepts only the cluster user's identity on the tokens path (an authorization
+   * rule denying service accounts). Absent or false, the tier-era policy: a MaaS token (a service
+   * account's) mints another token, for a new service account with a fresh budget (token chaining).
+   */
+  tokensRequireUserIdentity?: boolean;
+  /**
+   * The payload processor's stream-usage-enforcer runs before the rate limit: streamed requests get
+   * `stream_options.include_usage`, so their tokens are counted. Absent or false: a stream whose client
+   * did not ask for usage is never counted.
+   */
+  streamUsageEnforcer?: boolean;
 }
 
 export interface EgressRouteSpec {
@@ -121,6 +145,8 @@ export interface MaasApiSpec {
   issuer: string;
   minTokenSeconds: number;
   defaultTokenSeconds: number;
+  /** Longest token maas-api mints (`--hardened`; config maas.maxTokenSeconds); absent or 0: unbounded, as the tier-era maas-api. */
+  maxTokenSeconds?: number;
   tiers: { name: string; level: number; groups: string[] }[];
   /** external-model-registry ConfigMap `models`; null when the ConfigMap is absent. */
   registry: { id: string; provider: string; backend: string }[] | null;
@@ -137,7 +163,7 @@ export interface TopologySpec {
   maasApi: MaasApiSpec;
 }
 
-export function bridgeFor(cfg: DemoConfig, provider: DemoConfig['providers'][number]): BridgeSpec {
+export function bridgeFor(cfg: DemoConfig, provider: DemoConfig['providers'][number], opts: { hardened?: boolean } = {}): BridgeSpec {
   const keyIsAuthorization = provider.keyHeader === 'authorization';
   return {
     name: `${provider.name}-bridge`,
@@ -152,6 +178,7 @@ export function bridgeFor(cfg: DemoConfig, provider: DemoConfig['providers'][num
       inject: keyIsAuthorization
         ? { header: 'authorization', value: `Bearer ${provider.key.reveal()}` }
         : { header: provider.keyHeader, value: provider.key.reveal() },
+      ...(opts.hardened ? { allowedTiers: cfg.rateLimit.tiers.map((t) => t.name) } : {}),
     },
   };
 }
@@ -167,8 +194,36 @@ export function egressRouteFor(provider: DemoConfig['providers'][number]): Egres
   };
 }
 
+export interface BaseSpecOptions {
+  host: string;
+  strictBudget: boolean;
+  /** `demo up --hardened`: the object changes that close the tier era's exposures (see {@link harden}). */
+  hardened?: boolean;
+}
+
 /** The spec of a healthy topology, before any step has programmed the hops. */
-export function baseSpec(cfg: DemoConfig, opts: { host: string; strictBudget: boolean }): TopologySpec {
+export function baseSpec(cfg: DemoConfig, opts: BaseSpecOptions): TopologySpec {
+  const spec = tierEraSpec(cfg, opts);
+  return opts.hardened ? harden(spec, cfg) : spec;
+}
+
+/**
+ * The changes `--hardened` makes, as object fields: the tokens route takes only the user's identity,
+ * streams are counted, budgets are reserved at admission, tokens live at most `maas.maxTokenSeconds`,
+ * tokens of no tier are refused, and one user has at most `rateLimit.maxConcurrentPerUser` requests in
+ * flight. Bridges added later get the tier rule through {@link bridgeFor}'s `hardened` option.
+ */
+export function harden(spec: TopologySpec, cfg: DemoConfig): TopologySpec {
+  spec.maasGateway.tokensRequireUserIdentity = true;
+  spec.maasGateway.streamUsageEnforcer = true;
+  spec.maasGateway.rateLimit.strictBudget = true;
+  spec.maasGateway.rateLimit.maxConcurrentPerUser = cfg.rateLimit.maxConcurrentPerUser;
+  spec.maasApi.maxTokenSeconds = cfg.maas.maxTokenSeconds;
+  for (const b of spec.maasGateway.bridges) if (b.auth) b.auth.allowedTiers = cfg.rateLimit.tiers.map((t) => t.name);
+  return spec;
+}
+
+function tierEraSpec(cfg: DemoConfig, opts: BaseSpecOptions): TopologySpec {
   const tiers = cfg.rateLimit.tiers.map((t) => ({ name: t.name, level: t.level, groups: t.groups }));
   return {
     maasGateway: {

@@ -36,6 +36,8 @@ export interface AnthropicSimConfig {
   created: number;
   log: ((line: string) => void) | undefined;
   sentences: readonly string[];
+  /** The install's fingerprint key (x-sim-key-fp is then an HMAC). */
+  fingerprintKey?: string | undefined;
 }
 
 /** The versions Anthropic documents; anything else is refused like the real API refuses it. */
@@ -193,7 +195,7 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   res.setHeader(SIM_HEADERS.provider, safeText(cfg.name, 100));
   res.setHeader(SIM_HEADERS.path, safeText(target));
   res.setHeader(SIM_HEADERS.keyStatus, keyStatus);
-  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key));
+  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key, cfg.fingerprintKey));
   const authorization = classifyAuthorization(headerString(req, 'authorization'));
   res.setHeader(SIM_HEADERS.authorization, authorization);
   res.setHeader(SIM_HEADERS.requestId, safeText(headerString(req, 'x-request-id') ?? '', 200));

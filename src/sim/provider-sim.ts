@@ -23,6 +23,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { handleAnthropic } from './anthropic-sim.js';
 import { SIM_HEADERS, classifyAuthorization, type KeyStatus } from './headers.js';
 import {
+  FINGERPRINT_KEY_ENV,
   MAX_BODY_BYTES,
   UsageError,
   completionBody,
@@ -85,6 +86,8 @@ export interface ProviderSimOptions {
   log?: (line: string) => void;
   /** Serve HTTPS with this PEM certificate chain and key (e.g. signed by the simulator's own CA). */
   tls?: { cert: string; key: string };
+  /** The install's fingerprint key: `x-sim-key-fp` is then an HMAC (program: env SIM_FINGERPRINT_KEY). */
+  fingerprintKey?: string;
 }
 
 export const PROVIDER_SIM_DEFAULTS = {
@@ -117,6 +120,7 @@ interface Config {
   failStatus?: number;
   created: number;
   log: ((line: string) => void) | undefined;
+  fingerprintKey: string | undefined;
 }
 
 type RouteKind = 'health' | 'models' | 'chat' | 'completion';
@@ -273,7 +277,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): P
   res.setHeader(SIM_HEADERS.provider, safeText(cfg.name, 100));
   res.setHeader(SIM_HEADERS.path, safeText(target));
   res.setHeader(SIM_HEADERS.keyStatus, keyStatus);
-  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key));
+  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key, cfg.fingerprintKey));
   const authorization = classifyAuthorization(headerString(req, 'authorization'));
   res.setHeader(SIM_HEADERS.authorization, authorization);
   res.setHeader(SIM_HEADERS.requestId, safeText(headerString(req, 'x-request-id') ?? '', 200));
@@ -340,6 +344,7 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
     ...(options.failStatus !== undefined ? { failStatus: options.failStatus } : {}),
     created: Math.floor(Date.now() / 1000),
     log: options.log,
+    fingerprintKey: options.fingerprintKey || undefined,
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res, cfg).catch(() => {
@@ -359,7 +364,8 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
 const USAGE = `usage: provider-sim [--port N] [--host ADDR] [--name NAME] [--model MODEL]
                     [--style provider|vllm|anthropic] [--key-header NAME] [--latency-ms N] [--fail-status CODE]
                     [--api-key-file FILE] [--port-file FILE] [--tls-cert FILE --tls-key FILE] [--quiet]
-The API key comes from env PROVIDER_API_KEY or --api-key-file, never from the command line.`;
+The API key comes from env PROVIDER_API_KEY or --api-key-file, never from the command line.
+With env SIM_FINGERPRINT_KEY set, x-sim-key-fp is an HMAC under that key.`;
 
 const FLAGS = {
   'fail-status': { type: 'string' },
@@ -435,6 +441,8 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
   const tlsKey = stringFlag(values['tls-key']);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (tlsCert !== undefined && tlsKey !== undefined) args.tls = { cert: readPem(tlsCert, '--tls-cert'), key: readPem(tlsKey, '--tls-key') };
+  const fpKey = env[FINGERPRINT_KEY_ENV];
+  if (fpKey) args.fingerprintKey = fpKey;
   return args;
 }
 

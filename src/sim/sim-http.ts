@@ -4,7 +4,7 @@
  * and port reporting. Only `node:` built-ins: the compiled file is shipped in a ConfigMap next to the
  * two simulators and run on a stock node image.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { realpathSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
@@ -208,10 +208,18 @@ export function receivedHeaderNames(req: IncomingMessage): string[] {
 // ---------------------------------------------------------------------------------------------------
 // Keys
 
-/** First 8 hex digits of SHA-256: lets a trace compare keys without showing them. */
-export function fingerprintKey(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 8);
+/**
+ * First 8 hex digits of HMAC-SHA-256 under the install's fingerprint key (of SHA-256 when there is
+ * none): lets a trace compare keys without showing them. Keyed, a fingerprint someone reads cannot
+ * confirm a guessed key offline; whoever holds the install's key (validate, doctor) can still compare.
+ */
+export function fingerprintKey(value: string, key?: string): string {
+  const digest = key ? createHmac('sha256', key).update(value) : createHash('sha256').update(value);
+  return digest.digest('hex').slice(0, 8);
 }
+
+/** Environment variable holding the install's fingerprint key for a simulator. */
+export const FINGERPRINT_KEY_ENV = 'SIM_FINGERPRINT_KEY';
 
 /** Compares two keys in constant time regardless of their lengths (both are hashed first). */
 export function keysEqual(received: string, expected: string): boolean {

@@ -46,6 +46,8 @@ export interface UpOptions {
   /** Local: run these objects instead of the rendered steps (`--from FILE`). */
   from?: { source: string; objects: K8sObject[] };
   strictBudget: boolean;
+  /** Local: close the tier era's exposures (see `harden` in model/topology.ts); a cluster refuses it. */
+  hardened?: boolean;
   /** Cluster: validate every object on the server, change nothing. */
   dryRun: boolean;
   /** Per-wait readiness timeout; undefined: the target's default (10 s locally, each wait's own on a cluster). */
@@ -144,5 +146,11 @@ export interface TargetSession {
     objects(): K8sObject[];
     resetCounters(): Promise<void>;
   };
+  /**
+   * A token for any service account with the gateway's audience, as a TokenRequest gives one (doctor's
+   * probes of tier-less tokens and of streams, with identities of their own). Absent where doctor
+   * cannot make one.
+   */
+  serviceAccountToken?(namespace: string, name: string): Promise<Secret>;
   close(): Promise<void>;
 }

@@ -106,6 +106,35 @@ describe('drive: exit codes', () => {
     expect(toJsonDocument(sink.events).ok).toBe(false);
   });
 
+  test('Ctrl-C after the command summed up (up: ready) undoes nothing and fails nothing: exit 0, and it says so', async () => {
+    const controller = new AbortController();
+    async function* ready(): AsyncIterable<EventInput> {
+      yield { kind: 'log', level: 'info', message: 'local topology ready' };
+      yield { kind: 'summary', title: 'Local topology ready', facts: {} };
+      controller.abort();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const sink = memorySink();
+    const result = await drive(ready(), { command: 'up', target: 'local', version: '0', sinks: [sink], signal: controller.signal, now: ticking() });
+    expect(result.exitCode).toBe(EXIT.ok);
+    expect(sink.events.at(-1)).toMatchObject({ kind: 'run-end', ok: true, exitCode: 0 });
+    expect(sink.events.at(-2)).toMatchObject({ kind: 'log', level: 'warn', message: expect.stringMatching(/^Ctrl-C after up had finished its work: nothing was stopped or undone/) });
+  });
+
+  test('a command that says what a late Ctrl-C left behind is not repeated; a failure before it still counts', async () => {
+    const controller = new AbortController();
+    async function* said(): AsyncIterable<EventInput> {
+      yield { kind: 'check', id: 'c', category: 'x', title: 't', outcome: 'fail', ms: 1 };
+      yield { kind: 'summary', title: 'done', facts: {} };
+      controller.abort();
+      yield { kind: 'log', level: 'warn', message: 'Ctrl-C after the topology was ready: it stays up' };
+    }
+    const sink = memorySink();
+    const result = await drive(said(), { command: 'up', target: 'local', version: '0', sinks: [sink], signal: controller.signal, now: ticking() });
+    expect(result.exitCode).toBe(EXIT.failed);
+    expect(sink.events.filter((e) => e.kind === 'log' && e.message.startsWith('Ctrl-C'))).toHaveLength(1);
+  });
+
   test('an error thrown after an abort counts as the interruption (130), not as its own kind', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -3,9 +3,11 @@
  * Istio), wg-ai-gateway's Envoy translation before and after PR #38, and the unsafe-path filter that
  * keeps a request inside its provider's prefix.
  */
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { harden, HOP_INTERNAL_HEADERS, unsafePathReason } from '../../src/targets/local/hop-kit.js';
+import { harden, HOP_INTERNAL_HEADERS, MAX_REQUEST_HEADERS, expectsContinue, requestIdOf, tooManyHeaders, unsafePathReason } from '../../src/targets/local/hop-kit.js';
+import { connectionNamed, forwardHeaders, limitStream } from '../../src/targets/local/proxy.js';
 import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../src/model/gateway-paths.js';
 
 const route = (pathPrefix: string, rewritePrefix: string | null) => ({ pathPrefix, rewritePrefix });
@@ -127,13 +129,83 @@ describe('unsafePathReason', () => {
   });
 });
 
+/** A fake request: only what the helpers read (rawHeaders and the parsed headers). */
+function fakeRequest(raw: string[]): IncomingMessage {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) headers[raw[i]!.toLowerCase()] ??= raw[i + 1]!;
+  return { rawHeaders: raw, headers } as unknown as IncomingMessage;
+}
+
+/** Sends raw HTTP/1.1 to a hardened server and returns what came back, up to the first `stopAt` bytes or the close. */
+function rawExchange(port: number, text: string, opts: { until?: RegExp; thenSend?: string } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    let sent = false;
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      data += d;
+      if (opts.thenSend && !sent && /100 Continue/.test(data)) {
+        sent = true;
+        socket.write(opts.thenSend);
+      }
+      if (opts.until?.test(data)) socket.end();
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', () => resolve(data));
+  });
+}
+
 describe('server hardening', () => {
-  test('every hop cuts off slow headers (10 s) and slow requests (60 s)', () => {
+  test('every hop cuts off slow headers (10 s) and slow requests (60 s), and counts headers itself', () => {
     const server = createServer();
     harden(server);
     expect(server.headersTimeout).toBe(10_000);
     expect(server.requestTimeout).toBe(60_000);
-    expect(server.maxHeadersCount).toBe(100);
+    // Node drops the headers past maxHeadersCount without a word: the count is read whole and refused past 100.
+    expect(server.maxHeadersCount).toBeGreaterThan(MAX_REQUEST_HEADERS);
+  });
+
+  test('more than 100 request headers (Host and repeats counted) is too many; 100 is not', () => {
+    const block = (n: number) => Array.from({ length: n }, (_, i) => [`x-h${i}`, String(i)]).flat();
+    expect(tooManyHeaders(fakeRequest(block(100)))).toBe(false);
+    expect(tooManyHeaders(fakeRequest(block(101)))).toBe(true);
+    expect(tooManyHeaders(fakeRequest([...block(99), 'x-h0', 'again', 'x-h0', 'and again']))).toBe(true);
+  });
+
+  test('a hardened server sees every header of a 1,000-header request, so the hop can answer 431 instead of dropping some', async () => {
+    const server = createServer((req, res) => res.end(String(req.rawHeaders.length / 2)));
+    harden(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const lines = Array.from({ length: 1000 }, (_, i) => `x-f${i}: ${i}`).join('\r\n');
+    const reply = await rawExchange(port, `GET / HTTP/1.1\r\nHost: x\r\n${lines}\r\nConnection: close\r\n\r\n`);
+    server.close();
+    expect(reply.split('\r\n\r\n')[1]).toBe('1002');
+  });
+
+  test('Expect: 100-continue reaches the handler before any 100 Continue: the hop decides when to say it', async () => {
+    const server = createServer((req, res) => {
+      if (req.headers.authorization !== 'Bearer ok') {
+        res.writeHead(401, { connection: 'close', 'content-length': 0 });
+        res.end();
+        return;
+      }
+      if (expectsContinue(req)) res.writeContinue();
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => res.end(`got ${body}`));
+    });
+    harden(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const head = (auth: string) => `POST / HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
+    const refused = await rawExchange(port, head('Bearer nope'));
+    const accepted = await rawExchange(port, head('Bearer ok'), { thenSend: 'hello' });
+    server.close();
+    expect(refused).toMatch(/^HTTP\/1\.1 401 /);
+    expect(refused).not.toMatch(/100 Continue/);
+    expect(accepted).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect(accepted).toMatch(/got hello$/);
   });
 
   test('the hop-internal headers include the identity and key headers clients must not set', () => {
@@ -150,5 +222,79 @@ describe('TraceBuffer', () => {
     expect(b.recent().map((r) => r.pathIn)).toEqual(['/2', '/3', '/4']);
     expect(b.find('r0').map((r) => r.pathIn)).toEqual(['/2', '/4']);
     expect(b.recent(2).map((r) => r.pathIn)).toEqual(['/3', '/4']);
+  });
+});
+
+describe('client request ids', () => {
+  test.each(['0f8a2c1e-3b7d-4e59-a1c2-9d8e7f6a5b4c', 'escape-1', 'case-abc123', 'a.b:c_d-e', 'x'.repeat(128)])('%s is kept', (id) => {
+    expect(requestIdOf(fakeRequest(['x-request-id', id]))).toEqual({ id, replaced: false });
+  });
+
+  test.each([
+    ['a line break and a forged log line', 'abc\n[2030-01-01] "GET /admin" 200'],
+    ['spaces and quotes', 'id with "quotes"'],
+    ['over 128 characters', 'x'.repeat(129)],
+    ['a leading dash', '-rf'],
+    ['trace syntax', 'a,b;c=d'],
+    ['non-ASCII', 'ідентифікатор'],
+    ['empty', ''],
+  ])('%s: replaced by a fresh UUID', (_, id) => {
+    const r = requestIdOf(fakeRequest(['x-request-id', id]));
+    expect(r.replaced).toBe(true);
+    expect(r.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  test('none sent: a fresh UUID, not counted as replaced', () => {
+    const r = requestIdOf(fakeRequest([]));
+    expect(r.replaced).toBe(false);
+    expect(r.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('headers named in Connection (RFC 9110 §7.6.1)', () => {
+  test('are hop-by-hop: never forwarded, in any case or spacing, over one or several Connection headers', () => {
+    const req = fakeRequest(['Connection', 'keep-alive, X-Secret-Route ,x-provider-api-key', 'connection', 'X-Other', 'X-Secret-Route', '1', 'x-provider-api-key', 'k', 'X-Other', '2', 'X-Kept', '3']);
+    expect([...(connectionNamed(req) ?? [])]).toEqual(['keep-alive', 'x-secret-route', 'x-provider-api-key', 'x-other']);
+    expect(forwardHeaders(req, new Set())).toEqual({ 'x-kept': '3' });
+  });
+
+  test('without a Connection header nothing extra is dropped', () => {
+    expect(forwardHeaders(fakeRequest(['X-A', '1', 'X-A', '2']), new Set())).toEqual({ 'x-a': ['1', '2'] });
+  });
+});
+
+describe('request bodies that stall', () => {
+  test('a body with no byte for the idle time fails with E_BODY_IDLE; one that keeps coming does not', async () => {
+    const server = createServer(async (req, res) => {
+      try {
+        let size = 0;
+        for await (const c of limitStream(req, 1024, 1_000)) size += c.length;
+        res.end(`ok ${size}`);
+      } catch (err) {
+        res.writeHead(408, { connection: 'close' }).end((err as { code?: string }).code);
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const send = (pieces: string[], gapMs: number) =>
+      new Promise<string>((resolve) => {
+        const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': pieces.join('').length } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve(`${res.statusCode} ${text}`));
+        });
+        req.on('error', () => resolve('error'));
+        let i = 0;
+        const next = () => {
+          if (i < pieces.length) req.write(pieces[i++]);
+          if (i < pieces.length) setTimeout(next, gapMs);
+          else req.end();
+        };
+        next();
+      });
+    const steady = await send(['aa', 'bb', 'cc', 'dd'], 50);
+    const stalled = await send(['aa', 'bb'], 3_000);
+    server.close();
+    expect(steady).toBe('200 ok 8');
+    expect(stalled).toBe('408 E_BODY_IDLE');
   });
 });

@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_HEADERS, classifyAuthorization, readSimEcho } from '../../src/sim/headers.js';
 import { parseProviderSimArgs, startProviderSim, type ProviderSimOptions } from '../../src/sim/provider-sim.js';
-import { UsageError, type RunningSim } from '../../src/sim/sim-http.js';
+import { UsageError, fingerprintKey, type RunningSim } from '../../src/sim/sim-http.js';
+import { fingerprint } from '../../src/core/secret.js';
 import { post, send, sseChunks, sseData, substrings, visibleText, type CompletionBody, type SimResponse, type Usage } from './http-client.js';
 
 const KEY = 'sk-openai-key-for-demo';
@@ -122,6 +123,31 @@ describe('provider-sim, provider style', () => {
     expect(res.headers[SIM_HEADERS.keyFingerprint]).toBe(fp(KEY));
     expect(visibleText(res)).not.toContain(KEY);
     expect(visibleText(res)).not.toContain('key-for-demo');
+  });
+
+  it('with the install fingerprint key, x-sim-key-fp is an HMAC: it identifies the key for whoever holds the install key, and confirms no guess without it', async () => {
+    // Given: a simulator started as `up` starts it, with the install's key
+    const installKey = 'per-install-fingerprint-key-0123456789';
+    const keyedPort = (await start({ fingerprintKey: installKey })).port;
+    // When
+    const ok = await post(keyedPort, '/v1/chat/completions', CHAT, keyed);
+    const wrong = await post(keyedPort, '/v1/chat/completions', CHAT, { 'x-provider-api-key': 'sk-guess-0000' });
+    // Then: the HMAC of the key under the install key, which validate and doctor compute the same way
+    const hmac = (v: string) => createHmac('sha256', installKey).update(v).digest('hex').slice(0, 8);
+    expect(ok.headers[SIM_HEADERS.keyFingerprint]).toBe(hmac(KEY));
+    expect(ok.headers[SIM_HEADERS.keyFingerprint]).toBe(fingerprint(KEY, installKey));
+    expect(fingerprintKey(KEY, installKey)).toBe(fingerprint(KEY, installKey));
+    expect(wrong.headers[SIM_HEADERS.keyFingerprint]).toBe(hmac('sk-guess-0000'));
+    // a guess hashed without the install key matches neither
+    expect(ok.headers[SIM_HEADERS.keyFingerprint]).not.toBe(fp(KEY));
+    expect(wrong.headers[SIM_HEADERS.keyFingerprint]).not.toBe(fp('sk-guess-0000'));
+    // another install's key gives another fingerprint for the same provider key
+    expect(fingerprint(KEY, 'another-install')).not.toBe(ok.headers[SIM_HEADERS.keyFingerprint]);
+  });
+
+  it('the program reads the install fingerprint key from SIM_FINGERPRINT_KEY', () => {
+    expect(parseProviderSimArgs([], { PROVIDER_API_KEY: KEY, SIM_FINGERPRINT_KEY: 'k-123' }).fingerprintKey).toBe('k-123');
+    expect(parseProviderSimArgs([], { PROVIDER_API_KEY: KEY }).fingerprintKey).toBeUndefined();
   });
 
   it.each(['a', 'ab', 'abc', ' ', 'é'])('survives the short key %j and keeps serving', async (key) => {

@@ -1,11 +1,9 @@
 /**
- * Three small categories: install (the target and its hops are up), model listing (what /v1/models
- * lists is what is routable, and the reverse), exposure (the user's token forwarded to a provider,
- * keys as literals in policies, headers logged at trace level, TLS verification off).
+ * Two small categories: install (the target and its hops are up) and model listing (what /v1/models
+ * lists is what is routable, and the reverse). The exposure category lives in exposure.ts.
  */
 import { request } from 'undici';
-import { SIM_HEADERS } from '../../sim/headers.js';
-import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, perProvider, specFix } from './findings.js';
+import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, specFix } from './findings.js';
 import { defineCheck, type CheckDef, type Finding, type Fix } from './types.js';
 
 /** A fix with one more line of patch (a command that goes with the object change). */
@@ -121,112 +119,6 @@ export const modelListing: CheckDef[] = [
       if (unlisted.length) return notListed(unlisted, evidence);
       if (unroutable.length) return { outcome: 'fail', hop: 'maas-gateway', message: `listed but not routable: ${unroutable.map((m) => m.id).join(', ')}`, evidence };
       return { outcome: 'pass', message: `${ids.length} models, all routable`, evidence };
-    },
-  }),
-];
-
-export const exposure: CheckDef[] = [
-  defineCheck({
-    id: 'exposure-user-token-forwarded',
-    category: 'exposure',
-    title: "the user's MaaS token never reaches an external provider",
-    severity: 'error',
-    hint: 'README.md#doctor-exposure',
-    run: (ctx) =>
-      perProvider(
-        ctx,
-        async (p) => {
-          const ex = await ctx.probe(p.name);
-          const seen = ex?.headers[SIM_HEADERS.authorization];
-          if (p.keyHeader === 'authorization') return ex ? { provider: p.name, ok: true, evidence: ['the key replaces Authorization'] } : { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the key is to replace Authorization, no probe confirmed it`] };
-          const b = bridgeOf(ctx.spec, p.name);
-          const removes = b?.removeHeaders.includes('authorization') ?? false;
-          if (!removes || seen === 'jwt') {
-            return {
-              provider: p.name,
-              ok: false,
-              hop: 'maas-gateway',
-              evidence: [seen === 'jwt' ? 'probe: the provider received the MaaS token (Authorization: Bearer <JWT>)' : 'the bridge does not remove Authorization', ...(b ? [`HTTPRoute ${b.name} removes: ${b.removeHeaders.join(', ') || '(nothing)'}`] : [])],
-              fix: specFix('maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
-                const x = bridgeOf(s, p.name);
-                if (x && !x.removeHeaders.includes('authorization')) x.removeHeaders.push('authorization');
-              }, [{ kind: 'HTTPRoute', name: `${p.name}-bridge` }]),
-            };
-          }
-          if (seen === undefined) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: HTTPRoute ${b?.name ?? ''} removes Authorization, no probe reached the provider`] };
-          return { provider: p.name, ok: true, evidence: [`Authorization removed; provider saw ${seen}`] };
-        },
-        'no MaaS token leaves for a provider',
-      ),
-  }),
-  defineCheck({
-    id: 'exposure-keys-in-policies',
-    category: 'exposure',
-    title: 'provider keys are not stored as literals in plain objects',
-    severity: 'warning',
-    hint: 'README.md#doctor-exposure',
-    run: async (ctx): Promise<Finding> => {
-      const literal = (ctx.spec.maasGateway?.bridges ?? []).filter((b) => b.auth?.inject);
-      if (!literal.length) return { outcome: 'pass', message: 'no key literals in bridge policies' };
-      return {
-        outcome: 'warn',
-        expectedWarning: true,
-        message: `${literal.length} AuthPolicies carry their provider key as a CEL literal (the seed design; readable by anyone who can read AuthPolicies)`,
-        evidence: literal.map((b) => `${b.name}-auth injects ${b.auth!.inject!.header}`),
-        fix: { summary: 'keep keys in Secrets and restrict who can read AuthPolicies; a key service (Authorino metadata) avoids literals', patch: 'kubectl auth can-i get authpolicies.kuadrant.io --as system:authenticated -n default   # should be "no"' },
-      };
-    },
-  }),
-  defineCheck({
-    id: 'exposure-trace-logging',
-    category: 'exposure',
-    title: 'the egress Envoy does not log request headers (keys, tokens) at trace level',
-    severity: 'warning',
-    hint: 'README.md#doctor-exposure',
-    run: async (ctx): Promise<Finding> => {
-      const level = ctx.spec.egress?.logLevel;
-      if (level === undefined) return { outcome: 'skip', message: 'log level not visible on this target' };
-      if (level === 'trace') {
-        const fix = specFix('egress', 'run the egress Envoy at --log-level info', diff('Deployment envoy-poc-gateway container envoy', [['args: [--log-level, trace]', 'args: [--log-level, info]']]), (s) => {
-          if (s.egress) s.egress.logLevel = 'info';
-        });
-        const forcedBy = ctx.spec.egress?.logLevelForcedBy;
-        if (forcedBy) {
-          // The controller writes these args itself and force-applies the Deployment on each reconcile.
-          const ns = ctx.target.cfg.egress.namespace;
-          fix.patch = `# ${forcedBy} hard-codes --log-level trace and re-applies it on its next reconcile, so a patch does not last:\nkubectl auth can-i get pods/log -n ${ns} --as system:authenticated   # should be "no": restrict who reads the Envoy log\n# mask X-Provider-Api-Key and Authorization when collecting that log; a controller build with a log-level setting removes the warning`;
-          return {
-            outcome: 'warn',
-            expectedWarning: true,
-            hop: 'egress-gateway',
-            message: `egress Envoy runs with --log-level trace, set by ${forcedBy} (upstream design): X-Provider-Api-Key and Authorization values land in its pod log`,
-            fix,
-          };
-        }
-        if (ctx.target.apiServer) {
-          const ns = ctx.target.cfg.egress.namespace;
-          fix.patch += `\nkubectl -n ${ns} patch deployment envoy-poc-gateway --type json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/args","value":["-c","/etc/envoy/envoy.yaml","--log-level","info"]}]'`;
-        }
-        return {
-          outcome: 'warn',
-          hop: 'egress-gateway',
-          message: 'egress Envoy runs with --log-level trace: X-Provider-Api-Key and Authorization values land in its pod log',
-          fix,
-        };
-      }
-      return { outcome: 'pass', message: `log level ${level}` };
-    },
-  }),
-  defineCheck({
-    id: 'exposure-tls-verification',
-    category: 'exposure',
-    title: 'TLS to the MaaS gateway is verified',
-    severity: 'warning',
-    hint: 'README.md#doctor-exposure',
-    run: async (ctx): Promise<Finding> => {
-      const ep = await ctx.target.endpoint();
-      if (ep.insecure) return { outcome: 'warn', message: 'verification is off (--insecure)', fix: { summary: 'pass the ingress CA instead', patch: '--ca-file <ingress CA bundle>' } };
-      return { outcome: 'pass', message: 'verified against the CA in use' };
     },
   }),
 ];

@@ -223,6 +223,7 @@ export class ClusterTarget implements Target {
 
   async *up(up: UpOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
     if (up.from) throw new UserError(`--from runs ${up.from.source} on the local target; a cluster takes objects from kubectl`, `kubectl apply --server-side -f ${up.from.source === '-' ? '-' : up.from.source}   # or drop --target cluster`);
+    if (up.hardened) throw new UserError('--hardened applies to the local target', 'on a cluster, `demo doctor --target cluster --category exposure` names each object change to make');
     const progress: Progress = { completed: [], appliedInStep: 0 };
     yield* untilAborted(upEvents(this.#opts, up, signal, progress), signal, () => interruptedUp(progress));
   }

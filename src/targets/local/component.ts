@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { paths, readJson, writeJson, type ComponentState } from './state.js';
 import { listen, startAdmin, type TraceBuffer } from './hop-kit.js';
+import { useFingerprintKey } from '../../core/secret.js';
 import type { EgressSpec, MaasApiSpec, MaasGatewaySpec } from '../../model/topology.js';
 import type { SigningKeyFile } from './tokens.js';
 
@@ -37,6 +38,12 @@ async function start(name: string, dir: string): Promise<void> {
   let generation = file.generation;
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const signingKey = (): SigningKeyFile => JSON.parse(readFileSync(p.signingKey, 'utf8')) as SigningKeyFile;
+  // Key fingerprints in this hop's traces are HMACs under the install's key (an older install has none).
+  try {
+    useFingerprintKey(readFileSync(p.fingerprintKey, 'utf8').trim());
+  } catch {
+    useFingerprintKey(undefined);
+  }
 
   let running: Running;
   if (name === 'maas-gateway') {

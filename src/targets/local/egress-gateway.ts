@@ -4,11 +4,10 @@
  * route, 500 unresolved backend, 503 UF/UH, 504) with `server: envoy`.
  */
 import { createServer, type Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { mask } from '../../core/secret.js';
 import type { EgressSpec } from '../../model/topology.js';
-import { ENVOY_BODIES, TraceBuffer, firstHeader, harden, hopHandle, sendEnvoy } from './hop-kit.js';
+import { ENVOY_BODIES, TraceBuffer, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, sendEnvoy, sendTooManyHeaders, tooManyHeaders } from './hop-kit.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { envoyRoute } from '../../model/gateway-paths.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
@@ -44,10 +43,11 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
   let routes = ordered(spec);
   const traces = new TraceBuffer();
   const pools = new PoolCache();
+  const bodyIdleMs = bodyIdleTimeoutMs();
 
   const server = createServer(async (req, res) => {
     const start = performance.now();
-    const requestId = firstHeader(req.headers['x-request-id']) ?? randomUUID();
+    const { id: requestId } = requestIdOf(req);
     const pathIn = req.url ?? '/';
     const record = (r: Partial<HopRecord> & { status: number; answeredBy: HopRecord['answeredBy'] }) => {
       const full: HopRecord = { requestId, hop: 'egress-gateway', at: Date.now(), ms: performance.now() - start, method: req.method ?? 'GET', pathIn, detail: {}, ...r };
@@ -59,6 +59,13 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
         log(`[trace] request headers: ${Object.entries(req.headers).map(([k, v]) => `${k}=${mask(String(v))}`).join(' ')}`);
       }
     };
+
+    if (tooManyHeaders(req)) {
+      sendTooManyHeaders(res, SERVER);
+      return record({ status: 431, answeredBy: 'self', detail: { flags: 'DPE', reason: `more than 100 request headers (${req.rawHeaders.length / 2})` } });
+    }
+    // Nothing here waits for a decision on the body: let a client that asked for it send.
+    if (expectsContinue(req)) res.writeContinue();
 
     // The first route that matches, in order (later routes are not even tried).
     let match: { route: EgressSpec['routes'][number]; drop: Set<string>; pathOut: string } | undefined;
@@ -112,6 +119,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
         headers,
         timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS,
         bodyLimit: BODY_LIMIT,
+        bodyIdleMs,
         override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)) }),
       });
       const h = (n: string) => firstHeader(result.headers[n]);
@@ -126,6 +134,10 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
       if ((err as { tooLarge?: boolean }).tooLarge) {
         sendEnvoy(res, 413, 'Payload Too Large', SERVER);
         return record({ status: 413, answeredBy: 'self', pathOut, detail: { route: route.name } });
+      }
+      if ((err as { bodyIdle?: boolean }).bodyIdle) {
+        sendEnvoy(res, 408, 'stream timeout', SERVER, { connection: 'close' });
+        return record({ status: 408, answeredBy: 'self', pathOut, detail: { route: route.name, flags: 'SI', reason: `no request body byte for ${bodyIdleMs} ms` } });
       }
       const status = failure === 'UT' ? 504 : 503;
       const body = failure === 'UT' ? ENVOY_BODIES.ut : failure === 'UH' ? ENVOY_BODIES.uh : failure === 'UF' ? ENVOY_BODIES.uf : ENVOY_BODIES.uc;

@@ -3,7 +3,7 @@
  * ready, config, traces), Envoy-shaped local replies, and the Gateway API / Envoy path arithmetic.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { HopRecord } from '../../model/hop-record.js';
 
 
@@ -139,24 +139,78 @@ export function listen(server: Server, port: number): Promise<number> {
 }
 
 /**
- * Timeouts of `harden()`, overridable from the environment (milliseconds) so that a test can watch a
- * slow client get cut off without waiting a minute. The launcher passes these variables to every hop.
+ * Timeouts of `harden()` and of request bodies, overridable from the environment (milliseconds) so
+ * that a test can watch a slow client get cut off without waiting a minute. The launcher passes these
+ * variables to every hop.
  */
-export const TIMEOUT_ENV = { headers: 'MAAS_EGRESS_DEMO_HEADERS_TIMEOUT_MS', request: 'MAAS_EGRESS_DEMO_REQUEST_TIMEOUT_MS' } as const;
+export const TIMEOUT_ENV = {
+  headers: 'MAAS_EGRESS_DEMO_HEADERS_TIMEOUT_MS',
+  request: 'MAAS_EGRESS_DEMO_REQUEST_TIMEOUT_MS',
+  bodyIdle: 'MAAS_EGRESS_DEMO_BODY_IDLE_TIMEOUT_MS',
+} as const;
 
 function envMs(name: string, fallback: number): number {
   const v = Number(process.env[name]);
   return Number.isInteger(v) && v > 0 ? v : fallback;
 }
 
-/** Server hardening shared by every hop: slow clients are cut off. */
-export function harden(server: Server): void {
+/**
+ * How long a request body may stall (no byte arriving) before the hop gives up on it: Envoy's
+ * stream_idle_timeout, 15 s as the wg-ai-gateway HCM sets it. A slow upload that keeps an upstream
+ * connection busy while sending nothing is cut off instead of holding it for the whole request timeout.
+ */
+export function bodyIdleTimeoutMs(): number {
+  return envMs(TIMEOUT_ENV.bodyIdle, 15_000);
+}
+
+/** Envoy's default max_headers_count: a request with more headers gets 431 (never a silent truncation). */
+export const MAX_REQUEST_HEADERS = 100;
+
+/** True when the request carries more headers than Envoy accepts (Host and every repeat count). */
+export function tooManyHeaders(req: IncomingMessage): boolean {
+  return req.rawHeaders.length / 2 > MAX_REQUEST_HEADERS;
+}
+
+/** Envoy's codec answer to too many headers: 431 with no body, and the connection closed. */
+export function sendTooManyHeaders(res: ServerResponse, server: string, extra: Record<string, string> = {}): void {
+  sendEnvoy(res, 431, '', server, { connection: 'close', ...extra });
+}
+
+/**
+ * What a client may send as `x-request-id` and have kept: a UUID or a similar token of letters,
+ * digits and `._:-`, at most 128 characters. Anything else (control characters, spaces, quotes, log
+ * or trace syntax, kilobytes of text) is replaced by a fresh UUID before it reaches a log line, a
+ * trace record or the next hop.
+ */
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function requestIdOf(req: IncomingMessage): { id: string; replaced: boolean } {
+  const sent = req.headers['x-request-id'];
+  if (sent === undefined) return { id: randomUUID(), replaced: false };
+  const value = Array.isArray(sent) ? undefined : sent;
+  return value !== undefined && REQUEST_ID.test(value) ? { id: value, replaced: false } : { id: randomUUID(), replaced: true };
+}
+
+/** True when the client waits for `100 Continue` before sending its body (RFC 9110 §10.1.1). */
+export function expectsContinue(req: IncomingMessage): boolean {
+  return (req.headers.expect ?? '').toLowerCase() === '100-continue';
+}
+
+/**
+ * Server hardening shared by every hop: slow clients are cut off; the header count is left to the
+ * handler (Node's own maxHeadersCount drops the headers past it without a word, so a request could
+ * lose its injected key); `Expect: 100-continue` goes to the handler instead of Node answering
+ * `100 Continue` at once, so a hop says it only after the request passed its checks.
+ */
+export function harden(server: Server | import('node:https').Server): void {
   const requestTimeout = envMs(TIMEOUT_ENV.request, 60_000);
   // Node wants headersTimeout ≤ requestTimeout.
   server.headersTimeout = Math.min(envMs(TIMEOUT_ENV.headers, 10_000), requestTimeout);
   server.requestTimeout = requestTimeout;
   server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
+  // Counted exactly up to here (the 16 KiB header size limit comes first anyway); tooManyHeaders() refuses past 100.
+  server.maxHeadersCount = 2_000;
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
 }
 
 export const HOP_INTERNAL_HEADERS = ['x-maas-username', 'x-maas-group', 'x-provider-api-key', 'x-envoy-original-path', 'x-envoy-upstream-service-time', 'x-demo-hop'];

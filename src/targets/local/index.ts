@@ -57,6 +57,7 @@ export class LocalTarget implements Target {
         faults: opts.faults,
         strictBudget: opts.strictBudget,
         ...(opts.from ? { from: opts.from } : {}),
+        ...(opts.hardened ? { hardened: true } : {}),
         timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       },
       this.#dir,

@@ -31,6 +31,7 @@ import { baseSpec, type TopologySpec } from '../../model/topology.js';
 import { FAULTS, applyFaults, findFault } from '../../model/faults.js';
 import { didYouMean } from '../../core/suggest.js';
 import { generateSigningKey } from './tokens.js';
+import { FINGERPRINT_KEY_ENV } from '../../sim/sim-http.js';
 import type { SpecFile } from './component.js';
 import { launchOf, planWorkloads, type Workload } from './workloads.js';
 import { topologyFromObjects } from './objects-topology.js';
@@ -52,6 +53,8 @@ export interface LocalUpOptions {
   from?: ObjectsFrom;
   /** Wait for what changed to be ready (default); the self-test applies broken objects and does not. */
   wait?: boolean;
+  /** `--hardened`: the tier era's exposures closed (see `harden` in model/topology.ts). */
+  hardened?: boolean;
   timeoutMs: number;
 }
 
@@ -87,6 +90,8 @@ interface Ctx {
   /** How each workload was started (repair starts it again the same way). */
   launches: Record<string, LaunchSpec>;
   agent?: Agent;
+  /** The install's fingerprint key, given to the provider simulators. */
+  fingerprintKey: string;
 }
 
 /** Starts a process now for a later step to collect with `collect`. A failure surfaces when collected. */
@@ -197,8 +202,19 @@ function workloadsOf(cfg: DemoConfig, objects: readonly K8sObject[]): Workload[]
 
 function workloadLaunch(ctx: Ctx, w: Workload): LaunchSpec {
   const spec = launchOf(w, scriptPath);
+  // Provider simulators key their fingerprints with the install's secret (x-sim-key-fp is an HMAC).
+  if (spec.script.endsWith('provider-sim.js')) spec.env = { ...spec.env, [FINGERPRINT_KEY_ENV]: ctx.fingerprintKey };
   ctx.launches[w.component] = spec;
   return spec;
+}
+
+/** The install's fingerprint key (made by `up`; an install from before it has none and keeps plain SHA-256 fingerprints). */
+export function readFingerprintKey(dir: string): string | undefined {
+  try {
+    return readFileSync(paths(dir).fingerprintKey, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function* startWorkload(ctx: Ctx, step: string, w: Workload): AsyncGenerator<EventInput> {
@@ -231,6 +247,7 @@ async function* reconcile(ctx: Ctx, step: string): AsyncGenerator<EventInput> {
     ports: Object.fromEntries(Object.entries(ctx.components).map(([k, v]) => [k, v.port])),
     workloads: ctx.workloads,
     strictBudget: ctx.opts.strictBudget,
+    hardened: ctx.opts.hardened ?? false,
   });
   for (const hop of ['egress-gateway', 'maas-api', 'maas-gateway'] as const) {
     const part = PARTS[hop];
@@ -322,6 +339,7 @@ function freshState(ctx: Ctx, steps: string[]): LocalState {
     faults: ctx.opts.faults,
     vllm: { enabled: ctx.opts.vllm, remote: Boolean(ctx.opts.vllmUrl), ...(ctx.opts.vllmUrl ? { url: ctx.opts.vllmUrl } : {}) },
     strictBudget: ctx.opts.strictBudget,
+    ...(ctx.opts.hardened ? { hardened: true } : {}),
     launches: ctx.launches,
   };
 }
@@ -414,14 +432,16 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
   const deleted = before.all().filter((b) => !next.some((o) => objectKey(o) === objectKey(b)));
   const faultsChanged = !sameList(state.faults, opts.faults);
   const budgetChanged = state.strictBudget !== opts.strictBudget;
+  const hardenedChanged = Boolean(state.hardened) !== Boolean(opts.hardened);
   const cfgChanged = !isDeepStrictEqual(readJson(p.config), JSON.parse(JSON.stringify(serializeConfig(cfg))));
-  if (!created.length && !configured.length && !deleted.length && !faultsChanged && !budgetChanged && !cfgChanged) return false;
+  if (!created.length && !configured.length && !deleted.length && !faultsChanged && !budgetChanged && !hardenedChanged && !cfgChanged) return false;
   const workloads = workloadsOf(cfg, next);
   const t0 = performance.now();
   const what = [
     created.length || configured.length || deleted.length ? `${created.length} objects created, ${configured.length} changed, ${deleted.length} removed` : '',
     faultsChanged ? `faults ${state.faults.join(', ') || 'none'} → ${opts.faults.join(', ') || 'none'}` : '',
     budgetChanged ? `strict budget ${opts.strictBudget ? 'on' : 'off'}` : '',
+    hardenedChanged ? `hardened ${opts.hardened ? 'on' : 'off'}` : '',
     cfgChanged && !created.length && !configured.length ? 'configuration changed' : '',
   ].filter(Boolean);
   yield { kind: 'step-start', step: 'reprogram', title: `Reprogram the running topology: ${what.join('; ')}` };
@@ -432,7 +452,7 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
     signal,
     adminToken: state.adminToken,
     clusterToken: state.clusterToken,
-    spec: baseSpec(cfg, { host: state.host, strictBudget: opts.strictBudget }),
+    spec: baseSpec(cfg, { host: state.host, strictBudget: opts.strictBudget, hardened: opts.hardened ?? false }),
     components: { ...state.components },
     host: state.host,
     early: new Map(),
@@ -440,6 +460,7 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
     workloads,
     launches: { ...(state.launches ?? {}) },
     agent: gatewayAgent(state.caFile),
+    fingerprintKey: readFingerprintKey(dir) ?? '',
   };
   try {
     // What each hop runs now is what the objects are compared against.
@@ -469,7 +490,7 @@ async function* reprogramUp(state: LocalState, cfg: DemoConfig, opts: LocalUpOpt
     // What runs now is recorded before the waits: a wait that fails leaves these objects running (doctor reads them).
     writeJson(p.objects, after.all());
     writeJson(p.config, serializeConfig(cfg));
-    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches, faults: opts.faults, strictBudget: opts.strictBudget, vllm: { enabled: opts.vllm, remote: Boolean(opts.vllmUrl), ...(opts.vllmUrl ? { url: opts.vllmUrl } : {}) } } satisfies LocalState);
+    writeJson(p.state, { ...state, components: ctx.components, launches: ctx.launches, faults: opts.faults, strictBudget: opts.strictBudget, hardened: Boolean(opts.hardened), vllm: { enabled: opts.vllm, remote: Boolean(opts.vllmUrl), ...(opts.vllmUrl ? { url: opts.vllmUrl } : {}) } } satisfies LocalState);
     const lw = world(ctx);
     for (const spec of opts.wait === false ? [] : waitsForObjects([...created, ...configured], cfg)) {
       const w = localWait(spec, lw);
@@ -497,7 +518,7 @@ export async function* applyObjects(dir: string, cfg: DemoConfig, objects: K8sOb
   if (!state) throw new StepFailedError(`no local topology in ${dir}`, 'run `demo up` first');
   const optional = cfg.providers.filter((p) => p.optional);
   const vllm = objects.some((o) => o.kind === 'HTTPRoute' && optional.some((p) => o.metadata.name === `${p.name}-bridge`));
-  return yield* reprogramUp(state, cfg, { vllm, faults: [], strictBudget: state.strictBudget, timeoutMs: 10_000, from: { source: 'objects', objects }, wait: false }, dir, signal);
+  return yield* reprogramUp(state, cfg, { vllm, faults: [], strictBudget: state.strictBudget, ...(state.hardened ? { hardened: true } : {}), timeoutMs: 10_000, from: { source: 'objects', objects }, wait: false }, dir, signal);
 }
 
 function summaryEvent(state: LocalState, cfg: DemoConfig, title: string): EventInput {
@@ -512,6 +533,7 @@ function summaryEvent(state: LocalState, cfg: DemoConfig, title: string): EventI
       CLUSTER_TOKEN: facts.CLUSTER_TOKEN!,
       ...(facts.VLLM_URL ? { VLLM_URL: facts.VLLM_URL } : {}),
       'state dir': paths(state.caFile.replace(/\/tls\/ca\.pem$/, '')).dir,
+      ...(state.hardened ? { hardened: 'tokens route for the user only, streams counted, budgets reserved at admission, token lifetime capped, tier-less tokens refused, requests per user capped' } : {}),
       ...(state.faults.length ? { 'planted faults': state.faults.join(', ') } : {}),
       next: 'eval "$(demo env)"  then  demo validate',
     },
@@ -524,8 +546,10 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
   const start = performance.now();
   const adminToken = randomBytes(24).toString('base64url');
   const clusterToken = `sha256~${randomBytes(32).toString('base64url')}`;
+  const fingerprintKey = randomBytes(32).toString('base64url');
   registerSecretValue(clusterToken);
   registerSecretValue(adminToken);
+  registerSecretValue(fingerprintKey);
   // The whole plan is rendered first: an object the local target cannot run stops `up` before anything starts.
   const plan = localPlan(cfg, opts);
   const workloads = workloadsOf(cfg, plan.flatMap((r) => r.objects));
@@ -536,13 +560,14 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     signal,
     adminToken,
     clusterToken,
-    spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget }),
+    spec: baseSpec(cfg, { host: '127.0.0.1:0', strictBudget: opts.strictBudget, hardened: opts.hardened ?? false }),
     components: {},
     host: '127.0.0.1:0',
     early: new Map(),
     objects: new ObjectSet(),
     workloads,
     launches: {},
+    fingerprintKey,
   };
   const runsEgress = plan.some((r) => r.objects.some((o) => o.kind === 'Gateway' && (o.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === cfg.egress.className));
   let completed: string[] = [];
@@ -557,6 +582,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     // signing key; the MaaS gateway (the CA's serving certificate, maas-api's address) starts after.
     const launchOpts = { timeoutMs: opts.timeoutMs, signal };
     writeJson(p.signingKey, await generateSigningKey());
+    writeFileSync(p.fingerprintKey, `${fingerprintKey}\n`, { mode: 0o600 });
     startEarly(ctx, 'maas-api', () => launchHop(ctx, 'maas-api'));
     if (runsEgress) startEarly(ctx, 'egress-gateway', () => launchHop(ctx, 'egress-gateway'));
     for (const w of workloads) startEarly(ctx, w.component, () => launch(dir, workloadLaunch(ctx, w), launchOpts));
@@ -594,10 +620,16 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
       yield { kind: 'step-end', step: r.id, ok: true, ms: elapsed(ts) };
     }
     yield* plantFaults(ctx);
+    // A Ctrl-C that came before ready still stops everything this run started (the catch below).
+    if (signal.aborted) throw new InterruptedError();
     const state = freshState(ctx, completed);
     writeJson(p.state, state);
     yield { kind: 'log', level: 'info', message: `local topology ready in ${elapsed(start)} ms` };
     yield summaryEvent(state, cfg, 'ready');
+    await ctx.agent?.close();
+    ctx.agent = undefined;
+    // Ready is final: a Ctrl-C from here on stops nothing, and drive() ends the run as finished (exit 0).
+    if (signal.aborted) yield { kind: 'log', level: 'warn', message: 'Ctrl-C after the topology was ready: it stays up and recorded; `demo down` stops it' };
   } catch (err) {
     // Nothing half-started stays behind: stop what this run started and say so.
     if (current && !completed.includes(current.id)) {

@@ -5,9 +5,8 @@
  * gateway's AuthPolicy sets.
  */
 import { createServer, type Server } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { MaasApiSpec } from '../../model/topology.js';
-import { TraceBuffer, firstHeader, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
+import { TraceBuffer, expectsContinue, firstHeader, harden, hopHandle, readBody, requestIdOf, sendJson, tooManyHeaders } from './hop-kit.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { formatGoDuration, mintServiceAccountToken, parseExpiration, serviceAccountName, type SigningKeyFile } from './tokens.js';
 
@@ -29,7 +28,7 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
 
   const server = createServer(async (req, res) => {
     const start = performance.now();
-    const requestId = firstHeader(req.headers['x-request-id']) ?? randomUUID();
+    const { id: requestId } = requestIdOf(req);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const detail: Record<string, string> = {};
     const done = (status: number, body: unknown) => {
@@ -46,6 +45,12 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
       groups = undefined;
     }
 
+    if (tooManyHeaders(req)) {
+      // Go's net/http answers 431 to a header block it will not read; here: more headers than the gateway passes.
+      res.setHeader('connection', 'close');
+      return done(431, { error: 'request header fields too large' });
+    }
+    if (expectsContinue(req)) res.writeContinue();
     if (path === '/health') return done(200, { status: 'ok' });
 
     if (path === '/v1/tokens' && req.method === 'POST') {
@@ -70,6 +75,11 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
       if (seconds < 0) return done(400, { error: 'expiration must be positive' });
       if (seconds < spec.minTokenSeconds) {
         return done(400, { error: 'token expiration must be at least 10 minutes', provided_expiration: formatGoDuration(seconds) });
+      }
+      // The lifetime cap of `--hardened` (the tier-era maas-api has none: a 292-year token was minted).
+      if (spec.maxTokenSeconds && seconds > spec.maxTokenSeconds) {
+        detail.refused = `expiration over the ${formatGoDuration(spec.maxTokenSeconds)} cap`;
+        return done(400, { error: `token expiration must be at most ${formatGoDuration(spec.maxTokenSeconds)}`, provided_expiration: formatGoDuration(seconds) });
       }
       const tier = tierFor(groups);
       if (!tier) return done(403, { error: 'forbidden', message: `user ${username} is in no tier` });

@@ -7,21 +7,21 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from '../../model/topology.js';
-import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, TraceBuffer, firstHeader, harden, hopHandle, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
+import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, TraceBuffer, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, safeEqual, sendEnvoy, tooManyHeaders, unsafePathReason } from './hop-kit.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
-import { PoolCache, forwardHeaders, relay } from './proxy.js';
-import { TokenLimiter, usageTokens } from './rate-limit.js';
+import { PoolCache, forwardHeaders, readLimited, relay } from './proxy.js';
+import { TokenLimiter, UsageScanner } from './rate-limit.js';
+import { enforceStreamUsage, usageStripper } from './stream-usage.js';
+import { countTokens, safeText, textOfContent } from '../../sim/sim-http.js';
 import { reviewToken, type SigningKeyFile } from './tokens.js';
 
 const SERVER = 'istio-envoy';
 export const BODY_LIMIT = 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 60_000;
-/** How much of a response body is kept to find usage.total_tokens. */
-const USAGE_SCAN_LIMIT = 2 * 1024 * 1024;
 
 export interface MaasGatewayOptions {
   spec: MaasGatewaySpec;
@@ -93,6 +93,9 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
   const pools = new PoolCache();
   const limiter = new TokenLimiter(spec.rateLimit.windowSeconds * 1000, opts.now);
   const log = opts.log ?? (() => undefined);
+  const bodyIdleMs = bodyIdleTimeoutMs();
+  /** Requests in flight per user (the `--hardened` cap). */
+  const inFlight = new Map<string, number>();
 
   const tierOfGroups = (groups: string[]) =>
     compiled.tiers.find((t) => t.groups.some((g) => groups.includes(g)) || groups.includes(`system:serviceaccounts:${spec.instance}-tier-${t.name}`))?.name;
@@ -108,25 +111,35 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
   // default), so a slow client held a connection for up to 40 s instead of 10 s.
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, connectionsCheckingInterval: 1_000 }, async (req, res) => {
     const start = performance.now();
-    const requestId = firstHeader(req.headers['x-request-id']) ?? randomUUID();
+    const { id: requestId, replaced } = requestIdOf(req);
     const pathIn = req.url ?? '/';
     const detail: Record<string, string> = {};
+    if (replaced) detail.requestId = 'client x-request-id refused (not a token of at most 128 letters, digits or ._:-); a new one was made';
     const record = (r: Partial<HopRecord> & { status: number; answeredBy: HopRecord['answeredBy'] }) => {
       const rec: HopRecord = { requestId, hop: 'maas-gateway', at: Date.now(), ms: performance.now() - start, method: req.method ?? 'GET', pathIn, detail, ...r };
       traces.add(rec);
-      log(`[${new Date().toISOString()}] "${rec.method} ${pathIn}" ${rec.status} ${detail.flags ?? '-'} route=${detail.route ?? '-'} request_id=${requestId}`);
+      log(`[${new Date().toISOString()}] "${safeText(rec.method, 20)} ${safeText(pathIn, 512)}" ${rec.status} ${detail.flags ?? '-'} route=${detail.route ?? '-'} request_id=${requestId}`);
     };
+    let continued = false;
     const reply = (status: number, body: string, extra: Record<string, string> = {}) => {
-      sendEnvoy(res, status, body, SERVER, { 'x-request-id': requestId, ...extra });
+      // A client still waiting for `100 Continue` never sends its body: end the connection with the answer.
+      const close: Record<string, string> = expectsContinue(req) && !continued ? { connection: 'close' } : {};
+      sendEnvoy(res, status, body, SERVER, { 'x-request-id': requestId, ...close, ...extra });
       record({ status, answeredBy: 'self' });
     };
 
+    // Envoy's codec refuses a header block over max_headers_count (100) before anything else looks at it.
+    if (tooManyHeaders(req)) {
+      detail.flags = 'DPE';
+      detail.reason = `more than 100 request headers (${req.rawHeaders.length / 2})`;
+      return reply(431, '', { connection: 'close' });
+    }
     // Listener host match: any other Host is a route-not-found, as on the real gateway.
     const c = compiled;
     const host = (req.headers.host ?? '').toLowerCase();
     if (!c.hostnames.has(host)) {
       detail.flags = 'NR';
-      detail.reason = `host ${host || '(none)'} matches no listener`;
+      detail.reason = `host ${host ? safeText(host, 256) : '(none)'} matches no listener`;
       return reply(404, '');
     }
     const unsafe = unsafePathReason(pathIn);
@@ -168,6 +181,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
       if (!token) return authFail('openshift-identities', 'credential not found');
       let username: string;
       let groups: string[];
+      let serviceAccount = false;
       if (safeEqual(createHash('sha256').update(token).digest('hex'), opts.clusterTokenSha256)) {
         username = spec.user.name;
         groups = spec.user.groups;
@@ -176,11 +190,18 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         if (!review.authenticated) return authFail('openshift-identities', 'not authenticated');
         username = review.username;
         groups = review.groups;
+        serviceAccount = true;
       }
       detail.auth = `ok (${username})`;
+      if (route.rewrite) pathOut = gatewayApiRewrite(pathOnly, route.prefix, route.rewrite);
+      // --hardened: an authorization rule on the tokens path lets only the user's own identity mint,
+      // never a MaaS token (a service account): no chaining to a new service account's fresh budget.
+      if (spec.tokensRequireUserIdentity && serviceAccount && pathOut === '/v1/tokens') {
+        detail.authz = 'denied: service accounts may not mint tokens (rule user-identity-only)';
+        return reply(403, '', { 'x-ext-auth-reason': 'Unauthorized' });
+      }
       headers['x-maas-username'] = username;
       headers['x-maas-group'] = JSON.stringify(groups);
-      if (route.rewrite) pathOut = gatewayApiRewrite(pathOnly, route.prefix, route.rewrite);
       upstream = spec.upstreams.maasApi;
       hop = 'maas-api';
     } else {
@@ -199,6 +220,13 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
           detail.auth = 'ok';
           detail.userid = identity.userid;
           detail.tier = identity.tier ?? '(none)';
+          // --hardened: the policy's authorization rule wants a known tier (a token of any other
+          // namespace would find no limit in the TokenRateLimitPolicy and never be limited).
+          const allowed = b.auth.allowedTiers;
+          if (allowed && !(identity.tier && allowed.includes(identity.tier))) {
+            detail.authz = `denied: tier ${identity.tier ?? '(none)'} is not one of ${allowed.join(', ')} (rule known-tier)`;
+            return reply(403, '', { 'x-ext-auth-reason': 'Unauthorized' });
+          }
         } else {
           detail.auth = 'no AuthPolicy on route';
         }
@@ -242,18 +270,59 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
       }
     }
 
+    // --hardened: one user's requests in flight are capped, so one user cannot hold every connection.
+    const cap = spec.rateLimit.maxConcurrentPerUser;
+    const slotKey = identity ? `user/${identity.userid}` : undefined;
+    if (cap && slotKey) {
+      const busy = inFlight.get(slotKey) ?? 0;
+      if (busy >= cap) {
+        detail.flags = 'RL';
+        detail.reason = `${busy} requests of this user in flight (cap ${cap})`;
+        return reply(429, 'Too Many Requests\n');
+      }
+      inFlight.set(slotKey, busy + 1);
+      res.once('close', () => {
+        const left = (inFlight.get(slotKey) ?? 1) - 1;
+        if (left > 0) inFlight.set(slotKey, left);
+        else inFlight.delete(slotKey);
+      });
+    }
+
     // Token rate limit: every route of the gateway but model listings; one counter per user.
     const rl = spec.rateLimit;
     const limit = identity?.tier ? rl.limits.find((l) => l.tier === identity.tier)?.tokens : undefined;
     const limited = rl.enabled && identity !== undefined && limit !== undefined && !pathOnly.endsWith('/v1/models');
     const counterKey = identity ? `${identity.tier}-user-tokens/${identity.userid}` : '';
-    let reserved = 0;
+    // The payload processor (--hardened) and the strict estimate need the body before the request goes on.
+    const enforce = Boolean(spec.streamUsageEnforcer) && hop !== 'maas-api' && req.method === 'POST';
+    const needBody = limited && (rl.strictBudget || enforce);
+    // The request passed every check that does not need its body: now the client may send it.
+    if (expectsContinue(req)) {
+      res.writeContinue();
+      continued = true;
+    }
     let body: Buffer | undefined;
+    let strip = false;
+    if (needBody || enforce) {
+      try {
+        body = await readLimited(req, BODY_LIMIT, bodyIdleMs);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'E_BODY_IDLE') return bodyStalled();
+        detail.reason = 'request body over the limit';
+        return reply(413, 'Payload Too Large');
+      }
+      if (enforce) {
+        const enforced = enforceStreamUsage(body);
+        body = enforced.body;
+        strip = enforced.injected;
+        if (strip) detail.streamUsage = 'include_usage added (stream-usage-enforcer); the usage chunk is taken back out for the client';
+      }
+      headers['content-length'] = String(body.length);
+    }
+    let reserved = 0;
     if (limited) {
       if (rl.strictBudget) {
-        body = await readAll(req).catch(() => undefined);
-        if (!body) return reply(413, 'Payload Too Large');
-        reserved = estimateTokens(body);
+        reserved = estimateTokens(body ?? Buffer.alloc(0));
         const d = limiter.reserve(counterKey, limit, reserved);
         detail.budget = `${Math.max(0, d.limit - d.spent)}/${d.limit} left (${d.reserved} reserved)`;
         if (!d.admitted) {
@@ -271,12 +340,12 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
     }
 
     if (!upstream) {
+      if (limited) limiter.release(counterKey, reserved);
       detail.flags = 'UH';
       return reply(503, ENVOY_BODIES.uh);
     }
     detail.upstream = hop;
-    const scan: Buffer[] = [];
-    let scanned = 0;
+    const usage = limited ? new UsageScanner() : undefined;
     try {
       const result = await relay({
         pool: pools.get(upstream),
@@ -286,19 +355,14 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         headers,
         timeoutMs: UPSTREAM_TIMEOUT_MS,
         bodyLimit: BODY_LIMIT,
+        bodyIdleMs,
         ...(body ? { body } : {}),
         override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)), 'x-request-id': requestId }),
-        onChunk: limited
-          ? (chunk) => {
-              if (scanned < USAGE_SCAN_LIMIT) {
-                scan.push(chunk);
-                scanned += chunk.length;
-              }
-            }
-          : undefined,
+        ...(usage ? { onChunk: (chunk: Buffer) => usage.push(chunk) } : {}),
+        ...(strip ? { transform: usageStripper() } : {}),
       });
-      if (limited) {
-        const tokens = usageTokens(Buffer.concat(scan).toString('utf8'), firstHeader(result.headers['content-type']));
+      if (limited && usage) {
+        const tokens = usage.total(firstHeader(result.headers['content-type']));
         if (rl.countUsage && tokens !== undefined) {
           limiter.report(counterKey, tokens, reserved);
           detail.tokensCounted = String(tokens);
@@ -314,6 +378,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         detail.reason = 'request body over the limit';
         return reply(413, 'Payload Too Large');
       }
+      if ((err as { bodyIdle?: boolean }).bodyIdle) return bodyStalled();
       const failure = (err as { failure?: string }).failure ?? 'UC';
       detail.flags = failure;
       const status = failure === 'UT' ? 504 : 503;
@@ -326,6 +391,13 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
       detail.auth = `denied: ${reason}`;
       reply(401, '', { 'www-authenticate': `Bearer realm="${realm}"`, 'x-ext-auth-reason': reason });
     }
+
+    /** Envoy's stream idle timeout before a response began: 408 `stream timeout`, and the connection closed. */
+    function bodyStalled() {
+      detail.flags = 'SI';
+      detail.reason = `no request body byte for ${bodyIdleMs} ms`;
+      reply(408, 'stream timeout', { connection: 'close' });
+    }
   });
   harden(server);
 
@@ -335,28 +407,30 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
   }, pools), limiter };
 }
 
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > BODY_LIMIT) throw new Error('too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Strict budget's admission estimate: the prompt's rough token count plus max_tokens (default 256). */
+/**
+ * The strict budget's admission estimate: the prompt's tokens counted the way the model servers count
+ * them (words of the message text, of every text part of a content array; never the JSON around it)
+ * plus max_tokens (default 256). A body that is not a JSON object is estimated at 256.
+ */
 export function estimateTokens(body: Buffer): number {
+  let json: unknown;
   try {
-    const json = JSON.parse(body.toString('utf8')) as { max_tokens?: number; max_completion_tokens?: number; messages?: { content?: unknown }[]; prompt?: unknown };
-    const text = JSON.stringify(json.messages ?? json.prompt ?? '');
-    const prompt = Math.max(1, Math.ceil(text.split(/\s+/).filter(Boolean).length * 1.5));
-    const max = json.max_tokens ?? json.max_completion_tokens ?? 256;
-    return prompt + Math.max(0, max);
+    json = JSON.parse(body.toString('utf8'));
   } catch {
     return 256;
   }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return 256;
+  const r = json as { max_tokens?: unknown; max_completion_tokens?: unknown; messages?: unknown; prompt?: unknown };
+  let prompt = 0;
+  if (Array.isArray(r.messages)) {
+    for (const m of r.messages) if (m && typeof m === 'object') prompt += countTokens(textOfContent((m as { content?: unknown }).content));
+  } else if (typeof r.prompt === 'string') {
+    prompt = countTokens(r.prompt);
+  } else if (Array.isArray(r.prompt)) {
+    for (const item of r.prompt) prompt += typeof item === 'string' ? countTokens(item) : typeof item === 'number' ? 1 : 0;
+  }
+  const max = typeof r.max_tokens === 'number' ? r.max_tokens : typeof r.max_completion_tokens === 'number' ? r.max_completion_tokens : 256;
+  return Math.max(1, prompt) + Math.max(0, Math.floor(max));
 }
 
 export type { ServerResponse };

@@ -7,7 +7,7 @@
 import type { DemoConfig } from '../../core/config.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import type { ObjectSource } from '../../model/object-source.js';
-import { baseSpec, type OnpremRouteSpec, type TopologySpec } from '../../model/topology.js';
+import { baseSpec, harden, type OnpremRouteSpec, type TopologySpec } from '../../model/topology.js';
 import { readTopology, routeRule, type HttpRoute } from '../cluster/inventory.js';
 import { serviceAddresses, type Workload } from './workloads.js';
 
@@ -20,6 +20,8 @@ export interface LocalWiring {
   ports: Record<string, number>;
   workloads: readonly Workload[];
   strictBudget: boolean;
+  /** `--hardened`: the tier era's exposures closed, as fields of the topology (harden in model/topology.ts). */
+  hardened?: boolean;
 }
 
 /** KServe's route for an LLMInferenceService on the MaaS gateway: `/<namespace>/<name>` rewritten to `/`. */
@@ -72,7 +74,7 @@ export async function topologyFromObjects(objects: ObjectSource & { all(): K8sOb
   const apiUp = upstream('maas-api');
   const onpremUp = upstream('onprem-sim');
   const gwPort = w.host.split(':')[1] ?? '';
-  return {
+  const spec: TopologySpec = {
     maasGateway: {
       ...base.maasGateway,
       ...read.maasGateway,
@@ -101,4 +103,5 @@ export async function topologyFromObjects(objects: ObjectSource & { all(): K8sOb
       onprem: onpremUp && onpremPort ? onprem.map((r) => ({ id: r.model, namespace: r.namespace, name: r.name.replace(/-kserve-route$/, ''), upstream: onpremUp, publicUrl: `https://${w.host}${r.pathPrefix}` })) : [],
     },
   };
+  return w.hardened ? harden(spec, cfg) : spec;
 }

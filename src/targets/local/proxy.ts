@@ -10,12 +10,19 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 
 export type UpstreamFailure = 'UF' | 'UH' | 'UT' | 'UC';
 
+/**
+ * Connections per upstream: Envoy's circuit-breaker defaults (max_connections, max_pending_requests
+ * and max_requests are 1024 each). With 64, as before, 64 slow uploads of one user held every
+ * connection to the egress hop and every other user's request queued behind them until it timed out.
+ */
+export const UPSTREAM_CONNECTIONS = 1024;
+
 export class PoolCache {
   readonly #pools = new Map<string, Pool>();
   get(origin: string): Pool {
     let pool = this.#pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, { connections: 64, keepAliveTimeout: 4_000, connect: { timeout: 5_000 } });
+      pool = new Pool(origin, { connections: UPSTREAM_CONNECTIONS, keepAliveTimeout: 4_000, connect: { timeout: 5_000 } });
       this.#pools.set(origin, pool);
     }
     return pool;
@@ -26,20 +33,35 @@ export class PoolCache {
   }
 }
 
+/** The header names a request's `Connection` header(s) list: hop-by-hop for this connection only (RFC 9110 §7.6.1). */
+export function connectionNamed(req: IncomingMessage): Set<string> | undefined {
+  let named: Set<string> | undefined;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) (named ??= new Set()).add(name);
+    }
+  }
+  return named;
+}
+
 /**
- * Copies request headers minus hop-by-hop ones and the names in `drop`. A header that arrived twice
- * leaves twice, as Envoy forwards it (Node's `req.headers` would keep only the first Authorization).
- * One pass over `req.rawHeaders` (what `req.headersDistinct` is built from, without building it):
- * a name seen once maps to its value, a name seen again to every value in arrival order. Names
- * starting with `dropPrefix` are left out too.
+ * Copies request headers minus hop-by-hop ones (the fixed list and whatever `Connection` names) and
+ * the names in `drop`. A header that arrived twice leaves twice, as Envoy forwards it (Node's
+ * `req.headers` would keep only the first Authorization). One pass over `req.rawHeaders` (what
+ * `req.headersDistinct` is built from, without building it): a name seen once maps to its value, a
+ * name seen again to every value in arrival order. Names starting with `dropPrefix` are left out too.
  */
 export function forwardHeaders(req: IncomingMessage, drop: ReadonlySet<string>, dropPrefix?: string): Record<string, string | string[]> {
   // No prototype: a header named `constructor` or `__proto__` is just a header.
   const out = Object.create(null) as Record<string, string | string[]>;
   const raw = req.rawHeaders;
+  const named = connectionNamed(req);
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name) || drop.has(name) || (dropPrefix !== undefined && name.startsWith(dropPrefix))) continue;
+    if (HOP_BY_HOP.has(name) || drop.has(name) || named?.has(name) || (dropPrefix !== undefined && name.startsWith(dropPrefix))) continue;
     const value = raw[i + 1]!;
     const had = out[name];
     if (had === undefined) out[name] = value;
@@ -73,10 +95,17 @@ export interface RelayResult {
   ms: number;
 }
 
+/** Rewrites a response body on its way to the client (the stream-usage enforcer strips what the client did not ask for). */
+export interface BodyTransform {
+  push(chunk: Buffer): Buffer;
+  end(): Buffer;
+}
+
 /**
  * Sends the request upstream and streams the answer to `res`, calling `onChunk` for every body chunk
- * (the MaaS gateway reads usage from it). Throws an UpstreamFailure-tagged error before anything
- * was written to the client.
+ * as the upstream sent it (the MaaS gateway reads usage from it) and writing it through `transform`
+ * when there is one. Throws an UpstreamFailure-tagged error before anything was written to the client;
+ * `tooLarge` when the request body passed `bodyLimit`, `bodyIdle` when it stalled for `bodyIdleMs`.
  */
 export async function relay(opts: {
   pool: Pool;
@@ -88,9 +117,12 @@ export async function relay(opts: {
   /** Response headers to set over the upstream's (server, x-envoy-upstream-service-time…). */
   override: (upstream: RelayResult) => Record<string, string>;
   onChunk?: (chunk: Buffer) => void;
+  transform?: BodyTransform;
   body?: Buffer;
   /** Bytes allowed in the request body; larger bodies end the relay with a 413. */
   bodyLimit: number;
+  /** Longest pause allowed between two chunks of the request body. */
+  bodyIdleMs: number;
 }): Promise<RelayResult> {
   const start = performance.now();
   const hasBody = opts.body !== undefined || !(opts.req.method === 'GET' || opts.req.method === 'HEAD' || (opts.req.headers['content-length'] === '0' && !opts.req.headers['transfer-encoding']));
@@ -103,23 +135,30 @@ export async function relay(opts: {
       // undici takes the async iterable as it is (no Readable.from around it; its types only omit it).
       // Not `req` itself: undici destroys a stream body when the upstream fails, which would cut the
       // client off before its 503.
-      body: opts.body ?? (hasBody ? (limitStream(opts.req, opts.bodyLimit) as unknown as Readable) : null),
+      body: opts.body ?? (hasBody ? (limitStream(opts.req, opts.bodyLimit, opts.bodyIdleMs) as unknown as Readable) : null),
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
   } catch (err) {
-    if ((err as { code?: string }).code === 'E_TOO_LARGE' || (err as { cause?: { code?: string } }).cause?.code === 'E_TOO_LARGE') {
-      throw Object.assign(new Error('request body too large'), { tooLarge: true });
-    }
+    const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
+    if (code === 'E_TOO_LARGE') throw Object.assign(new Error('request body too large'), { tooLarge: true });
+    if (code === 'E_BODY_IDLE') throw Object.assign(new Error('request body stalled'), { bodyIdle: true });
     throw Object.assign(new Error('upstream failed'), { failure: classifyUpstreamError(err) });
   }
   const result: RelayResult = { status: response.statusCode, headers: response.headers, ms: performance.now() - start };
-  opts.res.writeHead(response.statusCode, { ...responseHeaders(response.headers), ...opts.override(result) });
+  const headers = { ...responseHeaders(response.headers), ...opts.override(result) };
+  // A rewritten body has another length: it goes out chunked.
+  if (opts.transform) delete headers['content-length'];
+  opts.res.writeHead(response.statusCode, headers);
+  const write = async (chunk: Buffer) => {
+    if (chunk.length && !opts.res.write(chunk)) await new Promise((r) => opts.res.once('drain', r));
+  };
   try {
     for await (const chunk of response.body) {
       opts.onChunk?.(chunk as Buffer);
-      if (!opts.res.write(chunk)) await new Promise((r) => opts.res.once('drain', r));
+      await write(opts.transform ? opts.transform.push(chunk as Buffer) : (chunk as Buffer));
     }
+    if (opts.transform) await write(opts.transform.end());
     opts.res.end();
   } catch {
     opts.res.destroy();
@@ -127,11 +166,36 @@ export async function relay(opts: {
   return result;
 }
 
-async function* limitStream(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
+/**
+ * The request body as it arrives, up to `limit` bytes, failing when no byte came for `idleMs`
+ * (the request's own timeout still bounds a body that trickles without ever pausing that long).
+ */
+export async function* limitStream(req: IncomingMessage, limit: number, idleMs: number): AsyncGenerator<Buffer> {
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
+  const it = req[Symbol.asyncIterator]();
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('request body stalled'), { code: 'E_BODY_IDLE' })), idleMs);
+    });
+    let next: IteratorResult<unknown>;
+    try {
+      // On a stall the pending read is left as it is: the caller answers and closes the connection.
+      next = await Promise.race([it.next(), idle]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (next.done) return;
+    const chunk = next.value as Buffer;
+    size += chunk.length;
     if (size > limit) throw Object.assign(new Error('body too large'), { code: 'E_TOO_LARGE' });
-    yield chunk as Buffer;
+    yield chunk;
   }
+}
+
+/** The whole request body (up to `limit` bytes, stalls cut off after `idleMs`), for a hop that must see it before relaying. */
+export async function readLimited(req: IncomingMessage, limit: number, idleMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of limitStream(req, limit, idleMs)) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }

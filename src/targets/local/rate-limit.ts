@@ -115,3 +115,52 @@ export function usageTokens(body: string, contentType: string | undefined): numb
     return undefined;
   }
 }
+
+/** How much of a JSON response body is kept to find usage.total_tokens. */
+const USAGE_SCAN_LIMIT = 2 * 1024 * 1024;
+
+/**
+ * Finds `usage.total_tokens` in a response as its chunks pass, for the report after the response:
+ * the events of a server-sent stream are read line by line as they arrive (only the line in progress
+ * is kept, however long the stream), a JSON body is kept up to 2 MiB and read at the end.
+ */
+export class UsageScanner {
+  #json: Buffer[] = [];
+  #jsonBytes = 0;
+  #overflow = false;
+  #line = '';
+  #sse: number | undefined;
+
+  push(chunk: Buffer): void {
+    if (!this.#overflow) {
+      this.#json.push(chunk);
+      this.#jsonBytes += chunk.length;
+      if (this.#jsonBytes > USAGE_SCAN_LIMIT) {
+        this.#json = [];
+        this.#overflow = true;
+      }
+    }
+    const text = this.#line + chunk.toString('utf8');
+    const lines = text.split('\n');
+    this.#line = lines.pop() ?? '';
+    // A line that never ends is no event: keep the memory bounded.
+    if (this.#line.length > USAGE_SCAN_LIMIT) this.#line = '';
+    for (const line of lines) this.#event(line);
+  }
+
+  #event(line: string): void {
+    if (!line.startsWith('data:') || !line.includes('"usage"')) return;
+    const found = usageTokens(line, 'text/event-stream');
+    if (found !== undefined) this.#sse = found;
+  }
+
+  /** The tokens the response reported, read as `contentType` says it is. */
+  total(contentType: string | undefined): number | undefined {
+    if (contentType?.includes('text/event-stream')) {
+      if (this.#line) this.#event(this.#line);
+      this.#line = '';
+      return this.#sse;
+    }
+    return this.#overflow || !this.#json.length ? undefined : usageTokens(Buffer.concat(this.#json).toString('utf8'), contentType);
+  }
+}

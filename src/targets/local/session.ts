@@ -9,17 +9,18 @@ import { isDeepStrictEqual } from 'node:util';
 import type { DemoConfig } from '../../core/config.js';
 import { deserializeConfig, type SerializedConfig } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
-import { Secret, fingerprint } from '../../core/secret.js';
+import { Secret, fingerprint, useFingerprintKey } from '../../core/secret.js';
 import type { BudgetRecord, Endpoint, FixProposal, FixRequest, RouteModel, TargetSession } from '../target.js';
 import type { InstallFact } from '../../model/target-facts.js';
 import type { EventInput, HopId } from '../../core/events.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { AdminClient } from './launcher.js';
-import { envFacts, gatewayAgent, health } from './local-target.js';
+import { envFacts, gatewayAgent, health, readFingerprintKey } from './local-target.js';
 import type { EgressSpec, MaasGatewaySpec, MaasApiSpec, TopologySpec } from '../../model/topology.js';
 import { paths, readJson, readState, stateDir, type LocalState } from './state.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { ObjectSet, type ObjectSource } from '../../model/object-source.js';
+import { mintServiceAccountToken, type SigningKeyFile } from './tokens.js';
 
 /** The hop process serving each part of the topology. */
 const PART_OBJECTS: Record<keyof TopologySpec, string> = { maasGateway: 'process/maas-gateway', egress: 'process/egress-gateway', maasApi: 'process/maas-api' };
@@ -48,6 +49,10 @@ export class LocalSession implements TargetSession {
     const cfg = deserializeConfig(raw);
     new Secret(state.clusterToken);
     new Secret(state.adminToken);
+    // The hops and simulators key their fingerprints with the install's secret: compare with the same.
+    const fpKey = readFingerprintKey(dir);
+    if (fpKey) new Secret(fpKey);
+    useFingerprintKey(fpKey);
     const h = await health(state);
     if (h.dead.length && !opts.allowBroken) {
       throw new UserError(`the local topology is broken: ${h.dead.join(', ')} not running`, 'run `demo up` to restart the stopped hops');
@@ -190,6 +195,13 @@ export class LocalSession implements TargetSession {
       hop: hopOf(name),
       ...(h.alive.includes(name) ? {} : { hint: 'demo up   # restarts the stopped hops on their ports' }),
     }));
+  }
+
+  /** A TokenRequest for any service account, signed with the install's key (doctor's tier-less probe). */
+  async serviceAccountToken(namespace: string, name: string): Promise<Secret> {
+    const key = JSON.parse(readFileSync(paths(this.dir).signingKey, 'utf8')) as SigningKeyFile;
+    const minted = await mintServiceAccountToken(key, { namespace, serviceAccount: name, audience: this.cfg.maas.audience, issuer: this.cfg.maas.issuer, seconds: 600 });
+    return new Secret(minted.token);
   }
 
   async close(): Promise<void> {

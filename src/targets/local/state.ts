@@ -45,6 +45,8 @@ export interface LocalState {
   strictBudget: boolean;
   /** How each workload was started, so a stopped one starts again the same way (holds keys: 0600). */
   launches?: Record<string, { name: string; script: string; args: string[]; env: Record<string, string> }>;
+  /** Started with `--hardened` (the topology's own fields say what that changed). */
+  hardened?: boolean;
 }
 
 export const paths = (dir: string) => ({
@@ -59,6 +61,8 @@ export const paths = (dir: string) => ({
   serverCert: join(dir, 'tls', 'server.pem'),
   serverKey: join(dir, 'tls', 'server-key.pem'),
   signingKey: join(dir, 'tls', 'token-signing-key.json'),
+  /** The install's key for key fingerprints (HMAC): hops, simulators, validate and doctor share it. */
+  fingerprintKey: join(dir, 'tls', 'fingerprint.key'),
   config: join(dir, 'config.json'),
   /** The applied objects (keys in clear: 0600). */
   objects: join(dir, 'objects.json'),
@@ -67,9 +71,35 @@ export const paths = (dir: string) => ({
   logFile: (name: string) => join(dir, 'logs', `${name}.log`),
 });
 
+/** File system errors that mean "this directory is not usable by you", not a defect of ours. */
+const UNUSABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'ELOOP', 'ENAMETOOLONG']);
+
+/**
+ * Runs a file operation on the state directory; a directory that cannot be used (not writable, read
+ * only, a file in the way, disk full) becomes a one-line UserError (exit 2) naming the directory and
+ * how to pick another, instead of a raw EACCES.
+ */
+export function inStateDir<T>(dir: string, what: string, op: () => T, also: readonly string[] = []): T {
+  try {
+    return op();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && (UNUSABLE.has(code) || also.includes(code))) {
+      throw new UserError(
+        `cannot ${what} in the state directory ${dir} (${code})`,
+        'make it writable, or point MAAS_EGRESS_DEMO_STATE_DIR (or XDG_STATE_HOME) at a directory you can write',
+      );
+    }
+    throw err;
+  }
+}
+
 export function ensureDirs(dir: string): void {
   const p = paths(dir);
-  for (const d of [p.dir, p.run, p.spec, p.logs, p.tls]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  // EEXIST here: a file where a directory should be.
+  inStateDir(dir, 'create directories', () => {
+    for (const d of [p.dir, p.run, p.spec, p.logs, p.tls]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  }, ['EEXIST']);
 }
 
 /** Writes JSON atomically with the given mode (0600 for anything holding a secret). */
@@ -117,7 +147,7 @@ export function acquireLock(dir: string, what: string): () => void {
   const file = paths(dir).lock;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx', 0o600);
+      const fd = inStateDir(dir, 'take the lock', () => openSync(file, 'wx', 0o600));
       writeSync(fd, String(process.pid));
       closeSync(fd);
       // Release only our own lock: a cleanup must never remove another process's.
