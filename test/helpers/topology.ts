@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { Agent, request as undiciRequest } from 'undici';
 import { SignJWT, importJWK, type JWK } from 'jose';
 import { pidAlive, type LocalState } from '../../src/targets/local/state.js';
+import { fingerprint } from '../../src/core/secret.js';
 import { runCli, tempStateDir, type CliResult } from './run-cli.js';
 
 export interface Topology {
@@ -256,6 +257,14 @@ export async function signSaToken(topo: Topology, o: SaTokenOptions = {}): Promi
     .setExpirationTime(now + (o.expiresIn ?? 600))
     .setJti(`test-${Math.random().toString(16).slice(2)}`);
   return jwt.sign(await importJWK(o.key ?? k.privateJwk, 'ES256'));
+}
+
+/**
+ * The fingerprint the install's hops and simulators give a key (`x-sim-key-fp`, trace `keyFp`): an
+ * HMAC under the install's fingerprint key, which only holders of the state directory can compute.
+ */
+export function installFingerprint(topo: Topology, value: string): string {
+  return fingerprint(value, readFileSync(join(topo.dir, 'tls', 'fingerprint.key'), 'utf8').trim());
 }
 
 /** GET on a hop's admin listener (rate-limit counters, traces). */

@@ -10,9 +10,8 @@
 import { connect as tlsConnect } from 'node:tls';
 import { describe, expect, test } from 'vitest';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
-import { fingerprint } from '../../src/core/secret.js';
 import { serviceAccountName } from '../../src/targets/local/tokens.js';
-import { CHAT, DEFAULT_KEYS, adminGet, expectNoSecrets, gateway, mint, mintToken, signSaToken, useTopology, type HttpResult } from '../helpers/topology.js';
+import { CHAT, DEFAULT_KEYS, adminGet, installFingerprint, expectNoSecrets, gateway, mint, mintToken, signSaToken, useTopology, type HttpResult } from '../helpers/topology.js';
 
 const USER = 'sec-user';
 const topo = useTopology({ label: 'security', config: { user: { name: USER, groups: ['premium-group'] } } });
@@ -121,7 +120,7 @@ describe('headers only hops may set', () => {
     const res = await gateway(topo.get(), { path: '/external/openai/v1/chat/completions', headers: { ...(await bearer()), ...forged }, body: CHAT('gpt-4') });
     expect(res.status).toBe(200);
     expect(res.headers['x-sim-key-status']).toBe('ok');
-    expect(res.headers['x-sim-key-fp']).toBe(fingerprint(DEFAULT_KEYS['openai key']));
+    expect(res.headers['x-sim-key-fp']).toBe(installFingerprint(topo.get(), DEFAULT_KEYS['openai key']));
     const names = res.headers['x-sim-header-names']!.split(',');
     expect(names.filter((n) => n === 'x-provider-api-key')).toHaveLength(1);
     expect(names).not.toContain('x-maas-username');
@@ -136,7 +135,7 @@ describe('headers only hops may set', () => {
     expect(names).not.toContain('x-maas-username');
     expect(names.filter((n) => n === 'authorization')).toHaveLength(1);
     expect(res.headers['x-sim-authorization']).toBe('bearer');
-    expect(res.headers['x-sim-key-fp']).toBe(fingerprint(DEFAULT_KEYS['vllm key']));
+    expect(res.headers['x-sim-key-fp']).toBe(installFingerprint(topo.get(), DEFAULT_KEYS['vllm key']));
   });
 
   test('maas-api: forged identity headers cannot mint a token for someone else or in another tier', async () => {

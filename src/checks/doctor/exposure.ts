@@ -309,7 +309,7 @@ export const exposure: CheckDef[] = [
       if (p.status !== 200) return { outcome: 'skip', message: `the streamed probe answered HTTP ${p.status} (see the other categories)` };
       const counted = p.gateway?.detail.tokensCounted;
       if (counted === undefined) return { outcome: 'skip', message: `${NO_LIVE}: the gateway keeps no record of what it counted here`, evidence: [seen(p)] };
-      if (/^\d+$/.test(counted)) return { outcome: 'pass', message: `a stream without stream_options.include_usage was counted (${counted} tokens)`, evidence: [seen(p), ...(p.gateway?.detail.streamUsage ? [p.gateway.detail.streamUsage] : [])] };
+      if (/^\d+/.test(counted)) return { outcome: 'pass', message: `a stream without stream_options.include_usage was counted (tokens counted: ${counted})`, evidence: [seen(p), ...(p.gateway?.detail.streamUsage ? [p.gateway.detail.streamUsage] : [])] };
       const gwNs = ctx.target.cfg.maas.gatewayNamespace;
       return {
         outcome: 'warn',

@@ -366,6 +366,11 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         if (rl.countUsage && tokens !== undefined) {
           limiter.report(counterKey, tokens, reserved);
           detail.tokensCounted = String(tokens);
+        } else if (rl.countUsage && reserved > 0 && result.status < 300) {
+          // Reserved at admission and answered, but no usage came back (a stream that did not ask for
+          // it): the reservation is what it cost, rather than nothing.
+          limiter.report(counterKey, reserved, reserved);
+          detail.tokensCounted = `${reserved} (the reservation: the response reported no usage)`;
         } else {
           limiter.release(counterKey, reserved);
           detail.tokensCounted = rl.countUsage ? 'none (no usage in response)' : 'none (usage not reported)';
