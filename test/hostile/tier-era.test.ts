@@ -263,6 +263,8 @@ describe('key fingerprints (every mode: HMAC under the install key)', () => {
 interface Upload {
   socket: TLSSocket;
   data: () => string;
+  /** Resolves once the headers and the first bytes are written. */
+  sent: Promise<void>;
   closed: Promise<string>;
 }
 
@@ -270,14 +272,16 @@ interface Upload {
 function slowUpload(t: Topology, token: string, path: string): Upload {
   const [host, port] = t.state.host.split(':');
   let data = '';
+  let wrote: () => void = () => undefined;
+  const sent = new Promise<void>((resolve) => (wrote = resolve));
   const socket = tlsConnect({ host, port: Number(port), ca: t.ca }, () =>
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${t.state.host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"model":`),
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${t.state.host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n{"model":`, () => wrote()),
   );
   socket.setEncoding('utf8');
   socket.on('data', (d: string) => (data += d));
   socket.on('error', () => undefined);
   const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(data)));
-  return { socket, data: () => data, closed };
+  return { socket, data: () => data, sent, closed };
 }
 
 describe('slow uploads (every mode: upstream pools sized like Envoy, a request-body idle timeout)', () => {
@@ -286,8 +290,9 @@ describe('slow uploads (every mode: upstream pools sized like Envoy, a request-b
     const hog = await identity('upload-hog-0006');
     const other = await identity('other-user-0007');
     const uploads = Array.from({ length: 70 }, (_, i) => slowUpload(t, hog, ROUTES[i % 3]!.path));
-    // let every upload reach the gateway and be relayed (their headers are complete)
-    await new Promise((r) => setTimeout(r, 1_500));
+    // every upload's headers and first bytes are on the wire; a moment for the gateway to relay them
+    await Promise.all(uploads.map((u) => u.sent));
+    await new Promise((r) => setTimeout(r, 500));
     const answers = await Promise.all(ROUTES.map(({ path, model }) => gateway(t, { path, headers: auth(other), body: CHAT(model), timeoutMs: BODY_IDLE_MS * 3 })));
     // every other-user answer came while all 70 uploads were still waiting for their bodies
     const pendingWhenAnswered = uploads.filter((u) => u.data() === '').length;
