@@ -23,14 +23,14 @@ const run = async (dir: string, args: string[]) => {
 describe('doctor on a healthy topology', () => {
   const topo = useTopology({ label: 'doctor' });
 
-  it('gives zero failures and no warning but the expected one, and spends three requests (a completion, a streamed completion, an on-prem completion)', async () => {
+  it('gives zero failures and no warning but the expected ones (the seed design and the tier era), and spends three requests (a completion, a streamed completion, an on-prem completion)', async () => {
     const { r, doc } = await run(topo.get().dir, []);
     expect(r.code).toBe(0);
     expect(doc.ok).toBe(true);
     expect(doc.checks.filter((c) => c.outcome === 'fail')).toEqual([]);
     const warns = doc.checks.filter((c) => c.outcome === 'warn');
-    expect(warns.map((w) => w.id)).toEqual(['exposure-keys-in-policies']);
-    expect(warns[0]!.data?.expectedWarning).toBe(true);
+    expect(warns.map((w) => w.id)).toEqual(['exposure-keys-in-policies', 'exposure-token-chaining', 'exposure-token-lifetime', 'exposure-tierless-tokens', 'exposure-stream-usage', 'exposure-burst-overshoot']);
+    for (const w of warns) expect(w.data?.expectedWarning, w.id).toBe(true);
     expect(doc.summaries[0]!.facts['requests counted against the budget']).toBe(3);
     expectNoSecrets(r.stdout + r.stderr, { ...DEFAULT_KEYS, 'cluster token': topo.get().state.clusterToken }, 'doctor output');
   });
