@@ -33,9 +33,13 @@ export interface LaunchSpec {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The hop timeout overrides (see harden() in hop-kit.ts), passed on when this process has them. */
-function timeoutEnv(): Record<string, string> {
-  return Object.fromEntries(Object.values(TIMEOUT_ENV).flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])));
+/**
+ * What a hop inherits from the environment of `up`: the timeout overrides (see harden() in
+ * hop-kit.ts) and NODE_OPTIONS (a user's --max-old-space-size or --use-openssl-ca reaches the hops as
+ * it reaches any child node process; the soak preloads its memory probe through it).
+ */
+function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries([...Object.values(TIMEOUT_ENV), 'NODE_OPTIONS'].flatMap((n) => (process.env[n] ? [[n, process.env[n]!]] : [])));
 }
 
 /** Starts a detached process and waits until it has recorded its port (run file or port file). */
@@ -49,7 +53,7 @@ export async function launch(dir: string, spec: LaunchSpec, opts: { timeoutMs: n
   const child = spawn(process.execPath, [spec.script, ...spec.args.map((a) => a.replace('{portFile}', portFile))], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { PATH: process.env.PATH ?? '', ...timeoutEnv(), ...spec.env },
+    env: { PATH: process.env.PATH ?? '', ...inheritedEnv(), ...spec.env },
   });
   closeSync(out);
   child.unref();
