@@ -301,9 +301,10 @@ export const exposure: CheckDef[] = [
       const user = ctx.token ? identityOf(ctx.token) : undefined;
       if (!ctx.token || !user || !first) return { outcome: 'skip', message: `${NO_LIVE}: no MaaS token to stream with` };
       // A probe identity of the user's tier has a budget of its own: the user's may be spent already
-      // (validate's call 10), and this probe should not spend it either.
-      const probeToken = ctx.target.serviceAccountToken ? await ctx.target.serviceAccountToken(user.sub.split(':')[2] ?? '', 'demo-doctor-stream-probe') : ctx.token;
-      if (probeToken === ctx.token) ctx.spent += 1;
+      // (validate's call 10), and this probe does not spend it. Where doctor cannot make one (a
+      // cluster), the gateway's accounting of a stream is not observable either.
+      if (!ctx.target.serviceAccountToken) return { outcome: 'skip', message: `${NO_LIVE}: what the gateway counts for a stream is not observable on this target` };
+      const probeToken = await ctx.target.serviceAccountToken(user.sub.split(':')[2] ?? '', 'demo-doctor-stream-probe');
       const p = await probe(ctx, { method: 'POST', path: `/external/${first.name}/v1/chat/completions`, token: probeToken, body: { model: first.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1, stream: true } });
       if (p.status === 429) return { outcome: 'skip', message: 'the budget is spent (429): whether streams are counted cannot be seen now', evidence: [seen(p)] };
       if (p.status !== 200) return { outcome: 'skip', message: `the streamed probe answered HTTP ${p.status} (see the other categories)` };
