@@ -139,7 +139,8 @@ async function main(): Promise<void> {
       dispatcher: agent,
       method: 'POST',
       headers: { authorization: `Bearer ${state.clusterToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ expiration: '10m' }),
+      // Valid for the whole soak: a 10-minute token ran out before a 10-minute soak ended (401s at the end).
+      body: JSON.stringify({ expiration: `${Math.max(10, Math.ceil((WARMUP_SECONDS + SECONDS + 120) / 60))}m` }),
     });
     const { token } = (await minted.body.json()) as { token: string };
     if (minted.statusCode !== 201 || !token) throw new Error(`token request answered ${minted.statusCode}`);
