@@ -100,7 +100,7 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
     expect(answered).toMatch(/^EXIT=0 #\d+$/m);
   }, 60_000);
 
-  test('doctor shows each category with its checks, no failure, the two expected warnings, and a summary that agrees', async () => {
+  test('doctor shows each category with its checks, no failure, the expected warnings, and a summary that agrees', async () => {
     // call 10 spends the free tier's budget first (whatever the tests before did), so the budget warning is certain
     await waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
     const all = history();
@@ -116,17 +116,17 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
     const ids = results.map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]);
     expect(ids).toEqual(expect.arrayContaining(['install-target-reachable', 'rewrite-egress-strips-prefix', 'key-injected', 'ratelimit-counts-tokens', 'models-listed-routable', 'exposure-user-token-forwarded']));
     expect(results.filter((l) => l.startsWith('× ')), 'failed checks').toEqual([]);
-    // two warnings: the seed design's keys as literals (expected, with a fix) and the free tier's budget,
-    // which call 10 has just spent (its window lasts a minute)
-    expect(results.filter((l) => l.startsWith('‼ ')).map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]).sort()).toEqual(['exposure-keys-in-policies', 'ratelimit-budget']);
+    // the warnings, all expected: the seed design's keys as literals, the tier era's five exposures (each with a
+    // fix), and the free tier's budget, which call 10 has just spent (its window lasts a minute)
+    expect(results.filter((l) => l.startsWith('‼ ')).map((l) => /\[([a-z0-9-]+)\]$/.exec(l)![1]).sort()).toEqual(['exposure-burst-overshoot', 'exposure-keys-in-policies', 'exposure-stream-usage', 'exposure-tierless-tokens', 'exposure-token-chaining', 'exposure-token-lifetime', 'ratelimit-budget']);
     expect(s).toMatch(/tier free: \d+ of 100 tokens spent, window resets in \d+ s/);
-    expect(s).toContain('warnings: 2 (2 expected for the seed design)');
+    expect(s).toContain('warnings: 7 (7 expected for the seed design)');
     expect(s).toContain('hint: docs/doctor.md#doctor-exposure');
     for (const key of Object.values(DEFAULT_KEYS)) expect(s).not.toContain(key);
     // the summary counts what the screen listed
     const count = (mark: string) => results.filter((l) => l.startsWith(`${mark} `)).length;
     expect(s).toContain('failed: 0');
-    expect(s).toContain(`√ doctor done · ${count('√')} passed · 2 warnings · ${count('-')} skipped · exit 0`);
+    expect(s).toContain(`√ doctor done · ${count('√')} passed · 7 warnings · ${count('-')} skipped · exit 0`);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
   }, 60_000);
 
