@@ -29,9 +29,12 @@ import('../dist/src/cli/main.js')
   .then((m) => m.main(process.argv.slice(2)))
   // setImmediate: a write error still queued is handled before the exit code is chosen. Then exit only
   // once stdout has flushed: a pipe is written asynchronously, and exiting at once cut long output short.
-  .then((code) =>
+  .then((code) => {
+    // The run is over (its last event is written): a Ctrl-C while stdout drains stops nothing, so the
+    // exit code stays the run's instead of a death by SIGINT (after `up` said ready: the topology is up).
+    process.on('SIGINT', () => undefined);
     setImmediate(() => {
       if (readerGone) process.exit(141);
       process.stdout.write('', () => process.exit(readerGone ? 141 : code));
-    }),
-  );
+    });
+  });

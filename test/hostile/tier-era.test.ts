@@ -9,9 +9,8 @@
  * leave the others answered (upstream pools sized like Envoy's, a request-body idle timeout), and the
  * strict budget estimates the text of content parts, not their JSON.
  *
- * The default user is in the free tier (100 tokens a minute); tests that spend budget use identities
- * of their own (service-account tokens signed with the install's key, as maas-api's TokenRequest would
- * make them), so each starts at zero.
+ * Tests that spend a budget use free-tier identities of their own (service-account tokens signed with the
+ * install's key, as maas-api's TokenRequest would make them), so each starts at zero.
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -30,7 +29,9 @@ afterAll(() => {
   delete process.env[TIMEOUT_ENV.bodyIdle];
 });
 
-const topo = useTopology({ label: 'tier-era' });
+// The user is in the premium tier, so the many requests of this file never spend its budget before validate
+// and doctor run at the end; the budget cases use identities of the free tier of their own.
+const topo = useTopology({ label: 'tier-era', config: { user: { name: 'tier-era-user', groups: ['premium-group'] } } });
 
 const FREE = 'maas-default-gateway-tier-free';
 const OPENAI = '/external/openai/v1/chat/completions';
