@@ -74,7 +74,8 @@ describe('doctor --target cluster with a live data plane', () => {
       const r = await doctor(topo, ['--category', 'rewrites']);
       expect(failed(r)).toEqual(['rewrite-backend-reachable@provider:openai']);
       const k = check(r, 'rewrite-backend-reachable');
-      expect(k.message).toMatch(/^openai: egress-gateway 503 upstream connect error \(UF/);
+      expect(k.message).toMatch(/^openai: route, XBackendDestination and Service agree, but nothing answers behind Service external-models\/openai-simulator:8000 \(egress-gateway 503 upstream connect error \(UF/);
+      expect(k.evidence?.join('\n')).toMatch(/egress-gateway 503 upstream connect error \(UF/);
       expect(k.fix).toMatch(/make openai-simulator reachable: nothing accepts connections at openai-simulator\.external-models\.svc\.cluster\.local:8000/);
       expect(k.fix).toMatch(/kubectl get xbackenddestination openai-backend -n default[\s\S]*kubectl -n default run egress-check[\s\S]*not watched by the wg controller/);
       expect(r.code).toBe(1);

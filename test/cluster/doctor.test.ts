@@ -258,7 +258,7 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     const original = c.api.get('kuadrant.io/v1alpha1', 'TokenRateLimitPolicy', 'openshift-ingress', 'gateway-token-rate-limits')!;
     expect(await kube.remove({ apiVersion: 'kuadrant.io/v1alpha1', kind: 'TokenRateLimitPolicy', namespace: 'openshift-ingress', name: 'gateway-token-rate-limits' })).toBe(true);
     try {
-      const k = expectOnly(await doctor(), 'ratelimit-policy-present', 'maas-gateway', /apply the gateway-level TokenRateLimitPolicy gateway-token-rate-limits[\s\S]*free-user-tokens: \{rates: \[\{limit: 100, window: 1m\}\]\}/);
+      const k = expectOnly(await doctor(), 'ratelimit-policy-present', 'maas-gateway', /apply the gateway-level TokenRateLimitPolicy gateway-token-rate-limits[\s\S]*free-user-tokens: \{rates: \[\{limit: 100, window: 1m\}\], when: \[\{predicate: 'auth\.identity\.tier == "free"'\}\]/);
       expect(k.message).toBe('no TokenRateLimitPolicy: requests are never limited');
     } finally {
       const back = structuredClone(original);

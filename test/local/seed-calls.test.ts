@@ -217,6 +217,6 @@ describe('demo down', () => {
     const env = await runCli(['env'], { stateDir: topo.get().dir });
     expect(env.code).toBe(2);
     expect(env.stdout).toBe('');
-    expect(env.stderr).toMatch(/^error: the local topology is not running .*\nhint: start it with `demo up`\n$/);
+    expect(env.stderr).toMatch(/^error: the local topology is not running .*\nhint: start it with `npx maas-egress-demo up`\n$/);
   });
 });

@@ -176,9 +176,8 @@ export const rewrites: CheckDef[] = [
           if (unreachable) {
             const route = egressRouteOf(ctx.spec, p.name);
             const backend = ctx.spec.egress?.backends.find((b) => b.name === (route?.backendRef.name ?? p.backend));
-            const flags = eg?.detail.flags ?? ex.answer.summary;
             // Which link of route → XBackendDestination → Service → workload does not hold.
-            const culprit = await backendCulprit(ctx, p, route, `${flags} ${ex.answer.summary}`);
+            const culprit = await backendCulprit(ctx, p, route, eg?.detail.flags ? `${eg.detail.flags}: ${ex.answer.summary}` : ex.answer.summary);
             const evidence = [`${ex.answer.summary}${eg?.detail.flags ? ` (Envoy response flags ${eg.detail.flags})` : ''}`, ...(eg?.detail.reason ? [eg.detail.reason] : []), ...(eg?.detail.backend ? [`backend ${eg.detail.backend}`] : []), ...(backend ? [`XBackendDestination ${backend.name}: ${backend.hostname}:${backend.ports.join(',')}`] : [])];
             if (culprit?.field) {
               return {
