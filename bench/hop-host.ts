@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   let setSpec: ((spec: unknown) => void) | undefined;
   let gateway: MaasGatewayHop | undefined;
   const send = (m: unknown) => process.send?.(m);
-  process.on('message', async (msg: HopMessage) => {
+  const onMessage = async (msg: HopMessage): Promise<void> => {
     try {
       if (msg.type === 'init') {
         const init = msg.init;
@@ -76,7 +76,8 @@ async function main(): Promise<void> {
     } catch (err) {
       send({ type: 'error', message: (err as Error).message });
     }
-  });
+  };
+  process.on('message', (msg: HopMessage) => void onMessage(msg));
   // The parent going away ends this process: nothing is left behind.
   process.on('disconnect', () => process.exit(0));
 }

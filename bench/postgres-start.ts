@@ -60,5 +60,11 @@ export async function measurePostgresStart(rounds = 3): Promise<PostgresStartFig
 
 if (process.argv[1]?.endsWith('postgres-start.js')) {
   const rounds = Number(process.argv[2] ?? 3);
-  measurePostgresStart(Number.isInteger(rounds) && rounds > 0 ? rounds : 3).then((f) => process.stdout.write(`${JSON.stringify(f)}\n`));
+  measurePostgresStart(Number.isInteger(rounds) && rounds > 0 ? rounds : 3).then(
+    (f) => process.stdout.write(`${JSON.stringify(f)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`postgres-start: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

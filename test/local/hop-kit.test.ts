@@ -6,7 +6,7 @@
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { harden, HOP_INTERNAL_HEADERS, MAX_REQUEST_HEADERS, expectsContinue, requestIdOf, tooManyHeaders, unsafePathReason } from '../../src/targets/local/hop-kit.js';
+import { answering, envoyInternalError, harden, HOP_INTERNAL_HEADERS, jsonInternalError, MAX_REQUEST_HEADERS, expectsContinue, requestIdOf, tooManyHeaders, unsafePathReason } from '../../src/targets/local/hop-kit.js';
 import { connectionNamed, forwardHeaders, limitStream } from '../../src/targets/local/proxy.js';
 import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../src/model/gateway-paths.js';
 
@@ -265,7 +265,7 @@ describe('headers named in Connection (RFC 9110 §7.6.1)', () => {
 
 describe('request bodies that stall', () => {
   test('a body with no byte for the idle time fails with E_BODY_IDLE; one that keeps coming does not', async () => {
-    const server = createServer(async (req, res) => {
+    const server = createServer(answering(async (req, res) => {
       try {
         let size = 0;
         for await (const c of limitStream(req, 1024, 1_000)) size += c.length;
@@ -273,7 +273,7 @@ describe('request bodies that stall', () => {
       } catch (err) {
         res.writeHead(408, { connection: 'close' }).end((err as { code?: string }).code);
       }
-    });
+    }, (res) => res.writeHead(500).end()));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const send = (pieces: string[], gapMs: number) =>
@@ -298,3 +298,49 @@ describe('request bodies that stall', () => {
     expect(stalled).toBe('408 E_BODY_IDLE');
   });
 });
+
+describe('a request handler that throws', () => {
+  async function serve(handler: Parameters<typeof answering>[0], onError: Parameters<typeof answering>[1]) {
+    const server = createServer(answering(handler, onError));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` };
+  }
+
+  test('answers as the component it stands for (Envoy: 500, empty body, its server header) instead of hanging', async () => {
+    const { server, url } = await serve(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error('boom');
+    }, envoyInternalError('istio-envoy'));
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      expect(res.status).toBe(500);
+      expect(res.headers.get('server')).toBe('istio-envoy');
+      expect(await res.text()).toBe('');
+    } finally {
+      server.close();
+    }
+  });
+
+  test('a JSON API answers its 500 body; a reply already under way is cut off, never left hanging', async () => {
+    const json = await serve(async () => {
+      throw new Error('boom');
+    }, jsonInternalError({ error: 'internal_error', message: 'an internal error occurred' }));
+    const started = await serve(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('half');
+      throw new Error('boom after the headers');
+    }, jsonInternalError({ error: 'x' }));
+    try {
+      const r = await fetch(json.url, { signal: AbortSignal.timeout(5_000) });
+      expect(r.status).toBe(500);
+      expect(await r.json()).toEqual({ error: 'internal_error', message: 'an internal error occurred' });
+      const cut = await fetch(started.url, { signal: AbortSignal.timeout(5_000) });
+      expect(cut.status).toBe(200);
+      await expect(cut.text()).rejects.toThrow();
+    } finally {
+      json.server.close();
+      started.server.close();
+    }
+  });
+});
+

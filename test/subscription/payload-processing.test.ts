@@ -150,7 +150,8 @@ async function through(path: string, body: Record<string, unknown>, clientHeader
       });
     };
     const opts = { host: '127.0.0.1', port: target.port, method: 'POST', path: outPath, headers: wire, agent: false as const };
-    const req = meta?.tls === false || !target.ca ? httpRequest(opts, onResponse) : httpsRequest({ ...opts, ca: target.ca, servername: host }, onResponse);
+    const handle = (res: import('node:http').IncomingMessage) => void onResponse(res).catch(reject);
+    const req = meta?.tls === false || !target.ca ? httpRequest(opts, handle) : httpsRequest({ ...opts, ca: target.ca, servername: host }, handle);
     req.on('error', reject);
     req.end(sent);
   });

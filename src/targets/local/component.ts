@@ -129,11 +129,12 @@ async function start(name: string, dir: string): Promise<void> {
     await Promise.race([Promise.all([running.close(), new Promise<void>((r) => admin.close(() => r()))]), new Promise((r) => setTimeout(r, 300))]);
     process.exit(0);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
 }
 
-// A request handler that throws must cost one request, never the hop: log (no headers, no bodies) and go on.
+// Request handlers answer their own errors (hop-kit `answering`); anything else that escapes costs a log line,
+// never the hop: log (no headers, no bodies) and go on.
 process.on('unhandledRejection', (err) => process.stderr.write(`unhandled error in a request handler: ${(err as Error)?.message ?? String(err)}\n`));
 
 const [, , name, dir] = process.argv;

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { mask } from '../../core/secret.js';
 import type { EgressSpec } from '../../model/topology.js';
-import { ENVOY_BODIES, TraceBuffer, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, sendEnvoy, sendTooManyHeaders, tooManyHeaders } from './hop-kit.js';
+import { ENVOY_BODIES, TraceBuffer, answering, envoyInternalError, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, sendEnvoy, sendTooManyHeaders, tooManyHeaders } from './hop-kit.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { envoyRoute } from '../../model/gateway-paths.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
@@ -45,7 +45,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
   const pools = new PoolCache();
   const bodyIdleMs = bodyIdleTimeoutMs();
 
-  const server = createServer(async (req, res) => {
+  const server = createServer(answering(async (req, res) => {
     const start = performance.now();
     const { id: requestId } = requestIdOf(req);
     const pathIn = req.url ?? '/';
@@ -144,7 +144,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
       sendEnvoy(res, status, body, SERVER);
       record({ status, answeredBy: 'self', pathOut, detail: { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})`, flags: failure ?? 'UC' } });
     }
-  });
+  }, envoyInternalError(SERVER)));
   harden(server);
 
   return hopHandle(server, traces, () => spec, (s) => {

@@ -100,9 +100,34 @@ export interface AdminHandlers {
   [route: string]: (req: IncomingMessage, body: Buffer, url: URL) => Promise<unknown> | unknown;
 }
 
+/**
+ * An async request handler as Node's server calls it (it ignores the promise): a handler that throws costs
+ * its request a reply the way the component it stands for answers an internal error (`onError`), never a
+ * hung request and never the hop. A reply already under way is cut off, as a proxy resets the stream.
+ */
+export function answering(handler: (req: IncomingMessage, res: ServerResponse) => Promise<unknown>, onError: (res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      process.stderr.write(`error in a request handler: ${(err as Error)?.message ?? String(err)}\n`);
+      if (res.headersSent || res.writableEnded) return void res.destroy();
+      try {
+        onError(res);
+      } catch {
+        res.destroy();
+      }
+    });
+  };
+}
+
+/** Envoy's reply when a filter fails inside it: 500 with an empty body. */
+export const envoyInternalError = (server: string) => (res: ServerResponse) => sendEnvoy(res, 500, '', server);
+
+/** A JSON API's reply to an internal error (maas-api, the admin listener). */
+export const jsonInternalError = (body: unknown) => (res: ServerResponse) => sendJson(res, 500, body);
+
 /** The admin listener: loopback only, bearer-token protected, JSON in and out. */
 export function startAdmin(token: string, handlers: AdminHandlers, port = 0): Promise<Server> {
-  const server = createServer(async (req, res) => {
+  const server = createServer(answering(async (req, res) => {
     const auth = req.headers.authorization ?? '';
     if (!safeEqual(auth, `Bearer ${token}`)) return sendJson(res, 401, { error: 'admin token required' });
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -114,7 +139,7 @@ export function startAdmin(token: string, handlers: AdminHandlers, port = 0): Pr
     } catch (err) {
       sendJson(res, 400, { error: (err as Error).message });
     }
-  });
+  }, jsonInternalError({ error: 'internal error' })));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));

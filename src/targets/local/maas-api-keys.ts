@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { HopRecord } from '../../model/hop-record.js';
 import type { MaasApiKeysSpec } from '../../model/subscription.js';
-import { TraceBuffer, firstHeader, harden, hopHandle, readBody } from './hop-kit.js';
+import { TraceBuffer, answering, jsonInternalError, firstHeader, harden, hopHandle, readBody } from './hop-kit.js';
 import {
   ApiKeyStore,
   KeyInvalidError,
@@ -268,7 +268,7 @@ export function createMaasApiKeys(opts: MaasApiKeysOptions): MaasApiKeysHop {
 
   const isAdmin = (u: User) => spec.admins.users.includes(u.username) || u.groups.some((g) => spec.admins.groups.includes(g));
 
-  const server = createServer(async (req, res) => {
+  const server = createServer(answering(async (req, res) => {
     const start = performance.now();
     const requestId = firstHeader(req.headers['x-request-id']) ?? randomUUID();
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
@@ -685,7 +685,7 @@ export function createMaasApiKeys(opts: MaasApiKeysOptions): MaasApiKeysHop {
       detail.models = String(data.length);
       return reply(200, { data, object: 'list' }, { ...noStore, 'x-access-checked-at': checkedAt() });
     }
-  });
+  }, jsonInternalError({ error: 'internal server error' })));
   harden(server);
   const handle = hopHandle(server, traces, () => spec, (s: MaasApiKeysSpec) => void (spec = s), { close: () => store.close() });
   return { ...handle, store };

@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { MaasApiSpec } from '../../model/topology.js';
-import { TraceBuffer, expectsContinue, firstHeader, harden, hopHandle, readBody, requestIdOf, sendJson, tooManyHeaders } from './hop-kit.js';
+import { TraceBuffer, answering, jsonInternalError, expectsContinue, firstHeader, harden, hopHandle, readBody, requestIdOf, sendJson, tooManyHeaders } from './hop-kit.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { formatGoDuration, mintServiceAccountToken, parseExpiration, serviceAccountName, type SigningKeyFile } from './tokens.js';
 
@@ -26,7 +26,7 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
   const tierFor = (groups: string[]) =>
     [...spec.tiers].sort((a, b) => b.level - a.level).find((t) => t.groups.some((g) => groups.includes(g)) || groups.includes(`system:serviceaccounts:${spec.instance}-tier-${t.name}`));
 
-  const server = createServer(async (req, res) => {
+  const server = createServer(answering(async (req, res) => {
     const start = performance.now();
     const { id: requestId } = requestIdOf(req);
     const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -128,7 +128,7 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
     }
 
     return done(404, { error: 'not found' });
-  });
+  }, jsonInternalError({ error: 'internal_error', message: 'an internal error occurred' })));
   harden(server);
   return hopHandle(server, traces, () => spec, (s) => void (spec = s));
 }

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from '../../model/topology.js';
-import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, TraceBuffer, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, safeEqual, sendEnvoy, tooManyHeaders, unsafePathReason } from './hop-kit.js';
+import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, TraceBuffer, answering, envoyInternalError, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, safeEqual, sendEnvoy, tooManyHeaders, unsafePathReason } from './hop-kit.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
 import { PoolCache, forwardHeaders, readLimited, relay } from './proxy.js';
@@ -109,7 +109,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
 
   // Node checks the header/request timeouts of harden() only every connectionsCheckingInterval (30 s by
   // default), so a slow client held a connection for up to 40 s instead of 10 s.
-  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, connectionsCheckingInterval: 1_000 }, async (req, res) => {
+  const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, connectionsCheckingInterval: 1_000 }, answering(async (req, res) => {
     const start = performance.now();
     const { id: requestId, replaced } = requestIdOf(req);
     const pathIn = req.url ?? '/';
@@ -403,7 +403,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
       detail.reason = `no request body byte for ${bodyIdleMs} ms`;
       reply(408, 'stream timeout', { connection: 'close' });
     }
-  });
+  }, envoyInternalError(SERVER)));
   harden(server);
 
   return { ...hopHandle(server, traces, () => spec, (s) => {

@@ -24,7 +24,7 @@ import {
   type PayloadProcessingSpec,
   type ProviderRoute,
 } from '../../model/subscription.js';
-import { TraceBuffer, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
+import { TraceBuffer, answering, jsonInternalError, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
 import {
   AnthropicStreamTranslator,
   TranslationError,
@@ -428,7 +428,7 @@ export interface PayloadProcessingHop {
 export function createPayloadProcessing(initial: PayloadProcessingSpec): PayloadProcessingHop {
   const processor = new PayloadProcessor(initial);
   const traces = new TraceBuffer();
-  const server = createServer(async (req, res) => {
+  const server = createServer(answering(async (req, res) => {
     const started = performance.now();
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok', streams: processor.activeStreams() });
@@ -450,7 +450,7 @@ export function createPayloadProcessing(initial: PayloadProcessingSpec): Payload
       // A plugin failure is the gRPC error ext_proc would see: the gateway applies its failure mode.
       sendJson(res, 500, { error: `processing failed: ${(err as Error).message}` });
     }
-  });
+  }, jsonInternalError({ error: 'internal error' })));
   harden(server);
   const handle = hopHandle(server, traces, () => processor.spec, (s: PayloadProcessingSpec) => void (processor.spec = s));
   return { ...handle, processor };
