@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseXml } from '../helpers/xml.js';
+import { requireTool } from '../helpers/prereq.js';
+
+requireTool('tmux');
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-if (!hasTmux) console.warn('tmux-fault: skipped, tmux is not installed');
 const session = `demo-fault-${process.pid}`;
 const base = mkdtempSync(join(tmpdir(), 'demo-fault-'));
 const stateDir = join(base, 'state');
@@ -49,9 +50,8 @@ const ended = (x: string) => new RegExp(`^EXIT=\\d+ #${runs}$`, 'm').test(x);
 
 const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
 
-describe.skipIf(!hasTmux)('first contact with a broken install, in a real terminal (tmux 80×24)', () => {
+describe('first contact with a broken install, in a real terminal (tmux 80×24)', () => {
   beforeAll(async () => {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
     tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', root, `env -u CI -u NO_COLOR TERM=xterm-256color MAAS_EGRESS_DEMO_STATE_DIR=${stateDir} PS1="READY$ " bash --norc --noprofile`);
     await waitFor((s) => s.includes('READY$'), 'the shell prompt');
   }, 120_000);

@@ -52,7 +52,6 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('live commands in a real terminal (tmux 80×24)', () => {
   beforeAll(async () => {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
     tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', root, `env -u CI -u NO_COLOR TERM=xterm-256color MAAS_EGRESS_DEMO_STATE_DIR=${stateDir} PS1="READY$ " bash --norc --noprofile`);
     await waitFor((s) => s.includes('READY$'), 'the shell prompt');
   }, 120_000);

@@ -59,10 +59,11 @@ const TOOLS = {
   tmux: 'install tmux (apt-get install tmux; brew install tmux): the e2e suites drive the TUI in a real terminal',
   kubectl: 'install kubectl 1.32 (https://kubernetes.io/docs/tasks/tools/): the API test server is checked against the real client',
   openssl: 'install openssl (apt-get install openssl): the suite makes a certificate the way KServe mounts one',
+  less: 'install less (apt-get install less): the pipes suite quits a pager early',
 } as const;
 
 /** Throws (failing the suite that calls it) when `bin` is not on PATH or does not run. */
 export function requireTool(bin: keyof typeof TOOLS): void {
-  const runs = onPath(bin) && spawnSync(bin, bin === 'tmux' ? ['-V'] : bin === 'kubectl' ? ['version', '--client'] : ['version'], { stdio: 'ignore' }).status === 0;
+  const runs = onPath(bin) && spawnSync(bin, bin === 'tmux' ? ['-V'] : bin === 'kubectl' ? ['version', '--client'] : bin === 'less' ? ['--version'] : ['version'], { stdio: 'ignore' }).status === 0;
   if (!runs) throw missing(`${bin} is required by this suite and is not on PATH (or does not run)`, TOOLS[bin], '.ci/run installs it before the tests');
 }
