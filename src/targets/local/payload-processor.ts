@@ -251,7 +251,8 @@ export class PayloadProcessor {
         case 'model-provider-resolver': {
           if (!model) break;
           const name = s.headers['x-gateway-model-name'] || model;
-          const external = this.spec.externalModels.find((m) => m.modelName === name);
+          // The model name the ExternalModel answers to, else its own name (the id /v1/models lists).
+          const external = this.spec.externalModels.find((m) => m.modelName === name) ?? this.spec.externalModels.find((m) => m.name === name);
           if (!external) {
             const llm = this.spec.llmisvc.find((m) => m.modelName === name);
             if (llm) {
