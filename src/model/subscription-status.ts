@@ -57,6 +57,8 @@ function externalModelStatus(o: K8sObject, now: string): Obj {
 export function reconcileStatuses(objects: readonly K8sObject[], ctx: ControllerContext): K8sObject[] {
   const now = (ctx.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const out = objects.map((o) => structuredClone(o));
+  // The API server stamps every object it creates; /v1/models shows it as `created`.
+  for (const o of out) if (!o.metadata.creationTimestamp) o.metadata.creationTimestamp = now;
   // ExternalModels and ExternalProviders first: MaaSModelRefs read their status.
   for (const o of out) {
     if (hasStatus(o)) continue;

@@ -249,8 +249,9 @@ export class PayloadProcessor {
           break;
         }
         case 'model-provider-resolver': {
-          if (!model) break;
+          // The route's model header (set by ipp-pre, or by a path route's filter), else the body's model.
           const name = s.headers['x-gateway-model-name'] || model;
+          if (!name) break;
           // The model name the ExternalModel answers to, else its own name (the id /v1/models lists).
           const external = this.spec.externalModels.find((m) => m.modelName === name) ?? this.spec.externalModels.find((m) => m.name === name);
           if (!external) {

@@ -21,6 +21,7 @@ import { paths, readJson, readState, stateDir, type LocalState } from './state.j
 import type { K8sObject } from '../../model/k8s-object.js';
 import { ObjectSet, type ObjectSource } from '../../model/object-source.js';
 import type { GenerationId } from '../../generations/index.js';
+import { reconcileStatuses } from '../../model/subscription-status.js';
 
 /** The hop process serving each part of the topology. */
 const PART_OBJECTS: Record<keyof TopologySpec, string> = { maasGateway: 'process/maas-gateway', egress: 'process/egress-gateway', maasApi: 'process/maas-api' };
@@ -177,7 +178,10 @@ export class LocalSession implements TargetSession {
   };
 
   objects(): ObjectSource {
-    return new ObjectSet(readJson<K8sObject[]>(paths(this.dir).objects) ?? []);
+    const objects = readJson<K8sObject[]>(paths(this.dir).objects) ?? [];
+    if (this.generation !== 'subscription') return new ObjectSet(objects);
+    // As a cluster serves them: with the statuses the era's controllers set.
+    return new ObjectSet(reconcileStatuses(objects, { gatewayHost: this.state.host, gatewayName: this.cfg.maas.gatewayName, gatewayNamespace: this.cfg.maas.gatewayNamespace, now: new Date(this.state.startedAt) }));
   }
 
   /** A fix edits parts of the running topology; only the parts that really change are reprogrammed. */

@@ -329,7 +329,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
     if (!matched || matched.kind === 'model') {
       // ipp-pre: the body's model as X-Gateway-Model-Name, then the route cache is cleared (fails open).
       try {
-        const [first, second] = await processRequest('pre', `pre-${requestId}`, { ...flat(), ':method': method, ':path': pathIn }, body);
+        const [first, second] = await processRequest('pre', requestId, { ...flat(), ':method': method, ':path': pathIn }, body);
         const set = { ...(first?.headerMutation?.setHeaders ?? {}), ...(second?.headerMutation?.setHeaders ?? {}) };
         for (const [k, v] of Object.entries(set)) headers[k.toLowerCase()] = v;
         if (set['x-gateway-model-name']) detail.modelHeader = set['x-gateway-model-name'];
@@ -440,6 +440,8 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
       }
     }
 
+    // A path route names its model itself (the route's header filter), for payload processing to resolve.
+    if (matched.by === 'path') headers['x-gateway-model-name'] = route.modelNames[0]!;
     // ipp (main): fails closed.
     let pathOut = matched.by === 'path' ? gatewayApiRewrite(pathOnly, route.pathPrefix, '/') : pathOnly;
     let outBody = body;

@@ -72,6 +72,8 @@ interface Ctx {
   dns: Record<string, string>;
   trustedCas: string[];
   databaseUrl: string;
+  /** When the install started: what the API server would stamp on the objects it created. */
+  startedAt: string;
   agent?: ReturnType<typeof gatewayAgent>;
 }
 
@@ -113,7 +115,7 @@ function admin(ctx: Ctx, name: string): AdminClient {
 
 /** The objects with the statuses the era's controllers would give them here. */
 function withStatus(ctx: Ctx): K8sObject[] {
-  return reconcileStatuses(ctx.objects.all(), { gatewayHost: ctx.host, gatewayName: ctx.cfg.maas.gatewayName, gatewayNamespace: ctx.cfg.maas.gatewayNamespace });
+  return reconcileStatuses(ctx.objects.all(), { gatewayHost: ctx.host, gatewayName: ctx.cfg.maas.gatewayName, gatewayNamespace: ctx.cfg.maas.gatewayNamespace, now: new Date(ctx.startedAt) });
 }
 
 function gatewaySpec(ctx: Ctx, objects: K8sObject[]): SubscriptionGatewaySpec {
@@ -162,17 +164,17 @@ function launchHop(ctx: Ctx, hop: EraHop, env: Record<string, string> = {}): Pro
   return launch(ctx.dir, spec, { timeoutMs: ctx.opts.timeoutMs, signal: ctx.signal });
 }
 
-/** Where the initdb template lives (shared by every data directory made from it). */
-function templateFile(ctx: Ctx): string {
-  const dir = ctx.opts.cacheDir ?? join(ctx.dir, 'cache');
-  return join(dir, 'pglite-initdb.tar.gz');
+/** Where the initdb template lives (shared by every data directory made from it; named after the PGlite release). */
+async function templateFile(ctx: Ctx): Promise<string> {
+  const { pgliteVersion } = await import('./postgres.js');
+  return join(ctx.opts.cacheDir ?? join(ctx.dir, 'cache'), `pglite-${pgliteVersion()}-initdb.tar.gz`);
 }
 
-function launchPostgres(ctx: Ctx): Promise<ComponentState> {
+async function launchPostgres(ctx: Ctx): Promise<ComponentState> {
   const spec: LaunchSpec = {
     name: 'postgres',
     script: scriptPath('targets/local/postgres.js'),
-    args: ['--data-dir', paths(ctx.dir).pgdata, '--template', templateFile(ctx), '--host', '127.0.0.1', '--port', '0', '--port-file', '{portFile}'],
+    args: ['--data-dir', paths(ctx.dir).pgdata, '--template', await templateFile(ctx), '--host', '127.0.0.1', '--port', '0', '--port-file', '{portFile}'],
     env: {},
   };
   ctx.launches.postgres = spec;
@@ -251,7 +253,7 @@ function eraState(ctx: Ctx, steps: string[]): LocalState {
   const p = paths(ctx.dir);
   return {
     format: 1,
-    startedAt: new Date().toISOString(),
+    startedAt: ctx.startedAt,
     host: ctx.host,
     caFile: p.caCert,
     clusterToken: ctx.clusterToken,
@@ -355,6 +357,7 @@ export async function* eraFreshUp(cfg: DemoConfig, opts: EraUpOptions, dir: stri
   const ctx: Ctx = {
     dir, cfg, opts, signal, adminToken, clusterToken, host: '127.0.0.1:0', components: {}, launches: {}, objects: new ObjectSet(), providers, dns: {}, trustedCas: [],
     databaseUrl: opts.databaseUrl ?? '',
+    startedAt: new Date().toISOString(),
   };
   const started: Promise<ComponentState>[] = [];
   const track = (name: string, pr: Promise<ComponentState>) => {
@@ -467,7 +470,7 @@ function contextOf(state: LocalState, cfg: DemoConfig, opts: EraUpOptions, dir: 
   const postgres = state.components.postgres;
   return {
     dir, cfg, opts, signal, adminToken: state.adminToken, clusterToken: state.clusterToken, host: state.host, components: { ...state.components }, launches: { ...(state.launches ?? {}) },
-    objects: new ObjectSet(objects), providers, dns, trustedCas: [], databaseUrl: state.era?.databaseUrl ?? (postgres ? `postgres://postgres@127.0.0.1:${postgres.port}/postgres` : ''),
+    objects: new ObjectSet(objects), providers, dns, trustedCas: [], startedAt: state.startedAt, databaseUrl: state.era?.databaseUrl ?? (postgres ? `postgres://postgres@127.0.0.1:${postgres.port}/postgres` : ''),
   };
 }
 
