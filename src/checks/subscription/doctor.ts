@@ -338,7 +338,9 @@ export const ERA_CHECKS: EraCheck[] = [
           field: `metadata.annotations["${TLS_ANNOTATION}"]`,
           message: annotated
             ? `${m.id}: ${name(em)} says ${TLS_ANNOTATION}: "false", but ${m.route?.endpoint}:${m.route?.port} speaks TLS: the provider closed the plain-HTTP connection (${gw.detail.flags})`
-            : `${m.id}: TLS origination to ${m.route?.endpoint}:${m.route?.port} failed: ${gw.detail.tls}`,
+            : lines.length
+              ? `${m.id}: TLS origination to ${m.route?.endpoint}:${m.route?.port} failed: ${gw.detail.tls}: the endpoint speaks plain HTTP`
+              : `${m.id}: the certificate of ${m.route?.endpoint}:${m.route?.port} did not verify (${gw.detail.tls}): it is not signed by a CA the gateway trusts for that name (a private CA: --provider-ca-file ${m.provider ?? '<name>'}=FILE; on a cluster, the DestinationRule's caCertificates)`,
           evidence: [`maas-gateway: ${gw.detail.upstream ?? ''} → ${ex.status} ${gw.detail.flags ?? ''} ${gw.detail.tls ?? ''}`.trim()],
           ...(lines.length ? { fix: objectFix(annotated ? 'turn TLS origination back on' : 'say that the endpoint is plain HTTP', [fixed], lines) } : {}),
         };

@@ -44,6 +44,8 @@ export interface EraContext {
   keyId?: string;
   /** The models of `subscription`, in its order. */
   models: EraModel[];
+  /** Ids of the Ready models a MaaSAuthPolicy grants the user: the demo's subscription is meant to cover them all. */
+  granted: string[];
   /** Another subscription the user owns, and a key bound to it (its models' budgets are its own). */
   other?: { name: string; models: EraModel[]; key?: Secret; keyId?: string };
 }
@@ -91,6 +93,20 @@ export function subscriptionModels(objects: readonly K8sObject[], subscription: 
     const routable = Boolean(route) && (ref?.status as { phase?: string } | undefined)?.phase === 'Ready';
     return { id: target, ref: `${r.namespace}/${r.name}`, externalModel: target, namespace: r.namespace, ...(route ? { route } : {}), ...(provider ? { provider } : {}), routable };
   });
+}
+
+/** Ready models (listing ids) a MaaSAuthPolicy grants this user. */
+export function grantedModels(objects: readonly K8sObject[], user: { name: string; groups: string[] }): string[] {
+  const refs = objects
+    .filter((o) => o.kind === 'MaaSAuthPolicy')
+    .filter((p) => {
+      const s = rec(rec(p.spec).subjects);
+      return ((s.users as string[] | undefined) ?? []).includes(user.name) || ((s.groups as { name: string }[] | undefined) ?? []).some((g) => user.groups.includes(g.name));
+    })
+    .flatMap((p) => ((rec(p.spec).modelRefs as { name: string; namespace: string }[] | undefined) ?? []).map((r) => `${r.namespace}/${r.name}`));
+  return objects
+    .filter((o) => o.kind === 'MaaSModelRef' && rec(o.status).phase === 'Ready' && refs.includes(`${o.metadata.namespace ?? ''}/${o.metadata.name}`))
+    .map((o) => String(rec(rec(o.spec).modelRef).name ?? o.metadata.name));
 }
 
 /** The objects of the install, with statuses, as plain objects. */

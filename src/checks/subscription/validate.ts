@@ -10,7 +10,7 @@ import type { EventInput, HopId, Outcome } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import type { TargetSession } from '../../targets/target.js';
-import { type EraContext, type EraExchange, type EraModel, eraAttribute, eraSend, eraTrace, json, openaiShape, readObjects, subscriptionModels, usageOf } from './exchange.js';
+import { type EraContext, type EraExchange, type EraModel, eraAttribute, eraSend, eraTrace, grantedModels, json, openaiShape, readObjects, subscriptionModels, usageOf } from './exchange.js';
 
 export interface EraVerdict {
   outcome: Outcome;
@@ -98,7 +98,7 @@ export function subscriptionCalls(): EraCall[] {
       id: '3',
       slug: 'models',
       title: '/v1/models with the key lists every model of the subscription',
-      expected: 'every model of the subscription',
+      expected: 'every model of the subscription (every model the user is granted)',
       hint: HINT,
       run: async (ctx, signal, emit) => {
         if (!ctx.key) return { outcome: 'skip', actual: 'no API key (call 2)' };
@@ -107,7 +107,10 @@ export function subscriptionCalls(): EraCall[] {
         if (ex.status !== 200) return failed(ex, show(ex));
         const ids = ((json(ex.body)?.data as { id: string }[] | undefined) ?? []).map((m) => m.id);
         const missing = ctx.models.filter((m) => !ids.includes(m.id)).map((m) => m.id);
-        if (missing.length) return failed(ex, ids.join(' + ') || '(empty)', `missing from the listing: ${missing.join(', ')} (a MaaSModelRef not Ready, or not in the subscription)`, 'maas-api');
+        if (missing.length) return failed(ex, ids.join(' + ') || '(empty)', `missing from the listing: ${missing.join(', ')} (a MaaSModelRef not Ready)`, 'maas-api');
+        // The demo's subscription is meant to cover every model the user is granted.
+        const uncovered = ctx.granted.filter((id) => !ids.includes(id));
+        if (uncovered.length) return failed(ex, ids.join(' + ') || '(empty)', `granted to ${ctx.session.cfg.user.name} but not in ${ctx.subscription}: ${uncovered.join(', ')}`, 'maas-api');
         return { outcome: 'pass', actual: ids.join(' + ') };
       },
     },
@@ -302,7 +305,7 @@ const subscriptionNamespace = (ctx: EraContext) => ctx.objects.find((o) => o.kin
 /** The shared context: the objects, the subscription's models, another subscription the user owns. */
 export async function eraValidateContext(session: TargetSession, subscription: string): Promise<EraContext> {
   const objects = await readObjects(session);
-  const ctx: EraContext = { session, subscription, objects, models: subscriptionModels(objects, subscription, session) };
+  const ctx: EraContext = { session, subscription, objects, models: subscriptionModels(objects, subscription, session), granted: grantedModels(objects, session.cfg.user) };
   const user = session.cfg.user;
   const other = objects
     .filter((o) => o.kind === 'MaaSSubscription' && o.metadata.name !== subscription)

@@ -25,6 +25,7 @@
 import { createServer, type Server } from 'node:https';
 import { createHash, randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
+import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { HopRecord } from '../../model/hop-record.js';
 import type { K8sObject } from '../../model/k8s-object.js';
@@ -206,7 +207,8 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
       pool = new Pool(`${tls ? 'https' : 'http'}://${addr}`, {
         connections: 64,
         keepAliveTimeout: 4_000,
-        connect: { timeout: 5_000, ...(tls ? { servername: endpoint, ca: c.ca, rejectUnauthorized: true } : {}) },
+        // The endpoint is the server name checked (SNI carries names only: an address is checked against the certificate's IP SANs).
+        connect: { timeout: 5_000, ...(tls ? { ...(isIP(endpoint) ? {} : { servername: endpoint }), ca: c.ca, rejectUnauthorized: true } : {}) },
       });
       egress.set(key, pool);
     }
