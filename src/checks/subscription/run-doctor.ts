@@ -7,8 +7,25 @@
 import type { EventInput, Outcome } from '../../core/events.js';
 import type { TargetSession } from '../../targets/target.js';
 import { subscriptionOf } from '../catalog.js';
-import type { DoctorOptions, DoctorResult } from '../doctor/run-doctor.js';
 import type { Category } from '../doctor/types.js';
+
+/** What doctor is asked for (the shape of doctor/run-doctor.ts's options, which dispatches here). */
+export interface DoctorOptions {
+  categories?: Category[];
+  probeRateLimit: boolean;
+  fix: boolean;
+  confirm?: (question: string) => Promise<boolean>;
+  signal: AbortSignal;
+  quiet?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface DoctorResult {
+  id: string;
+  outcome: Outcome;
+  hop?: string;
+  expectedWarning?: boolean;
+}
 import { ERA_CHECKS, type EraCheck, type EraDoctorContext, type EraFinding, withProbes } from './doctor.js';
 import { eraTrace } from './exchange.js';
 import { eraValidateContext, mintKey } from './validate.js';

@@ -16,9 +16,8 @@ import type { K8sObject } from '../../model/k8s-object.js';
 import { createTarget } from '../../targets/index.js';
 import type { TargetSession } from '../../targets/target.js';
 import { subscriptionOf } from '../catalog.js';
-import type { DoctorResult } from '../doctor/run-doctor.js';
 import { drawEraMutations } from './mutations.js';
-import { runSubscriptionDoctor } from './run-doctor.js';
+import { runSubscriptionDoctor, type DoctorResult } from './run-doctor.js';
 import { runSubscriptionValidate, selectEraCalls, subscriptionCalls } from './validate.js';
 
 async function drain<T>(gen: AsyncIterator<EventInput, T>): Promise<T> {

@@ -85,6 +85,15 @@ export function eraLocalPlan(cfg: DemoConfig, opts: Pick<EraUpOptions, 'vllm' | 
   if (!opts.from) {
     return subscriptionSteps(cfg, eraProviders(cfg, providerOptions(opts)), { keys: 'reveal' }).map((s) => ({ id: s.id, title: s.title, explain: s.explain, objects: s.objects, patches: [], notes: [], waits: s.waits }));
   }
+  // What the era's local controllers and hops read; anything else has no local stand-in and is named.
+  const known = new Set(['Secret', 'ConfigMap', 'Namespace', 'ExternalModel', 'ExternalProvider', 'MaaSModelRef', 'MaaSAuthPolicy', 'MaaSSubscription']);
+  const unknown = opts.from.objects.filter((o) => !known.has(o.kind));
+  if (unknown.length) {
+    throw new UserError(
+      `the local target cannot run ${unknown.map((o) => `${objectKey(o)} (${o.kind}: the subscription era runs Secrets, the plugins ConfigMap, ExternalModels/ExternalProviders, MaaSModelRefs, MaaSAuthPolicies and MaaSSubscriptions)`).join('; ')}`,
+      'leave those objects out of the file, or run them with --target cluster',
+    );
+  }
   const groups = new Map<string, K8sObject[]>();
   for (const o of opts.from.objects) {
     const id = o.metadata.labels?.[LABEL_STEP];
