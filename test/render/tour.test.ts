@@ -67,7 +67,7 @@ describe('demo tour', () => {
   test('the subscription phases run up with --maas subscription; --maas walks one generation', async () => {
     const seen: unknown[] = [];
     const { ctx } = context();
-    const load = async (name: Phase['command']): Promise<AnyCommand> => ({ ...fakeModule(name, true, []), async *run(c: CommandContext) { seen.push(`${name}:${String(c.flags.maas ?? '-')}`); } }) as AnyCommand;
+    const load = async (name: Phase['command']): Promise<AnyCommand> => ({ ...fakeModule(name, true, []), async *run(c: CommandContext) { seen.push(`${name}:${String(c.flags.maas ?? '-')}`); yield { kind: 'log' as const, level: 'info' as const, message: name }; } }) as AnyCommand;
     await runTour(ctx, { load, maas: 'subscription' });
     expect(seen).toEqual(['up:subscription', 'validate:-', 'doctor:-', 'down:-']);
   });
