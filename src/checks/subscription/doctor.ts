@@ -45,7 +45,6 @@ export interface EraCheck {
   run(ctx: EraDoctorContext): Promise<EraFinding>;
 }
 
-const HINT = (anchor: string) => `README.md#doctor-subscription-${anchor}`;
 type Obj = Record<string, unknown>;
 const rec = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
 const name = (o: K8sObject) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
@@ -118,7 +117,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'install',
     title: 'PostgreSQL, maas-api, payload processing, the MaaS gateway and the provider simulators run',
     severity: 'error',
-    hint: HINT('install'),
+    hint: 'README.md#doctor-subscription-install',
     run: async (ctx) => {
       const facts = await ctx.session.installFacts();
       const down = facts.filter((f) => !f.ok);
@@ -132,7 +131,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'install',
     title: 'maas-api reaches its PostgreSQL: the key configuration answers and a key can be minted',
     severity: 'error',
-    hint: HINT('install'),
+    hint: 'README.md#doctor-subscription-install',
     run: async (ctx) => {
       const ex = await eraSend(ctx, { method: 'GET', path: '/maas-api/v1/api-keys/config', credential: 'cluster' });
       if (ex.status !== 200) return { outcome: 'fail', hop: ex.answer.hop === 'maas-gateway' ? 'maas-gateway' : 'maas-api', message: `GET /maas-api/v1/api-keys/config → ${ex.answer.summary}`, evidence: [ex.body.slice(0, 200)] };
@@ -145,7 +144,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'install',
     title: 'every MaaSModelRef is Ready with an endpoint (and so listed and routable)',
     severity: 'error',
-    hint: HINT('install'),
+    hint: 'README.md#doctor-subscription-install',
     run: async (ctx) => {
       const refs = ctx.objects.filter((o) => o.kind === 'MaaSModelRef');
       const bad = refs.filter((o) => rec(o.status).phase !== 'Ready' && rec((rec(o.status).conditions as Obj[] | undefined)?.find((c) => rec(c).type === 'Ready')).reason !== 'ModelIdentityConflict');
@@ -176,7 +175,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'install',
     title: 'no two models claim one model name (ModelIdentityUnique)',
     severity: 'error',
-    hint: HINT('install'),
+    hint: 'README.md#doctor-subscription-install',
     run: async (ctx) => {
       const conflicted = ctx.objects.filter((o) => o.kind === 'MaaSModelRef' && ((rec(o.status).conditions as unknown[] | undefined) ?? []).map(rec).some((c) => c.type === 'ModelIdentityUnique' && c.status === 'False'));
       if (!conflicted.length) return { outcome: 'pass', message: 'every model name is served by one MaaSModelRef' };
@@ -204,7 +203,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'install',
     title: 'every MaaSSubscription and MaaSAuthPolicy is Active (each of its models Ready)',
     severity: 'error',
-    hint: HINT('install'),
+    hint: 'README.md#doctor-subscription-install',
     run: async (ctx) => {
       const all = ctx.objects.filter((o) => o.kind === 'MaaSSubscription' || o.kind === 'MaaSAuthPolicy');
       const bad = all.filter((o) => rec(o.status).phase !== 'Active');
@@ -231,7 +230,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'key-injection',
     title: `payload processing can read each provider Secret (label ${IPP_MANAGED_LABEL}=true, data key ${PROVIDER_SECRET_KEY})`,
     severity: 'error',
-    hint: HINT('key-injection'),
+    hint: 'README.md#doctor-subscription-key-injection',
     run: async (ctx) => {
       for (const m of ctx.models.filter((x) => x.routable)) {
         const ex = await ctx.chat(m);
@@ -274,7 +273,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'key-injection',
     title: 'each provider accepts the key payload processing injects',
     severity: 'error',
-    hint: HINT('key-injection'),
+    hint: 'README.md#doctor-subscription-key-injection',
     run: async (ctx) => {
       const seen: string[] = [];
       for (const m of ctx.models.filter((x) => x.routable)) {
@@ -309,7 +308,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'key-injection',
     title: "each ExternalModel's TLS setting matches its endpoint (TLS origination verified, or plain HTTP where it says so)",
     severity: 'error',
-    hint: HINT('key-injection'),
+    hint: 'README.md#doctor-subscription-key-injection',
     run: async (ctx) => {
       for (const m of ctx.models.filter((x) => x.routable)) {
         const ex = await ctx.chat(m);
@@ -353,7 +352,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'key-injection',
     title: 'no provider key travels in clear (an ExternalModel with tls: "false" and a credentialRef)',
     severity: 'warning',
-    hint: HINT('key-injection'),
+    hint: 'README.md#doctor-subscription-key-injection',
     run: async (ctx) => {
       const clear = ctx.models.filter((m) => m.route && !m.route.tls && m.route.credentialRef.name);
       if (!clear.length) return { outcome: 'pass', message: 'every model with a key uses TLS origination' };
@@ -377,7 +376,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'routing',
     title: 'a body-routed POST /v1/chat/completions reaches every model of the subscription',
     severity: 'error',
-    hint: HINT('routing'),
+    hint: 'README.md#doctor-subscription-routing',
     run: async (ctx) => {
       if (!ctx.key) return { outcome: 'skip', message: 'no API key' };
       for (const m of ctx.models.filter((x) => x.routable)) {
@@ -394,7 +393,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'routing',
     title: 'the legacy path route /<ns>/<name>/v1/chat/completions reaches every model',
     severity: 'error',
-    hint: HINT('routing'),
+    hint: 'README.md#doctor-subscription-routing',
     run: async (ctx) => {
       if (!ctx.key) return { outcome: 'skip', message: 'no API key' };
       for (const m of ctx.models.filter((x) => x.routable)) {
@@ -411,7 +410,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'routing',
     title: 'an Anthropic model answers an OpenAI client in OpenAI shape (response translation on)',
     severity: 'error',
-    hint: HINT('routing'),
+    hint: 'README.md#doctor-subscription-routing',
     run: async (ctx) => {
       const m = ctx.models.find((x) => x.routable && x.route?.provider === 'anthropic');
       if (!m) return { outcome: 'skip', message: 'no Anthropic model in the subscription' };
@@ -439,7 +438,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'access',
     title: 'a model route without credentials answers 401',
     severity: 'error',
-    hint: HINT('access'),
+    hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
       const m = ctx.models.find((x) => x.routable) ?? ctx.models[0];
       if (!m) return { outcome: 'skip', message: 'no model' };
@@ -453,7 +452,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'access',
     title: 'a bogus sk-oai- key answers 403 with x-ext-auth-reason',
     severity: 'error',
-    hint: HINT('access'),
+    hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
       const m = ctx.models.find((x) => x.routable) ?? ctx.models[0];
       if (!m) return { outcome: 'skip', message: 'no model' };
@@ -467,7 +466,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'access',
     title: 'client-sent X-MaaS-Username / X-MaaS-Group are refused (deny-client-identity-headers)',
     severity: 'error',
-    hint: HINT('access'),
+    hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
       const m = ctx.models.find((x) => x.routable) ?? ctx.models[0];
       if (!m || !ctx.key) return { outcome: 'skip', message: 'no API key or model' };
@@ -482,7 +481,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'access',
     title: "the gateway's X-MaaS-* identity headers never reach a provider (maas-headers-guard)",
     severity: 'error',
-    hint: HINT('access'),
+    hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
       for (const m of ctx.models.filter((x) => x.routable)) {
         const ex = await ctx.chat(m);
@@ -509,7 +508,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'access',
     title: 'the subscription covers every model a MaaSAuthPolicy grants the user',
     severity: 'error',
-    hint: HINT('access'),
+    hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
       const user = ctx.session.cfg.user;
       const sub = find(ctx, 'MaaSSubscription', undefined, ctx.subscription);
@@ -549,7 +548,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'access',
     title: "a MaaSAuthPolicy grants the user every model of the subscription",
     severity: 'error',
-    hint: HINT('access'),
+    hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
       for (const m of ctx.models.filter((x) => x.routable)) {
         const ex = await ctx.chat(m);
@@ -582,7 +581,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'rate-limits',
     title: 'each model of the subscription has its maas-trlp limit, counted per user',
     severity: 'error',
-    hint: HINT('rate-limits'),
+    hint: 'README.md#doctor-subscription-rate-limits',
     run: async (ctx) => {
       const facts: string[] = [];
       for (const m of ctx.models.filter((x) => x.routable)) {
@@ -603,7 +602,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'rate-limits',
     title: 'a stream without include_usage is counted (stream-usage-enforcer)',
     severity: 'error',
-    hint: HINT('rate-limits'),
+    hint: 'README.md#doctor-subscription-rate-limits',
     run: async (ctx) => {
       const m = ctx.models.find((x) => x.routable && x.route?.provider !== 'anthropic') ?? ctx.models.find((x) => x.routable);
       if (!m) return { outcome: 'skip', message: 'no model' };
@@ -632,7 +631,7 @@ export const ERA_CHECKS: EraCheck[] = [
     category: 'model-listing',
     title: '/v1/models with the key lists every Ready model of its subscription, and only those',
     severity: 'error',
-    hint: HINT('model-listing'),
+    hint: 'README.md#doctor-subscription-model-listing',
     run: async (ctx) => {
       if (!ctx.key) return { outcome: 'skip', message: 'no API key' };
       const ex = await eraSend(ctx, { method: 'GET', path: '/v1/models', credential: ctx.key });
