@@ -90,8 +90,9 @@ export const ERA_FAULTS: EraFault[] = [
     provider: 'openai',
     apply: (objects, { provider, cfg }) => {
       const s = byKind(objects, 'Secret', `${modelOf(cfg, provider)}-api-key`);
-      if (!s) return false;
-      s.stringData = { ...rec(s.stringData), [PROVIDER_SECRET_KEY]: 'sk-not-the-provider-key-planted-by-fault' };
+      const wrong = 'sk-not-the-provider-key-planted-by-fault';
+      if (!s || rec(s.stringData)[PROVIDER_SECRET_KEY] === wrong) return false;
+      s.stringData = { ...rec(s.stringData), [PROVIDER_SECRET_KEY]: wrong };
       return true;
     },
   },
