@@ -447,7 +447,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
     // ipp (main): fails closed.
     let pathOut = matched.by === 'path' ? gatewayApiRewrite(pathOnly, route.pathPrefix, '/') : pathOnly;
     let outBody = body;
-    let upstream = { endpoint: route.upstream.endpoint, port: route.upstream.port, tls: route.upstream.tls };
+    const upstream = { endpoint: route.upstream.endpoint, port: route.upstream.port, tls: route.upstream.tls };
     try {
       const responses = await processRequest('main', requestId, { ...flat(), ':method': method, ':path': `${pathOut}${query}` }, body);
       for (const r of responses) {
@@ -464,8 +464,10 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
           else headers[k.toLowerCase()] = v;
         }
         if (r.bodyMutation && r.bodyMutation.body !== '') outBody = Buffer.from(r.bodyMutation.body, 'base64');
-        const meta = r.dynamicMetadata?.['envoy.filters.http.ext_proc.ipp'] as { endpoint?: string; port?: number; tls?: boolean } | undefined;
-        if (meta?.endpoint) upstream = { endpoint: meta.endpoint, port: meta.port ?? upstream.port, tls: meta.tls ?? upstream.tls };
+        // Where the request goes is the route's backend (the ExternalModel's endpoint); what payload processing
+        // resolved is only reported.
+        const meta = r.dynamicMetadata?.['envoy.filters.http.ext_proc.ipp'] as { provider?: string; endpoint?: string } | undefined;
+        if (meta?.provider) detail.ippResolved = `${meta.provider} ${meta.endpoint ?? ''}`.trim();
       }
       detail.ipp = 'ok';
     } catch (err) {
