@@ -37,12 +37,12 @@ let db: TestDb;
 let api: MaasApiKeysHop;
 let pp: PayloadProcessingHop;
 let gw: SubscriptionGatewayHop;
-let sims: RunningSim[] = [];
+const sims: RunningSim[] = [];
 let agent: Agent;
 let host = '';
 let spec: SubscriptionGatewaySpec;
 let signingKey: SigningKeyFile;
-let caPems: string[] = [];
+const caPems: string[] = [];
 
 beforeAll(async () => {
   db = await startTestDb('gateway');
