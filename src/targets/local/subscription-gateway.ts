@@ -24,7 +24,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import { createHash, randomUUID } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import { Pool } from 'undici';
 import type { HopRecord } from '../../model/hop-record.js';
@@ -89,12 +89,13 @@ interface Compiled {
   hostnames: Set<string>;
   routes: ModelRoute[];
   limits: ModelLimit[];
-  ca: string[];
+  /** The system's CAs and the trusted ones, parsed once: a context per connection would parse ~150 PEMs each time. */
+  trust: SecureContext;
 }
 
-function compile(spec: SubscriptionGatewaySpec): Compiled {
+function compile(spec: SubscriptionGatewaySpec, trust?: SecureContext): Compiled {
   const read = readSubscriptionGateway(spec.objects);
-  return { hostnames: new Set(spec.hostnames.map((h) => h.toLowerCase())), routes: read.routes, limits: read.limits, ca: [...rootCertificates, ...spec.trustedCas] };
+  return { hostnames: new Set(spec.hostnames.map((h) => h.toLowerCase())), routes: read.routes, limits: read.limits, trust: trust ?? createSecureContext({ ca: [...rootCertificates, ...spec.trustedCas] }) };
 }
 
 /** Gateway API precedence: the longest path match, then a header match; maas-api's rules are longer than `/v1`. */
@@ -208,7 +209,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
         connections: 64,
         keepAliveTimeout: 4_000,
         // The endpoint is the server name checked (SNI carries names only: an address is checked against the certificate's IP SANs).
-        connect: { timeout: 5_000, ...(tls ? { ...(isIP(endpoint) ? {} : { servername: endpoint }), ca: c.ca, rejectUnauthorized: true } : {}) },
+        connect: { timeout: 5_000, ...(tls ? { ...(isIP(endpoint) ? {} : { servername: endpoint }), secureContext: c.trust, rejectUnauthorized: true } : {}) },
       });
       egress.set(key, pool);
     }
@@ -233,13 +234,22 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
     return JSON.parse(text) as ProcessingResponse;
   };
 
-  /** One ext_proc exchange for a request: headers, then the whole body (FULL_DUPLEX_STREAMED, buffered). */
-  const processRequest = async (stage: Stage, stream: string, headers: Record<string, string>, body: Buffer): Promise<ProcessingResponse[]> => {
-    const first = await extProc({ stream, stage, phase: 'request_headers', headers, endOfStream: false });
-    if (first.immediateResponse) return [first];
-    const second = await extProc({ stream, stage, phase: 'request_body', body: body.toString('base64'), endOfStream: true });
-    return [first, second];
+  /** Several messages of one stream in one exchange (what a gRPC stream carries back to back). */
+  const extProcBatch = async (messages: ProcessingRequest[]): Promise<ProcessingResponse[]> => {
+    const base = spec.upstreams.payloadProcessing;
+    if (!base) throw new Error('payload processing is not reachable (no upstream)');
+    const res = await pools.get(base).request({ path: '/v1/process', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages }), headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`payload processing answered ${res.statusCode}`);
+    return (JSON.parse(text) as { responses: ProcessingResponse[] }).responses;
   };
+
+  /** A request to payload processing: its headers and its whole body (FULL_DUPLEX_STREAMED, buffered here). */
+  const processRequest = (stage: Stage, stream: string, headers: Record<string, string>, body: Buffer): Promise<ProcessingResponse[]> =>
+    extProcBatch([
+      { stream, stage, phase: 'request_headers', headers, endOfStream: false },
+      { stream, stage, phase: 'request_body', body: body.toString('base64'), endOfStream: true },
+    ]);
 
   const authenticate = async (credential: string, requestId: string, detail: Record<string, string>): Promise<Identity | undefined> => {
     const cacheKey = sha(credential);
@@ -499,18 +509,8 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
     }
     const upMs = performance.now() - t0;
     const outHeaders: Record<string, string | string[]> = { ...responseHeaders(upRes.headers) };
-    let translate: ProcessingResponse | undefined;
-    try {
-      translate = await extProc({ stream: requestId, stage: 'main', phase: 'response_headers', status: upRes.statusCode, headers: Object.fromEntries(Object.entries(outHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])), endOfStream: false });
-    } catch (err) {
-      detail.ipp = `failed on the response (failure_mode_allow false): ${(err as Error).message}`;
-      await upRes.body.dump().catch(() => undefined);
-      return reply(500, '');
-    }
-    for (const h of translate.headerMutation?.removeHeaders ?? []) delete outHeaders[h.toLowerCase()];
-    for (const [k, v] of Object.entries(translate.headerMutation?.setHeaders ?? {})) outHeaders[k.toLowerCase()] = v;
-    delete outHeaders['content-length'];
-    res.writeHead(upRes.statusCode, { ...outHeaders, server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(upMs)), 'x-request-id': requestId });
+    const plainHeaders = () => Object.fromEntries(Object.entries(outHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+    const streamed = (firstHeader(outHeaders['content-type']) ?? '').includes('text/event-stream');
     const seen: Buffer[] = [];
     let seenBytes = 0;
     const emit = async (chunk: Buffer) => {
@@ -521,15 +521,38 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
       }
       if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
     };
+    const writeHead = (mutation: ProcessingResponse) => {
+      for (const h of mutation.headerMutation?.removeHeaders ?? []) delete outHeaders[h.toLowerCase()];
+      for (const [k, v] of Object.entries(mutation.headerMutation?.setHeaders ?? {})) outHeaders[k.toLowerCase()] = v;
+      delete outHeaders['content-length'];
+      res.writeHead(upRes.statusCode, { ...outHeaders, server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(upMs)), 'x-request-id': requestId });
+    };
     try {
-      for await (const chunk of upRes.body) {
-        const r = await extProc({ stream: requestId, stage: 'main', phase: 'response_body', body: (chunk as Buffer).toString('base64'), endOfStream: false });
-        await emit(r.bodyMutation ? Buffer.from(r.bodyMutation.body, 'base64') : (chunk as Buffer));
+      if (!streamed) {
+        // A whole answer: its headers and body go to payload processing in one exchange.
+        const whole = Buffer.from(await upRes.body.arrayBuffer());
+        const [head, tail] = await extProcBatch([
+          { stream: requestId, stage: 'main', phase: 'response_headers', status: upRes.statusCode, headers: plainHeaders(), endOfStream: false },
+          { stream: requestId, stage: 'main', phase: 'response_body', body: whole.toString('base64'), endOfStream: true },
+        ]);
+        writeHead(head!);
+        await emit(tail?.bodyMutation ? Buffer.from(tail.bodyMutation.body, 'base64') : whole);
+      } else {
+        writeHead(await extProc({ stream: requestId, stage: 'main', phase: 'response_headers', status: upRes.statusCode, headers: plainHeaders(), endOfStream: false }));
+        for await (const chunk of upRes.body) {
+          const r = await extProc({ stream: requestId, stage: 'main', phase: 'response_body', body: (chunk as Buffer).toString('base64'), endOfStream: false });
+          await emit(r.bodyMutation ? Buffer.from(r.bodyMutation.body, 'base64') : (chunk as Buffer));
+        }
+        const last = await extProc({ stream: requestId, stage: 'main', phase: 'response_body', body: '', endOfStream: true });
+        if (last.bodyMutation) await emit(Buffer.from(last.bodyMutation.body, 'base64'));
       }
-      const last = await extProc({ stream: requestId, stage: 'main', phase: 'response_body', body: '', endOfStream: true });
-      if (last.bodyMutation) await emit(Buffer.from(last.bodyMutation.body, 'base64'));
       res.end();
     } catch (err) {
+      if (!res.headersSent) {
+        detail.ipp = `failed on the response (failure_mode_allow false): ${(err as Error).message}`;
+        await upRes.body.dump().catch(() => undefined);
+        return reply(500, '');
+      }
       detail.reason = `response cut off: ${(err as Error).message}`;
       res.destroy();
     }
@@ -548,9 +571,10 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
   harden(server);
 
   const handle = hopHandle(server, traces, () => spec, (s: SubscriptionGatewaySpec) => {
-    const dnsChanged = JSON.stringify(s.dns) !== JSON.stringify(spec.dns) || JSON.stringify(s.trustedCas) !== JSON.stringify(spec.trustedCas);
+    const trustChanged = JSON.stringify(s.trustedCas) !== JSON.stringify(spec.trustedCas);
+    const dnsChanged = JSON.stringify(s.dns) !== JSON.stringify(spec.dns) || trustChanged;
     spec = s;
-    c = compile(s);
+    c = compile(s, trustChanged ? undefined : c.trust);
     // Objects changed: maas-api's answers may differ (Authorino would keep them until they expire; a
     // reprogrammed gateway starts afresh). Key validations stay cached, as Authorino keeps them.
     selections.clear();

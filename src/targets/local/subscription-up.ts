@@ -386,6 +386,8 @@ export async function* eraFreshUp(cfg: DemoConfig, opts: EraUpOptions, dir: stri
     const { writeCerts } = await import('./tls.js');
     await Promise.all([writeCerts({ caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey }), providerTrust(ctx)]);
     const sims = providers.filter((x) => x.simulated).map((x) => track(`provider-${x.name}`, launchSimulator(ctx, x)));
+    // The gateway needs only its certificate to start; it is programmed once everything answers.
+    const gateway = track('maas-gateway', launchHop(ctx, 'maas-gateway'));
     writeJson(p.config, serializeConfig(cfg));
     yield { kind: 'apply', step: 'platform', object: `Secret/tls (CA ${p.caCert})`, action: 'created' };
     if (pg) {
@@ -409,7 +411,7 @@ export async function* eraFreshUp(cfg: DemoConfig, opts: EraUpOptions, dir: stri
         yield { kind: 'log', level: 'info', message: `step platform: ${x.name} is the real ${x.tls ? 'https' : 'http'}://${x.endpoint}:${x.port}${x.caFile ? ` (its CA from ${x.caFile})` : ''}` };
       }
     }
-    await track('maas-gateway', launchHop(ctx, 'maas-gateway'));
+    await gateway;
     ctx.host = `127.0.0.1:${ctx.components['maas-gateway']!.port}`;
     yield { kind: 'apply', step: 'platform', object: `process/maas-gateway (subscription era, pid ${ctx.components['maas-gateway']!.pid}, 127.0.0.1:${ctx.components['maas-gateway']!.port})`, action: 'started' };
     yield* programHops(ctx, 'platform');
