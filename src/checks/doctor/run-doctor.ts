@@ -17,6 +17,7 @@ import { rateLimits } from './rate-limits.js';
 import { rewrites } from './rewrites.js';
 import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type Finding, type Fix } from './types.js';
 import type { TargetSession } from '../../targets/target.js';
+import { GENERATIONS } from '../../generations/index.js';
 
 export const CATALOG: CheckDef[] = [...install, ...rewrites, ...keyInjection, ...rateLimits, ...modelListing, ...exposure];
 
@@ -247,6 +248,7 @@ export async function* runDoctor(target: TargetSession, opts: DoctorOptions): As
       kind: 'summary',
       title: 'Doctor summary',
       facts: {
+        MaaS: GENERATIONS.tier.title,
         passed: count('pass'),
         failed: count('fail'),
         warnings: `${count('warn')}${expectedWarns ? ` (${expectedWarns} expected for the seed design)` : ''}`,

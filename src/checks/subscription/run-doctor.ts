@@ -6,6 +6,7 @@
  */
 import type { EventInput, Outcome } from '../../core/events.js';
 import type { TargetSession } from '../../targets/target.js';
+import { GENERATIONS } from '../../generations/index.js';
 import { subscriptionOf } from '../catalog.js';
 import type { Category } from '../doctor/types.js';
 
@@ -129,7 +130,7 @@ export async function* runSubscriptionDoctor(session: TargetSession, opts: Docto
       kind: 'summary',
       title: 'Doctor summary',
       facts: {
-        MaaS: 'subscription era (current MaaS)',
+        MaaS: GENERATIONS.subscription.title,
         subscription: ctx.subscription,
         passed: count('pass'),
         failed: count('fail'),

@@ -10,6 +10,7 @@ import type { EventInput, HopId, Outcome } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import type { TargetSession } from '../../targets/target.js';
+import { GENERATIONS } from '../../generations/index.js';
 import { type EraContext, type EraExchange, type EraModel, eraAttribute, eraSend, eraTrace, grantedModels, json, openaiShape, readObjects, subscriptionModels, usageOf } from './exchange.js';
 
 export interface EraVerdict {
@@ -368,7 +369,7 @@ export async function* runSubscriptionValidate(session: TargetSession, calls: Er
     title: 'Expected results',
     table: { head: ['#', 'test', 'expected', 'actual', 'result', 'time'], rows: results.map((r) => [r.call.id, r.call.title, r.call.expected, r.actual, symbol[r.outcome], `${r.ms} ms`]) },
     facts: {
-      MaaS: 'subscription era (current MaaS)',
+      MaaS: GENERATIONS.subscription.title,
       subscription,
       passed: results.filter((r) => r.outcome === 'pass').length,
       failed: results.filter((r) => r.outcome === 'fail').length,

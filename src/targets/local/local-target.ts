@@ -675,7 +675,7 @@ export async function* localDown(dir: string): AsyncGenerator<EventInput> {
   const ts = performance.now();
   try {
     const state = readState(dir);
-    yield { kind: 'step-start', step: 'down', title: 'Stop the local topology and remove its state' };
+    yield { kind: 'step-start', step: 'down', title: `Stop the local topology and remove its state${state?.generation === 'subscription' ? ' (subscription era: the PostgreSQL data, every API key with it)' : ''}` };
     if (!state) {
       const leftovers = existsSync(paths(dir).run) ? readdirSync(paths(dir).run).filter((f) => f.endsWith('.json')) : [];
       for (const f of leftovers) {
