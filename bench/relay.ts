@@ -21,8 +21,9 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-export function createRelay(upstream: string, tls?: { cert: string; key: string }): Relay {
-  const pool = new Pool(upstream, { connections: 64, keepAliveTimeout: 4_000 });
+/** `connect`: TLS options for an https upstream (a secure context holding the CAs to verify it with, the server name). */
+export function createRelay(upstream: string, tls?: { cert: string; key: string }, connect?: { secureContext?: import('node:tls').SecureContext; servername?: string }): Relay {
+  const pool = new Pool(upstream, { connections: 64, keepAliveTimeout: 4_000, ...(connect ? { connect } : {}) });
   // undici's stream(): the answer is written straight into the client's response, no intermediate Readable.
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const bodyless = req.method === 'GET' || req.method === 'HEAD';

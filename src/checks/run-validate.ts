@@ -7,6 +7,7 @@ import type { CheckEvent, EventInput, HopId, Outcome } from '../core/events.js';
 import { Secret } from '../core/secret.js';
 import { SIM_HEADERS } from '../sim/headers.js';
 import type { TargetSession } from '../targets/target.js';
+import { GENERATIONS } from '../generations/index.js';
 import { attribute } from './attribution.js';
 import { type Exchange, type RunContext, identityOf, send } from './probe.js';
 import { traceOf } from './trace.js';
@@ -255,7 +256,7 @@ export async function* runValidate(target: TargetSession, calls: CallDef[], sign
       head: ['#', 'test', 'expected', 'actual', 'result', 'time'],
       rows: results.map((r) => [r.call.id, r.call.title, r.call.expected, r.actual, symbol[r.outcome], `${r.ms} ms`]),
     },
-    facts: { passed, failed, skipped, ...(ctx.token ? { token: ctx.token.masked } : {}) },
+    facts: { MaaS: GENERATIONS.tier.title, passed, failed, skipped, ...(ctx.token ? { token: ctx.token.masked } : {}) },
   };
 }
 

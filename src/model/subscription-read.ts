@@ -7,8 +7,13 @@
  * them. The same reading serves the local target, `up --from` and doctor; what it could not make sense
  * of is returned as issues naming the object and the field.
  */
+import { parse as parseYaml } from 'yaml';
 import type { K8sObject } from './k8s-object.js';
 import {
+  DEFAULT_REQUEST_PLUGINS,
+  PLUGINS_CONFIGMAP,
+  PLUGINS_MAIN_KEY,
+  type RequestPlugin,
   DESCRIPTION_ANNOTATION,
   DISPLAY_NAME_ANNOTATION,
   IPP_MANAGED_LABEL,
@@ -223,6 +228,36 @@ export function readSubscription(o: K8sObject): SubscriptionSpec {
   };
 }
 
+/**
+ * payload processing's stage-`main` plugin configuration from its ConfigMap: the request chain (plugin
+ * types, in order, as the profile references them by name or type) and whether `api-translation` also
+ * runs on responses. Undefined fields: the ConfigMap says nothing usable about them (issues say why).
+ */
+export function readPluginsConfig(o: K8sObject, issues: ReadIssue[] = []): { requestPlugins?: RequestPlugin[]; responseTranslation?: boolean } {
+  const text = rec(o.data)[PLUGINS_MAIN_KEY];
+  const field = `data["${PLUGINS_MAIN_KEY}"]`;
+  if (typeof text !== 'string') {
+    issues.push({ object: ref(o), field, message: 'missing: payload processing runs its built-in defaults' });
+    return {};
+  }
+  let cfg: unknown;
+  try {
+    cfg = parseYaml(text);
+  } catch (err) {
+    issues.push({ object: ref(o), field, message: `not YAML (${(err as Error).message.split('\n')[0]}): payload processing cannot start with it` });
+    return {};
+  }
+  const plugins = arr(rec(cfg).plugins).map(rec);
+  const typeOf = (refName: string) => str(plugins.find((p) => str(p.name) === refName || str(p.type) === refName)?.type) || refName;
+  const profile = rec(arr(rec(cfg).profiles)[0]);
+  const chain = rec(profile.plugins);
+  const request = arr(chain.request).map((r) => typeOf(str(rec(r).pluginRef)));
+  const known = request.filter((t): t is RequestPlugin => (DEFAULT_REQUEST_PLUGINS as readonly string[]).includes(t));
+  for (const t of request) if (!known.includes(t as RequestPlugin)) issues.push({ object: ref(o), field: `${field} profiles[0].plugins.request`, message: `unknown plugin "${t}"` });
+  const response = arr(chain.response).map((r) => typeOf(str(rec(r).pluginRef)));
+  return { requestPlugins: known, responseTranslation: response.includes('api-translation') };
+}
+
 export interface SubscriptionTopology {
   maasApi: MaasApiKeysSpec;
   payloadProcessing: PayloadProcessingSpec;
@@ -244,6 +279,8 @@ export function readSubscriptionTopology(objects: K8sObject[], base: Partial<Maa
   const providers = objects.filter((o) => is(o, INFERENCE_GROUP_VERSION, 'ExternalProvider'));
   const canonical = objects.filter((o) => is(o, INFERENCE_GROUP_VERSION, 'ExternalModel'));
   const externalModels: ExternalModelSpec[] = canonical.map((o) => readInferenceExternalModel(o, providers, issues));
+  const pluginsMap = objects.find((o) => o.apiVersion === 'v1' && o.kind === 'ConfigMap' && o.metadata.name === PLUGINS_CONFIGMAP);
+  const plugins = pluginsMap ? readPluginsConfig(pluginsMap, issues) : {};
   for (const o of objects) {
     if (is(o, MAAS_GROUP_VERSION, 'ExternalModel')) {
       if (canonical.some((c) => c.metadata.name === o.metadata.name && c.metadata.namespace === o.metadata.namespace)) continue;
@@ -281,6 +318,7 @@ export function readSubscriptionTopology(objects: K8sObject[], base: Partial<Maa
     maasApi: { ...defaultMaasApiKeysSpec(), ...base, subscriptions, authPolicies, modelRefs },
     payloadProcessing: {
       ...defaultPayloadProcessingSpec(),
+      ...plugins,
       ...pp,
       externalModels,
       secrets,

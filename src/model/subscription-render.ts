@@ -9,7 +9,8 @@
  */
 import { DEMO_NAME, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP, type K8sObject } from './k8s-object.js';
 import { INFERENCE_GROUP_VERSION, MAAS_GROUP_VERSION } from './subscription-read.js';
-import { IPP_MANAGED_LABEL, PORT_ANNOTATION, PROVIDER_SECRET_KEY, SUBSCRIPTION_NAMESPACE, TLS_ANNOTATION } from './subscription.js';
+import { stringify } from 'yaml';
+import { IPP_MANAGED_LABEL, PLUGINS_CONFIGMAP, PORT_ANNOTATION, PROVIDER_SECRET_KEY, SUBSCRIPTION_NAMESPACE, TLS_ANNOTATION, DEFAULT_REQUEST_PLUGINS } from './subscription.js';
 
 /** Steps of the era (slugs double as the step label value and the hint anchor). */
 export const SUBSCRIPTION_STEPS = [
@@ -41,6 +42,14 @@ export interface SubscriptionDemoPlan {
   /** On-prem models served by KServe (MaaSModelRef kind LLMInferenceService). */
   onprem: { name: string; llmisvc: string; alias?: string }[];
   subscription: { name: string; groups: string[]; users: string[]; priority: number; limit: number; window: string; displayName?: string; description?: string };
+  /** Further subscriptions, each over some of the models (by ExternalModel or on-prem name). */
+  extraSubscriptions?: { name: string; models: string[]; groups: string[]; users: string[]; priority: number; limit: number; window: string; displayName?: string; description?: string }[];
+  /**
+   * payload processing's plugin ConfigMap (`payload-processing-plugins` in the gateway namespace), as
+   * the controller creates it and a user edits it: response translation is upstream's opt-in, needed
+   * for Anthropic. Absent: not rendered (the platform's default stays).
+   */
+  plugins?: { namespace: string; responseTranslation: boolean };
   authPolicy: { name: string; groups: string[]; users: string[] };
   /** Legacy `maas.opendatahub.io` ExternalModels (what the setup guide uses) or canonical ExternalProvider + ExternalModel. */
   generation: 'legacy' | 'canonical';
@@ -51,6 +60,7 @@ export interface SubscriptionDemoPlan {
 }
 
 const MASK = '********';
+const maskOf = (key: { reveal(): string; masked?: string }) => (typeof key.masked === 'string' ? key.masked : MASK);
 
 function labels(step: SubscriptionStepId, extra: Record<string, string> = {}): Record<string, string> {
   return { [LABEL_MANAGED_BY]: DEMO_NAME, [LABEL_PART_OF]: DEMO_NAME, [LABEL_STEP]: step, ...extra };
@@ -73,7 +83,8 @@ export function renderSubscriptionDemo(plan: SubscriptionDemoPlan): { step: Subs
     kind: 'Secret',
     metadata: { name: secretName(p), namespace: ns, labels: labels('s1', { [IPP_MANAGED_LABEL]: 'true' }) },
     type: 'Opaque',
-    stringData: { [PROVIDER_SECRET_KEY]: plan.keys === 'reveal' ? p.key.reveal() : MASK },
+    // Masked as the Secret class masks it, so that `up --from` of printed manifests knows the configured key.
+    stringData: { [PROVIDER_SECRET_KEY]: plan.keys === 'reveal' ? p.key.reveal() : maskOf(p.key) },
   }));
 
   const annotationsOf = (p: ExternalProviderPlan): Record<string, string> | undefined =>
@@ -147,31 +158,61 @@ export function renderSubscriptionDemo(plan: SubscriptionDemoPlan): { step: Subs
     conditions: [condition('Ready', 'Reconciled', now)],
     authPolicies: allModels.map((model) => ({ name: 'maas-gateway-auth', namespace: 'openshift-ingress', model, modelNamespace: ns, ready: true, reason: 'AcceptedEnforced', message: 'AuthPolicy enforced' })),
   });
-  const subscription = withStatus({
-    apiVersion: MAAS_GROUP_VERSION,
-    kind: 'MaaSSubscription',
-    metadata: {
-      name: s.name,
-      namespace: SUBSCRIPTION_NAMESPACE,
-      labels: labels('s4'),
-      ...(s.displayName || s.description ? { annotations: { ...(s.displayName ? { 'openshift.io/display-name': s.displayName } : {}), ...(s.description ? { 'openshift.io/description': s.description } : {}) } } : {}),
-    },
-    spec: {
-      owner: { ...(s.groups.length ? { groups: groupRefs(s.groups) } : {}), ...(s.users.length ? { users: s.users } : {}) },
-      modelRefs: refs.map((r) => ({ ...r, tokenRateLimits: [{ limit: s.limit, window: s.window }] })),
-      priority: s.priority,
-    },
-  }, {
-    phase: 'Active',
-    conditions: [condition('Ready', 'Reconciled', now)],
-    modelRefStatuses: refs.map((r) => ({ name: r.name, namespace: r.namespace, ready: true, reason: 'Valid' })),
-    tokenRateLimitStatuses: allModels.map((model) => ({ model, name: `maas-trlp-${model}`, namespace: ns, ready: true, reason: 'Enforced' })),
-  });
+  const subscriptionObject = (sub: SubscriptionDemoPlan['subscription'], models: string[]): K8sObject =>
+    withStatus({
+      apiVersion: MAAS_GROUP_VERSION,
+      kind: 'MaaSSubscription',
+      metadata: {
+        name: sub.name,
+        namespace: SUBSCRIPTION_NAMESPACE,
+        labels: labels('s4'),
+        ...(sub.displayName || sub.description ? { annotations: { ...(sub.displayName ? { 'openshift.io/display-name': sub.displayName } : {}), ...(sub.description ? { 'openshift.io/description': sub.description } : {}) } } : {}),
+      },
+      spec: {
+        owner: { ...(sub.groups.length ? { groups: groupRefs(sub.groups) } : {}), ...(sub.users.length ? { users: sub.users } : {}) },
+        modelRefs: models.map((name) => ({ name, namespace: ns, tokenRateLimits: [{ limit: sub.limit, window: sub.window }] })),
+        priority: sub.priority,
+      },
+    }, {
+      phase: 'Active',
+      conditions: [condition('Ready', 'Reconciled', now)],
+      modelRefStatuses: models.map((name) => ({ name, namespace: ns, ready: true, reason: 'Valid' })),
+      tokenRateLimitStatuses: models.map((model) => ({ model, name: `maas-trlp-${model}`, namespace: ns, ready: true, reason: 'Enforced' })),
+    });
+  const subscriptions = [subscriptionObject(s, allModels), ...(plan.extraSubscriptions ?? []).map((x) => subscriptionObject(x, x.models.filter((m) => allModels.includes(m))))];
+  const plugins: K8sObject[] = plan.plugins
+    ? [{
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: PLUGINS_CONFIGMAP, namespace: plan.plugins.namespace, labels: labels('s2'), annotations: { 'opendatahub.io/managed': 'false' } },
+        data: pluginsConfigData(plan.plugins.responseTranslation),
+      }]
+    : [];
 
   return [
     { step: 's1', objects: credentials },
-    { step: 's2', objects: externalModels },
+    { step: 's2', objects: [...externalModels, ...plugins] },
     { step: 's3', objects: catalog },
-    { step: 's4', objects: [authPolicy, subscription] },
+    { step: 's4', objects: [authPolicy, ...subscriptions] },
   ];
+}
+
+/**
+ * The data of `payload-processing-plugins` as upstream ships it (stage `pre`: body field → header, then
+ * the resolver; stage `main`: the request chain), with response translation added when asked.
+ */
+export function pluginsConfigData(responseTranslation: boolean): Record<string, string> {
+  const pre = {
+    apiVersion: 'llm-d.ai/v1alpha1',
+    kind: 'PayloadProcessorConfig',
+    plugins: [{ type: 'body-field-to-header', name: 'model-extractor', parameters: { fieldName: 'model', headerName: 'X-Gateway-Model-Name' } }, { type: 'model-provider-resolver' }],
+    profiles: [{ name: 'default', plugins: { request: [{ pluginRef: 'model-extractor' }, { pluginRef: 'model-provider-resolver' }] } }],
+  };
+  const main = {
+    apiVersion: 'llm-d.ai/v1alpha1',
+    kind: 'PayloadProcessorConfig',
+    plugins: DEFAULT_REQUEST_PLUGINS.map((type) => (type === 'maas-headers-guard' ? { type, name: type } : { type })),
+    profiles: [{ name: 'default', plugins: { request: DEFAULT_REQUEST_PLUGINS.map((pluginRef) => ({ pluginRef })), response: responseTranslation ? [{ pluginRef: 'api-translation' }] : [] } }],
+  };
+  return { 'custom-pre-processing-ipp-config.yaml': stringify(pre), 'custom-ipp-config.yaml': stringify(main) };
 }

@@ -20,6 +20,10 @@ export const TLS_ANNOTATION = 'maas.opendatahub.io/tls';
 export const PORT_ANNOTATION = 'maas.opendatahub.io/port';
 export const DISPLAY_NAME_ANNOTATION = 'openshift.io/display-name';
 export const DESCRIPTION_ANNOTATION = 'openshift.io/description';
+/** payload processing's plugin configuration (the request chain; response translation is opt-in). */
+export const PLUGINS_CONFIGMAP = 'payload-processing-plugins';
+/** The data key of that ConfigMap holding stage `main`'s configuration. */
+export const PLUGINS_MAIN_KEY = 'custom-ipp-config.yaml';
 
 export interface TokenRateLimit {
   limit: number;

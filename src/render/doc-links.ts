@@ -22,6 +22,7 @@ const PAGES: readonly (readonly [RegExp, string])[] = [
   [/^cluster-/, 'docs/cluster.md'],
   [/^(status|architecture)(-|$)/, 'docs/architecture.md'],
   [/^(exit-codes|secrets|commands)(-|$)/, 'docs/commands.md'],
+  [/^subscription(-|$)/, 'docs/subscription.md'],
 ];
 
 const ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;

@@ -17,10 +17,17 @@ export async function createTarget(opts: TargetOptions): Promise<Target> {
   }
 }
 
-export type { ManifestOptions } from './cluster/print-manifests.js';
+export type ManifestOptions = import('./cluster/print-manifests.js').ManifestOptions & {
+  /** The MaaS generation whose objects to print (default: the tier era). */
+  maas?: import('../generations/index.js').GenerationId;
+};
 
 /** Every step's objects as YAML, rendered as a cluster applies them (no cluster needed). */
-export async function renderManifests(o: import('./cluster/print-manifests.js').ManifestOptions): Promise<string> {
+export async function renderManifests(o: ManifestOptions): Promise<string> {
+  if (o.maas === 'subscription') {
+    const { printSubscriptionManifests } = await import('../generations/subscription/manifests.js');
+    return printSubscriptionManifests({ cfg: o.cfg, vllm: o.vllm, revealKeys: o.revealKeys, ...(o.step ? { step: o.step } : {}) });
+  }
   const { printManifests } = await import('./cluster/print-manifests.js');
   return printManifests(o);
 }

@@ -13,6 +13,8 @@ import type { BudgetRecord, Endpoint, InstallFact, ObjectName, RouteModel } from
 import type { TopologySpec } from '../model/topology.js';
 import type { K8sObject } from '../model/k8s-object.js';
 import type { ObjectSource } from '../model/object-source.js';
+import type { GenerationId } from '../generations/index.js';
+import type { ProviderOverride } from '../generations/subscription/providers.js';
 
 export type { BudgetRecord, Endpoint, RouteModel };
 
@@ -56,6 +58,12 @@ export interface UpOptions {
   wgDir?: string;
   skipCrds: boolean;
   simulatorImage?: string;
+  /** The MaaS generation to run (`--maas`); undefined: what is running, else what `--from` holds, else the tier era. */
+  maas?: GenerationId;
+  /** Subscription era: an existing PostgreSQL for the API keys (upstream's DB_CONNECTION_URL). */
+  databaseUrl?: string;
+  /** Subscription era: providers pointed at real endpoints (`--provider NAME=URL`, `--provider-ca-file`). */
+  providers?: ProviderOverride[];
 }
 
 export interface DownOptions {
@@ -72,11 +80,13 @@ export interface SessionOptions {
 export interface Target {
   readonly kind: TargetKind;
   /** The steps `up` runs with these options, for a UI to draw up front. */
-  plan(opts: UpOptions): { id: string; title: string }[];
+  plan(opts: UpOptions): { id: string; title: string }[] | Promise<{ id: string; title: string }[]>;
   up(opts: UpOptions, signal: AbortSignal): AsyncIterable<EventInput>;
   down(opts: DownOptions, signal: AbortSignal): AsyncIterable<EventInput>;
   /** What a shell needs to run the seed's curl lines by hand (HOST, CA_FILE, CLUSTER_TOKEN, VLLM_URL). */
   env(): Promise<Record<string, string>>;
+  /** The MaaS generation the running install is (absent: this target only runs the tier era). */
+  generation?(): Promise<GenerationId>;
   open(opts?: SessionOptions): Promise<TargetSession>;
 }
 
@@ -97,6 +107,8 @@ export interface FixRequest {
   objects?: ObjectName[];
   /** Edits of the topology model (a local topology reprograms the hops that serve the edited parts). */
   edits?: SpecEdit[];
+  /** The objects as they should be (the subscription era's fixes are object patches): applied over the install's. */
+  apply?: K8sObject[];
 }
 
 export interface SpecEdit {
@@ -108,6 +120,8 @@ export interface SpecEdit {
 export interface TargetSession {
   readonly kind: TargetKind;
   readonly cfg: DemoConfig;
+  /** The MaaS generation the install runs (absent: the tier era); validate and doctor pick their catalog by it. */
+  readonly generation?: GenerationId;
   endpoint(): Promise<Endpoint>;
   /** The cluster user's token (`oc whoami -t`, or the local stand-in). */
   clusterToken(): Promise<Secret>;

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { CATALOG } from '../../src/checks/doctor/run-doctor.js';
 import { FAULTS } from '../../src/model/faults.js';
+import { ERA_FAULTS } from '../../src/generations/subscription/faults.js';
+import { ERA_CHECKS } from '../../src/checks/subscription/doctor.js';
 import { docLink, docPage } from '../../src/render/doc-links.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -145,6 +147,19 @@ describe('pages that list what the code has', () => {
   test('docs/faults.md lists every fault, with the check that finds it', () => {
     const text = read('docs/faults.md');
     for (const f of FAULTS) expect(text, f.name).toMatch(new RegExp(`^\\| \`${f.name}\` \\|.*\\[\`${f.check}\`\\]`, 'm'));
+  });
+
+  test('docs/faults.md lists every fault of the subscription era, with the check that finds it', () => {
+    const text = read('docs/faults.md').split('<a id="faults-of-the-subscription-era"></a>')[1] ?? '';
+    for (const f of ERA_FAULTS) expect(text, f.name).toMatch(new RegExp(`^\\| \`${f.name}\` \\|.*\\| ${f.hop} \\| \\[\`${f.check}\`\\]`, 'm'));
+  });
+
+  test('docs/doctor.md lists every check of the subscription era under its category', () => {
+    const text = read('docs/doctor.md');
+    for (const c of ERA_CHECKS) {
+      const section = text.split(`<a id="doctor-subscription-${c.category}"></a>`)[1]?.split(/\n<a id="doctor-/)[0] ?? '';
+      expect(section, `${c.id} under ${c.category}`).toContain(`\`${c.id}\``);
+    }
   });
 
   test('docs/doctor.md lists every doctor check under its category', () => {

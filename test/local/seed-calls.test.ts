@@ -106,12 +106,13 @@ describe('demo up', () => {
 });
 
 describe('demo env', () => {
-  test('prints shell exports for HOST, CA_FILE, CLUSTER_TOKEN and VLLM_URL that eval in bash', async () => {
+  test('prints shell exports for HOST, CA_FILE, CLUSTER_TOKEN, VLLM_URL and the MaaS generation that eval in bash', async () => {
     const t = topo.get();
     const env = await runCli(['env'], { stateDir: t.dir });
     expect(env.code).toBe(0);
     const names = env.stdout.trim().split('\n').map((l) => /^export ([A-Z_]+)='[^']*'$/.exec(l)?.[1]);
-    expect(names).toEqual(['HOST', 'CA_FILE', 'CLUSTER_TOKEN', 'VLLM_URL']);
+    expect(names).toEqual(['HOST', 'CA_FILE', 'CLUSTER_TOKEN', 'VLLM_URL', 'MAAS_GENERATION']);
+    expect(env.stdout).toContain("export MAAS_GENERATION='tier'");
     const r = bash('printf "%s\\n" "$HOST" "$CA_FILE" "$VLLM_URL"; [ "$CLUSTER_TOKEN" = "$(node -e "process.stdout.write(require(process.argv[1]).clusterToken)" "$MAAS_EGRESS_DEMO_STATE_DIR/state.json")" ] && echo token-ok');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual([t.state.host, t.state.caFile, `http://127.0.0.1:${t.state.components['provider-vllm']!.port}`, 'token-ok']);

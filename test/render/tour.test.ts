@@ -37,31 +37,39 @@ function context(flags: Partial<CommandContext['flags']> = {}): { ctx: CommandCo
 }
 
 describe('demo tour', () => {
-  test('explains and runs up, validate, doctor and down in order without pausing when there is no terminal', async () => {
+  test('explains and runs up, validate, doctor and down in order, for each MaaS generation, without pausing when there is no terminal', async () => {
     // Given fake commands where one validate call fails
     const ran: string[] = [];
     const { ctx, out } = context();
     // When
     const code = await runTour(ctx, { load: async (name) => fakeModule(name, name !== 'validate', ran) });
     // Then every phase ran, each after its explanation, and the exit code reports the failure
-    expect(ran).toEqual(['up', 'validate', 'doctor', 'down']);
+    expect(ran).toEqual(['up', 'validate', 'doctor', 'down', 'up', 'validate', 'doctor', 'down']);
     expect(code).toBe(1);
     const text = out();
     let at = 0;
     for (const phase of PHASES) {
-      const next = text.indexOf(`Step ${PHASES.indexOf(phase) + 1} of 4 · ${phase.title}`, at);
+      const next = text.indexOf(`Step ${PHASES.indexOf(phase) + 1} of 8 · ${phase.title}`, at);
       expect(next).toBeGreaterThanOrEqual(at);
       at = next;
     }
     expect(text).toContain('× validate check [validate-1]');
   });
 
-  test('when up fails, validate is skipped but doctor and down still run', async () => {
+  test('when up fails, validate is skipped but doctor and down still run, and the next generation still comes up', async () => {
     const ran: string[] = [];
     const { ctx } = context();
     const code = await runTour(ctx, { load: async (name) => fakeModule(name, name !== 'up', ran) });
-    expect(ran).toEqual(['up', 'doctor', 'down']);
+    expect(ran).toEqual(['up', 'doctor', 'down', 'up', 'doctor', 'down']);
     expect(code).toBe(1);
+  });
+
+  test('the subscription phases run up with --maas subscription; --maas walks one generation', async () => {
+    const seen: unknown[] = [];
+    const { ctx } = context();
+    const load = async (name: Phase['command']): Promise<AnyCommand> => ({ ...fakeModule(name, true, []), async *run(c: CommandContext) { seen.push(`${name}:${String(c.flags.maas ?? '-')}`); yield { kind: 'log' as const, level: 'info' as const, message: name }; } }) as AnyCommand;
+    await runTour(ctx, { load, maas: 'subscription' });
+    expect(seen).toEqual(['up:subscription', 'validate:-', 'doctor:-', 'down:-']);
   });
 
   test('every phase explanation is two to four sentences', () => {
@@ -75,7 +83,7 @@ describe('demo tour', () => {
   test('--record keeps the whole tour in one recording that replays with its exit code', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'demo-tour-')), 'tour.ndjson');
     const { ctx } = context({ record: file });
-    const phases: Phase[] = PHASES.filter((p) => p.command !== 'doctor');
+    const phases: Phase[] = PHASES.filter((p) => p.command !== 'doctor' && p.maas === 'tier');
     await runTour(ctx, { phases, load: async (name) => fakeModule(name, name !== 'validate', []) });
     const rec = readRecording(file);
     expect(rec.header.command).toBe('tour');

@@ -15,6 +15,8 @@ export const repoRoot = resolve(here, '..', '..');
 
 /** One initdb template for every test file of this machine (atomic writes make sharing safe). */
 export const SHARED_TEMPLATE = join(tmpdir(), 'maas-egress-demo-test-cache', `pglite-${pgliteVersion()}-initdb.tar.gz`);
+/** The same cache for `demo up --maas subscription` in tests (MAAS_EGRESS_DEMO_CACHE_DIR). */
+export const SHARED_CACHE = dirname(SHARED_TEMPLATE);
 
 export interface TestDb {
   pg: EmbeddedPostgres;

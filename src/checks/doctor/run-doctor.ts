@@ -18,6 +18,7 @@ import { rateLimits } from './rate-limits.js';
 import { rewrites } from './rewrites.js';
 import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type Finding, type Fix } from './types.js';
 import type { TargetSession } from '../../targets/target.js';
+import { GENERATIONS } from '../../generations/index.js';
 
 export const CATALOG: CheckDef[] = [...install, ...rewrites, ...keyInjection, ...rateLimits, ...modelListing, ...exposure];
 
@@ -29,6 +30,8 @@ export interface DoctorOptions {
   signal: AbortSignal;
   /** Emit nothing but check events (self-test runs doctor many times). */
   quiet?: boolean;
+  /** The command's environment (the subscription era reads MAAS_SUBSCRIPTION from it). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface DoctorResult {
@@ -167,7 +170,12 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
 }
 
 export async function* runDoctor(target: TargetSession, opts: DoctorOptions): AsyncGenerator<EventInput, DoctorResult[]> {
-  const categories = opts.categories?.length ? opts.categories : [...CATEGORIES];
+  if (target.generation === 'subscription') {
+    const { runSubscriptionDoctor } = await import('../subscription/run-doctor.js');
+    return yield* runSubscriptionDoctor(target, opts);
+  }
+  // The tier era's categories (the others belong to the subscription era).
+  const categories = (opts.categories?.length ? opts.categories : [...CATEGORIES]).filter((c) => CATALOG.some((x) => x.category === c));
   const ctx = await buildContext(target, opts);
   if (!ctx.token && !opts.quiet) yield { kind: 'log', level: 'warn', message: 'could not mint a MaaS token: checks that need one are skipped' };
   const results: DoctorResult[] = [];
@@ -241,6 +249,7 @@ export async function* runDoctor(target: TargetSession, opts: DoctorOptions): As
       kind: 'summary',
       title: 'Doctor summary',
       facts: {
+        MaaS: GENERATIONS.tier.title,
         passed: count('pass'),
         failed: count('fail'),
         warnings: `${count('warn')}${expectedWarns ? ` (${expectedWarns} expected for the seed design)` : ''}`,

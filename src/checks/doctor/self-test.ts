@@ -17,6 +17,7 @@ import { closedPort } from '../../core/ports.js';
 import { runDoctor, type DoctorResult } from './run-doctor.js';
 import { drawMutations } from './mutations.js';
 import type { TargetSession } from '../../targets/target.js';
+import type { GenerationId } from '../../generations/index.js';
 
 async function drain<T>(gen: AsyncIterator<EventInput, T>): Promise<T> {
   let step = await gen.next();
@@ -37,6 +38,9 @@ export interface SelfTestOptions {
   /** Random single-field mutations of the demo's objects instead of the named faults. */
   mutations?: number;
   seed?: number;
+  /** The MaaS generation to test (default: the tier era). */
+  maas?: GenerationId;
+  env?: NodeJS.ProcessEnv;
 }
 
 type Rehearsal = NonNullable<TargetSession['rehearse']>;
@@ -65,6 +69,11 @@ async function* onPrivateTopology(cfg: DemoConfig, signal: AbortSignal, body: (t
 }
 
 export async function* selfTest(cfg: DemoConfig, signal: AbortSignal, opts: SelfTestOptions = {}): AsyncGenerator<EventInput> {
+  if (opts.maas === 'subscription') {
+    const { subscriptionSelfTest } = await import('../subscription/self-test.js');
+    yield* subscriptionSelfTest(cfg, signal, opts);
+    return;
+  }
   if (opts.mutations !== undefined) {
     const n = opts.mutations;
     yield* onPrivateTopology(cfg, signal, (target, rehearse) => mutationTest(target, rehearse, cfg, signal, n, opts.seed ?? 1));

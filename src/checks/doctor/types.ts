@@ -15,8 +15,9 @@ import type { Exchange } from '../probe.js';
 /** The install fact a cluster reports about its wasm-shim build (injected headers appended or replaced, §9.8). */
 export const WASM_SHIM_FACT = 'wasm-shim version';
 
-export type Category = 'install' | 'rewrites' | 'key-injection' | 'rate-limits' | 'model-listing' | 'exposure';
-export const CATEGORIES: readonly Category[] = ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure'];
+/** Categories of both MaaS generations (`routing` and `access` are the subscription era's); a run shows those with checks. */
+export type Category = 'install' | 'rewrites' | 'routing' | 'key-injection' | 'access' | 'rate-limits' | 'model-listing' | 'exposure';
+export const CATEGORIES: readonly Category[] = ['install', 'rewrites', 'routing', 'key-injection', 'access', 'rate-limits', 'model-listing', 'exposure'];
 
 export interface Fix {
   /** One line: what the fix changes. */

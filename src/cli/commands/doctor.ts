@@ -10,9 +10,9 @@ export default defineCommand({
   name: 'doctor',
   summary: 'diagnose URL rewrites, key injection, rate limits and the install under them',
   usage: 'demo doctor [flags]',
-  examples: ['demo doctor', 'demo doctor --category rewrites', 'demo doctor --probe-rate-limit', 'demo doctor --self-test', 'demo doctor --fix'],
+  examples: ['demo doctor', 'demo doctor --category rewrites', 'demo doctor --probe-rate-limit', 'demo doctor --self-test', 'demo doctor --self-test --maas subscription', 'demo doctor --fix'],
   flags: {
-    category: flag.strings('NAME', 'install|rewrites|key-injection|rate-limits|model-listing|exposure'),
+    category: flag.strings('NAME', 'install|rewrites|routing|key-injection|access|rate-limits|model-listing|exposure (routing and access: subscription era)'),
     'probe-rate-limit': flag.boolean('spend the token budget on purpose to confirm 429s arrive'),
     fix: flag.boolean('apply the proposed fixes after confirmation, then re-run the failed checks'),
     yes: flag.boolean('answer yes to --fix confirmations', { short: 'y' }),
@@ -21,6 +21,7 @@ export default defineCommand({
     'self-test': flag.boolean('plant each known fault on a private local topology, run doctor, print the score'),
     mutations: flag.string('N', 'with --self-test: N random single-field mutations of the objects instead of the named faults'),
     seed: flag.string('S', 'with --mutations: the random seed (default 1)'),
+    maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'with --self-test: which MaaS generation to test (default tier)', { env: 'DEMO_MAAS' }),
     ...accessFlags,
   },
   failOnWarning: (ctx) => ctx.flags['fail-on'] === 'warning',
@@ -44,7 +45,7 @@ export default defineCommand({
       };
       const mutations = count(ctx.flags.mutations, 'mutations');
       const seed = count(ctx.flags.seed, 'seed');
-      yield* selfTest(ctx.cfg, ctx.signal, { ...(mutations !== undefined ? { mutations } : {}), ...(seed !== undefined ? { seed } : {}) });
+      yield* selfTest(ctx.cfg, ctx.signal, { ...(mutations !== undefined ? { mutations } : {}), ...(seed !== undefined ? { seed } : {}), ...(ctx.flags.maas ? { maas: ctx.flags.maas } : {}), env: ctx.io.env });
       return;
     }
     const session = await (await openTarget(ctx)).open({ allowBroken: true, ...(ctx.flags.timeout !== undefined ? { fixTimeoutMs: ctx.flags.timeout } : {}) });
@@ -56,6 +57,7 @@ export default defineCommand({
         fix: ctx.flags.fix,
         confirm: ctx.flags.yes ? async () => true : (ctx.io.confirm ?? (async () => false)),
         signal: ctx.signal,
+        env: ctx.io.env,
       });
     } finally {
       await session.close();

@@ -8,11 +8,12 @@ export default defineCommand({
   name: 'manifests',
   summary: "render every step's objects as multi-document YAML, or a List with --output json (no cluster needed; keys masked unless --reveal-keys)",
   usage: 'demo manifests [flags]',
-  examples: ['demo manifests', 'demo manifests --vllm-host vllm.example.com > demo.yaml'],
+  examples: ['demo manifests', 'demo manifests --vllm-host vllm.example.com > demo.yaml', 'demo manifests --maas subscription'],
   flags: {
     vllm: flag.boolean('include step 3a'),
     'vllm-host': flag.string('HOST', 'remote vLLM host'),
-    step: flag.string('ID', 'only this step (1, 2, 3, 3a, 4, 5)'),
+    step: flag.string('ID', 'only this step (1, 2, 3, 3a, 4, 5; s1–s4 with --maas subscription)'),
+    maas: flag.choice(['tier', 'subscription'] as const, 'GEN', "which MaaS generation's objects: tier (default, the seed demo) or subscription (current MaaS)", { env: 'DEMO_MAAS' }),
     'reveal-keys': flag.boolean('print real provider keys (for piping to kubectl)'),
     'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image'),
   },
@@ -29,6 +30,7 @@ export default defineCommand({
         ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
         ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
         ...(f.step !== undefined ? { step: f.step } : {}),
+        ...(f.maas !== undefined ? { maas: f.maas } : {}),
       }),
     );
     return EXIT.ok;

@@ -13,7 +13,7 @@ import { EXIT } from '../../core/errors.js';
 import type { CommandName, EventInput } from '../../core/events.js';
 import type { EventSink } from '../../core/run.js';
 import { defineCommand, type AnyCommand, type CommandContext, type DirectCommand } from '../define.js';
-import { resolveFlags } from '../flags.js';
+import { flag, resolveFlags } from '../flags.js';
 import { createOutputSinks, inCi } from '../output.js';
 
 export interface Phase {
@@ -23,11 +23,16 @@ export interface Phase {
   text: string;
   /** Runs even when an earlier phase failed (doctor explains failures; down cleans up). */
   always: boolean;
+  /** The MaaS generation the phase belongs to: a failed `up` skips only its own generation's phases. */
+  maas: 'tier' | 'subscription';
+  /** Flags of the phase's command beyond its defaults (`up --maas subscription`). */
+  flags?: Record<string, unknown>;
 }
 
 export const PHASES: Phase[] = [
   {
     command: 'up',
+    maas: 'tier',
     title: 'demo up: deploy the pieces, one step at a time',
     text:
       'The egress gateway comes first: every call to an outside model provider leaves through it. Then an on-prem model, ' +
@@ -37,6 +42,7 @@ export const PHASES: Phase[] = [
   },
   {
     command: 'validate',
+    maas: 'tier',
     title: 'demo validate: send real calls and follow each one',
     text:
       'A user token is minted, then each call goes in through the MaaS gateway with a named expected result: ' +
@@ -46,6 +52,7 @@ export const PHASES: Phase[] = [
   },
   {
     command: 'doctor',
+    maas: 'tier',
     title: 'demo doctor: look for the usual faults',
     text:
       'Doctor checks the install, the URL rewrites on both gateways, that the provider key is injected exactly once, ' +
@@ -54,10 +61,48 @@ export const PHASES: Phase[] = [
   },
   {
     command: 'down',
+    maas: 'tier',
     title: 'demo down: leave nothing behind',
     text:
       'Down removes only what the demo created, found by its labels, and waits until all of it is gone. ' +
       'Nothing else on your laptop or cluster is touched.',
+    always: true,
+  },
+  {
+    command: 'up',
+    maas: 'subscription',
+    flags: { maas: 'subscription' },
+    title: 'demo up --maas subscription: the same idea in current MaaS',
+    text:
+      'Upstream MaaS replaced tokens and tiers with API keys kept as hashes in PostgreSQL, and subscriptions that give each model a token budget. ' +
+      'External models are upstream now: provider keys sit in Secrets, payload processing injects them and translates for Anthropic, and the gateway originates TLS to each provider. ' +
+      'The steps follow upstream’s external-model setup: credentials, external models, the catalog, access and limits.',
+    always: false,
+  },
+  {
+    command: 'validate',
+    maas: 'subscription',
+    title: 'demo validate: an API key, every model, every way in',
+    text:
+      'An sk-oai- key is minted for the subscription, then every model is called by the model name in the body and by its path. ' +
+      'The calls also show a bogus key refused with 403, a revoked key refused once the identity cache lets go of it, and a stream counted against the budget. ' +
+      'Every hop, payload processing included, reports what it did.',
+    always: false,
+  },
+  {
+    command: 'doctor',
+    maas: 'subscription',
+    title: 'demo doctor: the pitfalls of the current generation',
+    text:
+      'Doctor looks for what upstream’s troubleshooting warns about: a Secret payload processing cannot see, a TLS setting that does not match the endpoint, a model that is not Ready, a subscription without the model. ' +
+      'Each finding names the object and field, and the fix is a patch of that object.',
+    always: true,
+  },
+  {
+    command: 'down',
+    maas: 'subscription',
+    title: 'demo down: the keys go with it',
+    text: 'Down stops every process and removes the PostgreSQL data, and with it every API key. The prepared database template stays cached, so the next up is quick.',
     always: true,
   },
 ];
@@ -91,10 +136,12 @@ function keepOpen(sink: EventSink): EventSink {
 export interface TourOptions {
   phases?: Phase[];
   load?: ModuleLoader;
+  /** Only this generation's phases (`demo tour --maas subscription`). */
+  maas?: Phase['maas'];
 }
 
 export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Promise<number> {
-  const phases = opts.phases ?? PHASES;
+  const phases = (opts.phases ?? PHASES).filter((p) => !opts.maas || p.maas === opts.maas);
   const load = opts.load ?? loadModule;
   const { drive } = await import('../../core/run.js');
   const out = await createOutputSinks(ctx);
@@ -123,19 +170,19 @@ export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Prom
   };
 
   let exitCode: number = EXIT.ok;
-  let upFailed = false;
+  const upFailed = new Set<Phase['maas']>();
   let stopped = false;
   try {
     for (const [index, phase] of phases.entries()) {
       if (ctx.signal.aborted) break;
-      if (upFailed && !phase.always) continue;
+      if (upFailed.has(phase.maas) && !phase.always) continue;
       if (!(await intro(phase, index))) {
         stopped = true;
         break;
       }
       const mod = await load(phase.command);
       // The phase's own flags at their defaults (and environment twins), the tour's global flags on top.
-      const phaseCtx: CommandContext = { ...ctx, command: phase.command, flags: { ...resolveFlags(mod.flags, {}, ctx.io.env), ...ctx.flags } };
+      const phaseCtx: CommandContext = { ...ctx, command: phase.command, flags: { ...resolveFlags(mod.flags, {}, ctx.io.env), ...ctx.flags, ...(phase.flags ?? {}) } };
       // json prints one document per run; the other sinks stay open for the whole tour.
       const view = out.mode === 'json' ? (await import('../../render/json.js')).createJsonSink({ write: ctx.io.stdout }) : keepOpen(out.view);
       const sinks = [view, ...out.extra.map(keepOpen)];
@@ -150,7 +197,7 @@ export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Prom
         failOnWarning: mod.kind === 'stream' ? (mod.failOnWarning?.(phaseCtx) ?? false) : false,
       });
       if (result.exitCode !== EXIT.ok && exitCode === EXIT.ok) exitCode = result.exitCode;
-      if (phase.command === 'up' && result.exitCode !== EXIT.ok) upFailed = true;
+      if (phase.command === 'up' && result.exitCode !== EXIT.ok) upFailed.add(phase.maas);
       if (result.exitCode === EXIT.interrupted) break;
     }
     if (stopped) {
@@ -171,9 +218,9 @@ export async function runTour(ctx: CommandContext, opts: TourOptions = {}): Prom
 export default defineCommand({
   kind: 'direct',
   name: 'tour',
-  summary: 'walk through up, validate, doctor and down, explaining each step',
-  usage: 'demo tour',
-  examples: ['demo tour'],
-  flags: {},
-  run: (ctx) => runTour(ctx),
+  summary: 'walk through up, validate, doctor and down, explaining each step, in both MaaS generations',
+  usage: 'demo tour [--maas tier|subscription]',
+  examples: ['demo tour', 'demo tour --maas subscription'],
+  flags: { maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'walk only this MaaS generation (default: the tier era, then the subscription era)') },
+  run: (ctx) => runTour(ctx, ctx.flags.maas ? { maas: ctx.flags.maas } : {}),
 });

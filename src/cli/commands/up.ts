@@ -1,7 +1,6 @@
 /** `demo up`: steps 1–5 (and 3a) with readiness waits, on whichever target the run asked for. */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../core/errors.js';
-import { didYouMean } from '../../core/suggest.js';
 import { Secret } from '../../core/secret.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { UpOptions } from '../../targets/target.js';
@@ -24,6 +23,11 @@ const flags = {
   'skip-crds': flag.boolean('do not install the XBackendDestination CRD (it is installed already; cluster target)'),
   'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image instead of node + ConfigMap'),
   timeout: flag.seconds('readiness timeout per wait (default 120 on a cluster, 10 locally)'),
+  maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'MaaS generation: tier (the seed demo, default) or subscription (current MaaS: API keys, subscriptions, external models)', { env: 'DEMO_MAAS' }),
+  'database-url': flag.string('URL', 'subscription era: keep API keys in this PostgreSQL (postgres://…) instead of the embedded one', { env: 'DEMO_DATABASE_URL' }),
+  provider: flag.strings('NAME=URL', 'subscription era: point a provider at a real endpoint, e.g. openai=https://api.openai.com'),
+  'provider-key-file': flag.strings('NAME=FILE', "subscription era: file holding that provider's API key (never a plain flag)"),
+  'provider-ca-file': flag.strings('NAME=FILE', "subscription era: a private CA to trust for that provider's endpoint (besides the system's)"),
 };
 
 type UpContext = CommandContext<typeof flags>;
@@ -58,15 +62,58 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** `NAME=VALUE` pairs of a repeated flag, by name; a pair without `=` is a usage error. */
+function pairs(values: string[], flagName: string, example: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i <= 0 || i === v.length - 1) throw new UserError(`--${flagName} takes NAME=VALUE; got "${v}"`, `e.g. --${flagName} ${example}`);
+    out.set(v.slice(0, i), v.slice(i + 1));
+  }
+  return out;
+}
+
+/** `--provider`, with the CA files given for it (keys are read by `withProviderKeys`). */
+function providerOverrides(f: UpContext['flags']): NonNullable<UpOptions['providers']> {
+  const urls = pairs(f.provider, 'provider', 'openai=https://api.openai.com');
+  const cas = pairs(f['provider-ca-file'], 'provider-ca-file', 'openai=ca.pem');
+  const keys = pairs(f['provider-key-file'], 'provider-key-file', 'openai=key.txt');
+  for (const name of [...cas.keys(), ...keys.keys()]) {
+    if (!urls.has(name)) throw new UserError(`--provider-ca-file and --provider-key-file go with --provider ${name}=URL`, `e.g. --provider ${name}=https://api.${name}.com --provider-key-file ${name}=key.txt`);
+  }
+  for (const name of urls.keys()) {
+    if (!keys.has(name)) throw new UserError(`--provider ${name} needs the provider's key: --provider-key-file ${name}=FILE`, 'the file holds only the key; it goes into the provider Secret, never on a command line');
+  }
+  return [...urls.entries()].map(([name, url]) => ({ name, url, ...(cas.has(name) ? { caFile: cas.get(name)! } : {}) }));
+}
+
+/** The configuration with the keys of `--provider-key-file` in place of the configured ones. */
+function withProviderKeys(cfg: DemoConfig, files: string[]): DemoConfig {
+  const keys = pairs(files, 'provider-key-file', 'openai=key.txt');
+  if (!keys.size) return cfg;
+  return {
+    ...cfg,
+    providers: cfg.providers.map((p) => {
+      const file = keys.get(p.name);
+      if (file === undefined) return p;
+      let key: string;
+      try {
+        key = readFileSync(file, 'utf8').trim();
+      } catch {
+        throw new UserError(`cannot read --provider-key-file ${p.name}=${file}`, 'give a file holding only the key');
+      }
+      if (!key) throw new UserError(`--provider-key-file ${p.name}=${file} is empty`, 'give a file holding only the key');
+      return { ...p, key: new Secret(key) };
+    }),
+  };
+}
+
 /** What `up` was asked for, as the target reads it. */
 export async function upOptions(ctx: UpContext): Promise<UpOptions> {
   const f = ctx.flags;
-  const { FAULTS, findFault } = await import('../../model/faults.js');
-  for (const name of f.fault) {
-    const base = name.split(':')[0] ?? '';
-    if (!findFault(base)) throw new UserError(`unknown fault "${name}"${didYouMean(base, FAULTS.map((x) => x.name))}`, `faults: ${FAULTS.map((x) => x.name).join(', ')} (README.md#faults)`);
-  }
+  // Fault names are checked by the target: which faults exist depends on the MaaS generation it runs.
   const from = await readFrom(ctx);
+  const providers = providerOverrides(f);
   const vllm = f['no-vllm'] ? false : f.vllm || f['vllm-host'] !== undefined || f['vllm-url'] !== undefined ? true : undefined;
   return {
     ...(vllm !== undefined ? { vllm } : {}),
@@ -81,6 +128,9 @@ export async function upOptions(ctx: UpContext): Promise<UpOptions> {
     ...(f['wg-dir'] !== undefined ? { wgDir: f['wg-dir'] } : {}),
     skipCrds: f['skip-crds'],
     ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
+    ...(f.maas !== undefined ? { maas: f.maas } : {}),
+    ...(f['database-url'] !== undefined ? { databaseUrl: f['database-url'] } : {}),
+    ...(providers.length ? { providers } : {}),
   };
 }
 
@@ -106,11 +156,11 @@ export default defineCommand({
   name: 'up',
   summary: 'deploy steps 1–5 (and 3a) and wait until each is ready',
   usage: 'demo up [flags]',
-  examples: ['demo up', 'demo up --hardened', 'demo up --no-vllm', 'demo up --target cluster --vllm-host vllm.example.com', 'demo up --fault wrong-key'],
+  examples: ['demo up', 'demo up --maas subscription', 'demo up --hardened', 'demo up --no-vllm', 'demo up --target cluster --vllm-host vllm.example.com', 'demo up --fault wrong-key', 'demo up --maas subscription --provider openai=https://api.openai.com --provider-key-file openai=key.txt'],
   flags,
   plan: async (ctx) => (await openTarget(ctx)).plan(await upOptions(ctx)),
   async *run(ctx) {
-    const cfg = withVllmKey(ctx.cfg, ctx.flags['vllm-key-file'], ctx.io.env);
+    const cfg = withProviderKeys(withVllmKey(ctx.cfg, ctx.flags['vllm-key-file'], ctx.io.env), ctx.flags['provider-key-file']);
     const target = await openTarget({ ...ctx, cfg });
     yield* target.up(await upOptions(ctx), ctx.signal);
   },

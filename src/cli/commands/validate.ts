@@ -13,13 +13,17 @@ const flags = {
 
 type Selection = { only?: string | undefined; skip?: string | undefined };
 
-async function selected(ctx: CommandContext<typeof flags>, sel: Selection, session?: TargetSession) {
-  const { validationCalls } = await import('../../checks/validate.js');
-  const { selectCalls } = await import('../../checks/run-validate.js');
+/** The validation calls of the install's MaaS generation (the running one's, read without opening it). */
+async function catalog(ctx: CommandContext<typeof flags>, session?: TargetSession) {
+  const { validationCatalog } = await import('../../checks/catalog.js');
+  const generation = session?.generation ?? (await (await openTarget(ctx)).generation?.()) ?? 'tier';
   const cfg = session?.cfg ?? ctx.cfg;
-  const providers = session?.providers() ?? cfg.providers;
+  return validationCatalog(generation, cfg, session?.providers() ?? cfg.providers, ctx.io.env);
+}
+
+async function selected(ctx: CommandContext<typeof flags>, sel: Selection) {
   try {
-    return selectCalls(validationCalls(cfg, providers), sel.only, sel.skip);
+    return await (await catalog(ctx)).plan(sel.only, sel.skip);
   } catch (err) {
     throw new UserError((err as Error).message, 'e.g. --only 4,5 or --skip 10');
   }
@@ -29,8 +33,7 @@ async function* validate(ctx: CommandContext<typeof flags>, sel: Selection) {
   await selected(ctx, sel);
   const session = await (await openTarget(ctx)).open();
   try {
-    const { runValidate } = await import('../../checks/run-validate.js');
-    yield* runValidate(session, await selected(ctx, sel, session), ctx.signal);
+    yield* (await catalog(ctx, session)).run(session, sel.only, sel.skip, ctx.signal);
   } finally {
     await session.close();
   }
@@ -39,11 +42,11 @@ async function* validate(ctx: CommandContext<typeof flags>, sel: Selection) {
 export default defineCommand({
   kind: 'stream',
   name: 'validate',
-  summary: 'mint a token and run validation calls 1–10 with a per-hop trace of each',
+  summary: 'mint a token (or, in the subscription era, an API key) and run the validation calls with a per-hop trace of each',
   usage: 'demo validate [flags]',
   examples: ['demo validate', 'demo validate --skip 10', 'demo validate --only 4,5 --output json', 'demo validate --junit results.xml'],
   flags,
-  plan: async (ctx) => (await selected(ctx, ctx.flags)).map((c) => ({ id: `call-${c.id}`, title: `${c.id} ${c.title}` })),
+  plan: (ctx) => selected(ctx, ctx.flags),
   run: (ctx) => validate(ctx, ctx.flags),
   // `r` in the TUI: the failed calls again, by their call numbers.
   rerun: (ctx, ids) => validate(ctx, { only: ids.map((id) => id.replace(/^call-/, '')).join(',') }),

@@ -222,6 +222,7 @@ export class ClusterTarget implements Target {
   }
 
   async *up(up: UpOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
+    if (up.faults.length) throw new UserError(`--fault plants ${up.faults.join(', ')} in the local topology; a cluster is changed with kubectl`, 'drop --target cluster to rehearse the fault locally, or see docs/faults.md for the object each fault changes');
     if (up.from) throw new UserError(`--from runs ${up.from.source} on the local target; a cluster takes objects from kubectl`, `kubectl apply --server-side -f ${up.from.source === '-' ? '-' : up.from.source}   # or drop --target cluster`);
     if (up.hardened) throw new UserError('--hardened applies to the local target', 'on a cluster, `demo doctor --target cluster --category exposure` names each object change to make');
     const progress: Progress = { completed: [], appliedInStep: 0 };

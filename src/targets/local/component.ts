@@ -1,5 +1,6 @@
 /**
- * Process entry of one local hop: `node component.js <maas-gateway|maas-api|egress-gateway|maas-api-subscription|payload-processing> <stateDir>`.
+ * Process entry of one local hop: `node component.js <maas-gateway|maas-api|egress-gateway|maas-api-subscription|payload-processing> <stateDir> [tier|subscription]`.
+ * The third argument is the MaaS generation: in the subscription era `maas-gateway` and `maas-api` are that era's.
  * It reads its programmed spec from the state dir, serves on loopback, exposes an admin listener
  * (ready / config / traces / rate-limit counters) protected by the admin token from its environment,
  * and records its pid and ports in run/<name>.json. A restarted hop reuses its previous port.
@@ -29,7 +30,7 @@ interface Running {
   extraAdmin?: Record<string, (req: unknown, body: Buffer, url: URL) => unknown>;
 }
 
-async function start(name: string, dir: string): Promise<void> {
+async function start(name: string, dir: string, era: string): Promise<void> {
   const p = paths(dir);
   const adminToken = process.env.MAAS_EGRESS_DEMO_ADMIN_TOKEN;
   if (!adminToken) throw new Error('MAAS_EGRESS_DEMO_ADMIN_TOKEN is not set');
@@ -46,7 +47,25 @@ async function start(name: string, dir: string): Promise<void> {
   }
 
   let running: Running;
-  if (name === 'maas-gateway') {
+  if (name === 'maas-gateway' && era === 'subscription') {
+    const { createSubscriptionGateway } = await import('./subscription-gateway.js');
+    const hop = createSubscriptionGateway({
+      spec: file.spec as import('./subscription-gateway.js').SubscriptionGatewaySpec,
+      tls: { cert: readFileSync(p.serverCert, 'utf8'), key: readFileSync(p.serverKey, 'utf8') },
+      signingKey: signingKey(),
+      clusterTokenSha256: file.clusterTokenSha256 ?? '',
+      log,
+    });
+    running = {
+      ...hop,
+      setSpec: (s) => hop.setSpec(s as import('./subscription-gateway.js').SubscriptionGatewaySpec),
+      extraAdmin: {
+        'GET /ratelimit': () => ({ counters: hop.counters(), now: Date.now() }),
+        'POST /ratelimit/reset': () => (hop.resetCounters(), { ok: true }),
+        'POST /cache/reset': () => (hop.resetCache(), { ok: true }),
+      },
+    };
+  } else if (name === 'maas-gateway') {
     const { createMaasGateway } = await import('./maas-gateway.js');
     const hop = createMaasGateway({
       spec: file.spec as MaasGatewaySpec,
@@ -67,11 +86,11 @@ async function start(name: string, dir: string): Promise<void> {
     const { createEgressGateway } = await import('./egress-gateway.js');
     const hop = createEgressGateway(file.spec as EgressSpec, log);
     running = { ...hop, setSpec: (s) => hop.setSpec(s as EgressSpec) };
-  } else if (name === 'maas-api') {
+  } else if (name === 'maas-api' && era !== 'subscription') {
     const { createMaasApi } = await import('./maas-api.js');
     const hop = createMaasApi(file.spec as MaasApiSpec, signingKey());
     running = { ...hop, setSpec: (s) => hop.setSpec(s as MaasApiSpec) };
-  } else if (name === 'maas-api-subscription') {
+  } else if (name === 'maas-api-subscription' || (name === 'maas-api' && era === 'subscription')) {
     // The subscription-era maas-api: keys in PostgreSQL at DB_CONNECTION_URL (env, as upstream; never argv).
     const { createMaasApiKeys } = await import('./maas-api-keys.js');
     const { ApiKeyStore } = await import('./api-keys.js');
@@ -137,9 +156,9 @@ async function start(name: string, dir: string): Promise<void> {
 // never the hop: log (no headers, no bodies) and go on.
 process.on('unhandledRejection', (err) => process.stderr.write(`unhandled error in a request handler: ${(err as Error)?.message ?? String(err)}\n`));
 
-const [, , name, dir] = process.argv;
+const [, , name, dir, era = 'tier'] = process.argv;
 if (name && dir) {
-  start(name, dir).catch((err: Error) => {
+  start(name, dir, era).catch((err: Error) => {
     process.stderr.write(`${name}: failed to start: ${err.message}\n`);
     process.exit(1);
   });

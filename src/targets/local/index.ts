@@ -6,7 +6,8 @@ import { UserError } from '../../core/errors.js';
 import type { EventInput } from '../../core/events.js';
 import { selectSteps } from '../../../steps/index.js';
 import type { DownOptions, SessionOptions, Target, TargetOptions, TargetSession, UpOptions } from '../target.js';
-import { stateDir } from './state.js';
+import { readState, stateDir } from './state.js';
+import { DEFAULT_GENERATION, GENERATIONS, type GenerationId } from '../../generations/index.js';
 
 /** Locally, a wait gets this long unless `--timeout` says otherwise. */
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -25,7 +26,41 @@ export class LocalTarget implements Target {
     return stateDir(this.#opts.env);
   }
 
-  plan(opts: UpOptions): { id: string; title: string }[] {
+  /** What `up` runs: `--maas`, else the running topology's, else what a `--from` file holds, else the default. */
+  async #generationFor(opts: UpOptions): Promise<GenerationId> {
+    if (opts.maas) return opts.maas;
+    const running = readState(this.#dir)?.generation;
+    if (running) return running;
+    if (opts.from) {
+      const { objectsAreEra } = await import('./subscription-up.js');
+      if (objectsAreEra(opts.from.objects)) return 'subscription';
+    }
+    return readState(this.#dir) ? 'tier' : DEFAULT_GENERATION;
+  }
+
+  async generation(): Promise<GenerationId> {
+    return readState(this.#dir)?.generation ?? 'tier';
+  }
+
+  /** The subscription era's options, as its `up` takes them. */
+  #eraOptions(opts: UpOptions) {
+    return {
+      vllm: opts.vllm ?? true,
+      ...(opts.vllmUrl !== undefined ? { vllmUrl: opts.vllmUrl } : {}),
+      faults: opts.faults,
+      ...(opts.from ? { from: opts.from } : {}),
+      timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+      providers: opts.providers ?? [],
+      ...(this.#opts.env.MAAS_EGRESS_DEMO_CACHE_DIR ? { cacheDir: this.#opts.env.MAAS_EGRESS_DEMO_CACHE_DIR } : {}),
+    };
+  }
+
+  async plan(opts: UpOptions): Promise<{ id: string; title: string }[]> {
+    if ((await this.#generationFor(opts)) === 'subscription') {
+      const { eraLocalPlan, ERA_PLATFORM_STEP } = await import('./subscription-up.js');
+      return [ERA_PLATFORM_STEP, ...eraLocalPlan(this.#opts.cfg, this.#eraOptions(opts)).map((s) => ({ id: s.id, title: s.title }))];
+    }
     if (opts.from) {
       // Grouped as up will run them (by the demo's step label); cheap, no rendering.
       const ids = [...new Set(opts.from.objects.map((o) => o.metadata.labels?.['maas-egress-demo/step'] ?? 'objects'))];
@@ -45,6 +80,19 @@ export class LocalTarget implements Target {
       }
     }
     if (opts.from && opts.vllmUrl !== undefined) throw new UserError('--from and --vllm-url both say what to run', 'put the remote vLLM into the objects of the file (its XBackendDestination), or drop --from');
+    const generation = await this.#generationFor(opts);
+    const running = readState(this.#dir)?.generation ?? (readState(this.#dir) ? 'tier' : undefined);
+    if (running && running !== generation) {
+      throw new UserError(`the running topology is the ${GENERATIONS[running].title}; up does not change generations in place`, `run \`demo down\` first, then \`demo up --maas ${generation}\``);
+    }
+    if (generation === 'subscription') {
+      const { eraUp } = await import('./subscription-up.js');
+      yield* eraUp(this.#opts.cfg, this.#eraOptions(opts), this.#dir, signal);
+      return;
+    }
+    if (opts.databaseUrl !== undefined || opts.providers?.length) {
+      throw new UserError('--database-url and --provider belong to the subscription era', 'add --maas subscription');
+    }
     const { localUp } = await import('./local-target.js');
     // With --from the objects say whether the opt-in provider is there: its bridge route.
     const optional = this.#opts.cfg.providers.filter((p) => p.optional);
@@ -77,7 +125,11 @@ export class LocalTarget implements Target {
     if (!state) throw new UserError(`the local topology is not running (no state in ${this.#dir})`, 'start it with `demo up`');
     const h = await health(state);
     if (h.dead.length) throw new UserError(`the local topology is broken: ${h.dead.join(', ')} not running`, 'run `demo up` to restart the stopped hops, or `demo down` to clean up');
-    return envFacts(state, this.#opts.cfg);
+    if (state.generation === 'subscription') {
+      const { eraEnvFacts } = await import('./subscription-up.js');
+      return eraEnvFacts(state);
+    }
+    return { ...envFacts(state, this.#opts.cfg), MAAS_GENERATION: 'tier' };
   }
 
   async open(opts: SessionOptions = {}): Promise<TargetSession> {

@@ -36,6 +36,7 @@ import type { SpecFile } from './component.js';
 import { launchOf, planWorkloads, type Workload } from './workloads.js';
 import { topologyFromObjects } from './objects-topology.js';
 import { localWait, type LocalWorld } from './waits.js';
+import { GENERATIONS } from '../../generations/index.js';
 
 /** Objects to run instead of the rendered steps (`up --from FILE`). */
 export interface ObjectsFrom {
@@ -119,7 +120,7 @@ async function stopUncollected(ctx: Ctx): Promise<void> {
 const elapsed = (start: number) => Math.round(performance.now() - start);
 
 /** Polls `probe` until it returns true (met) or a string (the latest reason), within the timeout. */
-async function* waitFor(step: string, condition: string, timeoutMs: number, signal: AbortSignal, probe: () => Promise<true | string>): AsyncGenerator<EventInput> {
+export async function* waitFor(step: string, condition: string, timeoutMs: number, signal: AbortSignal, probe: () => Promise<true | string>): AsyncGenerator<EventInput> {
   const start = performance.now();
   let reason = 'starting';
   yield { kind: 'wait', step, condition, state: 'pending', elapsedMs: 0 };
@@ -527,6 +528,7 @@ function summaryEvent(state: LocalState, cfg: DemoConfig, title: string): EventI
     kind: 'summary',
     title: `Local topology ${title}`,
     facts: {
+      MaaS: GENERATIONS.tier.title,
       'MaaS gateway': `https://${state.host}`,
       HOST: facts.HOST!,
       CA_FILE: facts.CA_FILE!,
@@ -654,14 +656,14 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
 }
 
 /** Restarts the dead hops of a partly running topology, on the ports they had. */
-async function* repair(state: LocalState, h: Health, dir: string, signal: AbortSignal, timeoutMs: number): AsyncGenerator<EventInput> {
+export async function* repair(state: LocalState, h: Health, dir: string, signal: AbortSignal, timeoutMs: number): AsyncGenerator<EventInput> {
   const ts = performance.now();
   yield { kind: 'step-start', step: 'repair', title: `Restart stopped hops: ${h.dead.join(', ')}` };
   const cfgFile = paths(dir).config;
   if (!existsSync(cfgFile)) throw new StepFailedError('the state is incomplete (no config.json)', 'run `demo down` then `demo up`');
   for (const name of h.dead) {
     let component: ComponentState;
-    if ((HOPS as readonly string[]).includes(name)) {
+    if ((HOPS as readonly string[]).includes(name) && !state.launches?.[name]) {
       component = await launch(dir, { name, script: scriptPath('targets/local/component.js'), args: [name, dir], env: { MAAS_EGRESS_DEMO_ADMIN_TOKEN: state.adminToken } }, { timeoutMs, signal });
     } else {
       // A workload starts again exactly as `up` started it, on the port it had.
@@ -680,14 +682,15 @@ async function* repair(state: LocalState, h: Health, dir: string, signal: AbortS
   yield { kind: 'step-end', step: 'repair', ok: true, ms: elapsed(ts) };
 }
 
-async function stopComponents(components: Record<string, ComponentState>): Promise<void> {
+export async function stopComponents(components: Record<string, ComponentState>): Promise<void> {
   await Promise.all(Object.values(components).map((c) => stopAndWait(c.pid)));
 }
 
 /** Removes every file the demo created in the state dir, then the dir itself when empty. */
 export function cleanDir(dir: string, opts: { keepLock?: boolean } = {}): void {
   const p = paths(dir);
-  for (const f of [p.state, p.config, p.objects, p.run, p.spec, p.tls, p.logs]) rmSync(f, { recursive: true, force: true });
+  // The subscription era's API keys go with it (pgdata); the initdb template cache stays.
+  for (const f of [p.state, p.config, p.objects, p.run, p.spec, p.tls, p.logs, p.pgdata]) rmSync(f, { recursive: true, force: true });
   if (opts.keepLock) return;
   try {
     if (existsSync(dir) && readdirSync(dir).filter((f) => f !== 'up.lock').length === 0) {
@@ -704,7 +707,7 @@ export async function* localDown(dir: string): AsyncGenerator<EventInput> {
   const ts = performance.now();
   try {
     const state = readState(dir);
-    yield { kind: 'step-start', step: 'down', title: 'Stop the local topology and remove its state' };
+    yield { kind: 'step-start', step: 'down', title: `Stop the local topology and remove its state${state?.generation === 'subscription' ? ' (subscription era: the PostgreSQL data, every API key with it)' : ''}` };
     if (!state) {
       const leftovers = existsSync(paths(dir).run) ? readdirSync(paths(dir).run).filter((f) => f.endsWith('.json')) : [];
       for (const f of leftovers) {

@@ -249,9 +249,11 @@ export class PayloadProcessor {
           break;
         }
         case 'model-provider-resolver': {
-          if (!model) break;
+          // The route's model header (set by ipp-pre, or by a path route's filter), else the body's model.
           const name = s.headers['x-gateway-model-name'] || model;
-          const external = this.spec.externalModels.find((m) => m.modelName === name);
+          if (!name) break;
+          // The model name the ExternalModel answers to, else its own name (the id /v1/models lists).
+          const external = this.spec.externalModels.find((m) => m.modelName === name) ?? this.spec.externalModels.find((m) => m.name === name);
           if (!external) {
             const llm = this.spec.llmisvc.find((m) => m.modelName === name);
             if (llm) {
@@ -433,19 +435,33 @@ export function createPayloadProcessing(initial: PayloadProcessingSpec): Payload
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok', streams: processor.activeStreams() });
     if (req.method !== 'POST' || path !== '/v1/process') return sendJson(res, 404, { error: `no route ${req.method} ${path}` });
-    let msg: ProcessingRequest;
+    // One message, or several of one stream in order (`{"messages": […]}` → `{"responses": […]}`): what
+    // a gRPC stream carries back to back, sent in one exchange when the gateway already holds them.
+    let msgs: ProcessingRequest[];
+    let batch = false;
     try {
-      msg = JSON.parse((await readBody(req, 32 * 1024 * 1024)).toString('utf8')) as ProcessingRequest;
-      if (!msg || typeof msg.stream !== 'string' || !['pre', 'main'].includes(msg.stage) || !['request_headers', 'request_body', 'response_headers', 'response_body'].includes(msg.phase)) {
-        throw new Error('not a processing request');
+      const parsed = JSON.parse((await readBody(req, 32 * 1024 * 1024)).toString('utf8')) as ProcessingRequest | { messages?: unknown };
+      batch = Boolean(parsed && typeof parsed === 'object' && 'messages' in parsed);
+      msgs = batch ? ((parsed as { messages: unknown }).messages as ProcessingRequest[]) : [parsed as ProcessingRequest];
+      if (!Array.isArray(msgs) || msgs.length === 0) throw new Error('no messages');
+      for (const msg of msgs) {
+        if (!msg || typeof msg.stream !== 'string' || !['pre', 'main'].includes(msg.stage) || !['request_headers', 'request_body', 'response_headers', 'response_body'].includes(msg.phase)) {
+          throw new Error('not a processing request');
+        }
       }
     } catch (err) {
       return sendJson(res, 400, { error: `bad processing request: ${(err as Error).message}` });
     }
     try {
-      const { response, record } = processor.process(msg);
-      if (record) traces.add({ ...record, at: Date.now(), ms: performance.now() - started });
-      sendJson(res, 200, response);
+      const responses: ProcessingResponse[] = [];
+      for (const msg of msgs) {
+        const { response, record } = processor.process(msg);
+        if (record) traces.add({ ...record, at: Date.now(), ms: performance.now() - started });
+        responses.push(response);
+        // An immediate response ends the stream: later messages are never processed.
+        if (response.immediateResponse) break;
+      }
+      sendJson(res, 200, batch ? { responses } : responses[0]);
     } catch (err) {
       // A plugin failure is the gRPC error ext_proc would see: the gateway applies its failure mode.
       sendJson(res, 500, { error: `processing failed: ${(err as Error).message}` });

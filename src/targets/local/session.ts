@@ -21,6 +21,8 @@ import { paths, readJson, readState, stateDir, type LocalState } from './state.j
 import type { K8sObject } from '../../model/k8s-object.js';
 import { ObjectSet, type ObjectSource } from '../../model/object-source.js';
 import { mintServiceAccountToken, type SigningKeyFile } from './tokens.js';
+import type { GenerationId } from '../../generations/index.js';
+import { reconcileStatuses } from '../../model/subscription-status.js';
 
 /** The hop process serving each part of the topology. */
 const PART_OBJECTS: Record<keyof TopologySpec, string> = { maasGateway: 'process/maas-gateway', egress: 'process/egress-gateway', maasApi: 'process/maas-api' };
@@ -32,12 +34,14 @@ export class LocalSession implements TargetSession {
   readonly cfg: DemoConfig;
   readonly state: LocalState;
   readonly dir: string;
+  readonly generation: GenerationId;
   #agent: ReturnType<typeof gatewayAgent> | undefined;
 
   private constructor(dir: string, state: LocalState, cfg: DemoConfig) {
     this.dir = dir;
     this.state = state;
     this.cfg = cfg;
+    this.generation = state.generation ?? 'tier';
   }
 
   /** Opens the running topology, or says how to start it. */
@@ -84,7 +88,7 @@ export class LocalSession implements TargetSession {
 
   async hopRecords(requestId: string): Promise<HopRecord[]> {
     const out: HopRecord[] = [];
-    for (const name of ['maas-gateway', 'maas-api', 'egress-gateway']) {
+    for (const name of ['maas-gateway', 'maas-api', 'egress-gateway', 'payload-processing']) {
       try {
         const r = await this.admin(name)?.call<{ records: HopRecord[] }>('GET', `/traces?id=${encodeURIComponent(requestId)}`);
         out.push(...(r?.records ?? []));
@@ -121,6 +125,7 @@ export class LocalSession implements TargetSession {
   }
 
   async budget(userid: string, tier: string): Promise<BudgetRecord | undefined> {
+    if (this.generation === 'subscription') return this.#eraBudget(userid, tier);
     const t = await this.topology();
     const rl = t.maasGateway?.rateLimit;
     const limit = rl?.limits.find((l) => l.tier === tier)?.tokens;
@@ -128,6 +133,20 @@ export class LocalSession implements TargetSession {
     const r = await this.admin('maas-gateway')?.call<{ counters: Record<string, { spent: number; resetAt: number }> }>('GET', '/ratelimit');
     const c = r?.counters[`${tier}-user-tokens/${userid}`];
     return { tier, limit, spent: c?.spent ?? 0, ...(c ? { resetAt: c.resetAt } : {}), source: 'observed' };
+  }
+
+  /**
+   * The subscription era's budget: `limitKey` is the limit's name in `maas-trlp-<model>`
+   * (`<subNs>-<sub>-<model>-tokens`), counted per user.
+   */
+  async #eraBudget(userid: string, limitKey: string): Promise<BudgetRecord | undefined> {
+    const { readSubscriptionGateway } = await import('../../model/subscription-gateway.js');
+    const gw = (await this.admin('maas-gateway')?.call<{ spec: { objects?: K8sObject[] } }>('GET', '/config').catch(() => undefined))?.spec;
+    const limit = readSubscriptionGateway(gw?.objects ?? []).limits.find((l) => l.key === limitKey);
+    if (!limit) return undefined;
+    const r = await this.admin('maas-gateway')?.call<{ counters: Record<string, { spent: number; resetAt: number }> }>('GET', '/ratelimit');
+    const c = r?.counters[`${limitKey}/${userid}`];
+    return { tier: limitKey, limit: limit.limit, spent: c?.spent ?? 0, ...(c ? { resetAt: c.resetAt } : {}), source: 'observed' };
   }
 
   /** Reprograms one hop with its part of the topology, as a controller would (fixes, the self-test). */
@@ -146,7 +165,8 @@ export class LocalSession implements TargetSession {
     },
     apply: async (objects: K8sObject[]): Promise<boolean> => {
       const { applyObjects } = await import('./local-target.js');
-      const run = applyObjects(this.dir, this.cfg, objects, new AbortController().signal);
+      const { eraApplyObjects } = await import('./subscription-up.js');
+      const run = this.generation === 'subscription' ? eraApplyObjects(this.dir, readState(this.dir) ?? this.state, this.cfg, objects, new AbortController().signal) : applyObjects(this.dir, this.cfg, objects, new AbortController().signal);
       let step = await run.next();
       while (!step.done) step = await run.next();
       // Processes may have restarted on new ports: read the state again.
@@ -157,15 +177,21 @@ export class LocalSession implements TargetSession {
     objects: (): K8sObject[] => readJson<K8sObject[]>(paths(this.dir).objects) ?? [],
     resetCounters: async (): Promise<void> => {
       await this.admin('maas-gateway')?.call('POST', '/ratelimit/reset');
+      // The subscription era's gateway also forgets what its identity cache holds.
+      if (this.generation === 'subscription') await this.admin('maas-gateway')?.call('POST', '/cache/reset');
     },
   };
 
   objects(): ObjectSource {
-    return new ObjectSet(readJson<K8sObject[]>(paths(this.dir).objects) ?? []);
+    const objects = readJson<K8sObject[]>(paths(this.dir).objects) ?? [];
+    if (this.generation !== 'subscription') return new ObjectSet(objects);
+    // As a cluster serves them: with the statuses the era's controllers set.
+    return new ObjectSet(reconcileStatuses(objects, { gatewayHost: this.state.host, gatewayName: this.cfg.maas.gatewayName, gatewayNamespace: this.cfg.maas.gatewayNamespace, now: new Date(this.state.startedAt) }));
   }
 
   /** A fix edits parts of the running topology; only the parts that really change are reprogrammed. */
   async proposeFix(fix: FixRequest): Promise<FixProposal | undefined> {
+    if (fix.apply?.length) return this.#proposeObjects(fix.apply);
     if (!fix.edits?.length) return undefined;
     const current = await this.topology();
     const edited = structuredClone(current);
@@ -185,9 +211,26 @@ export class LocalSession implements TargetSession {
     };
   }
 
+  /** An object patch (the subscription era): the objects that differ from the running ones are applied. */
+  #proposeObjects(objects: K8sObject[]): FixProposal {
+    const current = this.rehearse.objects();
+    const key = (o: K8sObject) => `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const changed = objects.filter((o) => !isDeepStrictEqual(current.find((c) => key(c) === key(o)), o));
+    const next = [...current.filter((c) => !changed.some((o) => key(o) === key(c))), ...changed];
+    return {
+      patch: changed.length ? `apply ${changed.map((o) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`).join(', ')}` : 'nothing to change',
+      changes: changed.length,
+      apply: async function* (this: LocalSession): AsyncGenerator<EventInput, string[]> {
+        await this.rehearse.apply(next);
+        for (const o of changed) yield { kind: 'apply', step: 'fix', object: `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`, action: 'configured' };
+        return [];
+      }.bind(this),
+    };
+  }
+
   async installFacts(): Promise<InstallFact[]> {
     const h = await health(this.state);
-    const hopOf = (name: string): HopId => (name.startsWith('provider-') ? `provider:${name.slice(9)}` : name === 'onprem-sim' ? 'onprem' : (name as HopId));
+    const hopOf = (name: string): HopId => (name.startsWith('provider-') ? `provider:${name.slice(9)}` : name === 'onprem-sim' ? 'onprem' : name === 'postgres' ? 'maas-api' : (name as HopId));
     return Object.entries(this.state.components).map(([name, c]) => ({
       name,
       ok: h.alive.includes(name),

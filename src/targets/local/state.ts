@@ -7,6 +7,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../core/errors.js';
+import type { GenerationId } from '../../generations/index.js';
+import type { EraProvider } from '../../generations/subscription/providers.js';
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MAAS_EGRESS_DEMO_STATE_DIR) return env.MAAS_EGRESS_DEMO_STATE_DIR;
@@ -47,6 +49,14 @@ export interface LocalState {
   launches?: Record<string, { name: string; script: string; args: string[]; env: Record<string, string> }>;
   /** Started with `--hardened` (the topology's own fields say what that changed). */
   hardened?: boolean;
+  /** The MaaS generation this topology runs (absent: the tier era, as before generations existed). */
+  generation?: GenerationId;
+  /** The subscription era's own facts: where its database is, which providers it stands in for. */
+  era?: {
+    /** `--database-url` (may hold a password: this file is 0600); absent: the embedded PGlite. */
+    databaseUrl?: string;
+    providers: EraProvider[];
+  };
 }
 
 export const paths = (dir: string) => ({
@@ -66,6 +76,10 @@ export const paths = (dir: string) => ({
   config: join(dir, 'config.json'),
   /** The applied objects (keys in clear: 0600). */
   objects: join(dir, 'objects.json'),
+  /** The subscription era's PostgreSQL data directory (the API keys): `down` removes it. */
+  pgdata: join(dir, 'pgdata'),
+  /** The provider simulators' certificates (subscription era). */
+  providerTls: join(dir, 'tls', 'providers'),
   runFile: (name: string) => join(dir, 'run', `${name}.json`),
   specFile: (name: string) => join(dir, 'spec', `${name}.json`),
   logFile: (name: string) => join(dir, 'logs', `${name}.log`),
