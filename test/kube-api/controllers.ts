@@ -61,6 +61,8 @@ export class Controllers {
   private readonly triggers: ((e: StoreEvent) => void)[] = [];
   private readonly podSteps = new Map<string, number>();
   private readonly podIps = new Map<string, string>();
+  /** Generation of each wg-class route when its status was last written (uid → generation). */
+  private readonly wgRouteGenerations = new Map<string, number | undefined>();
   private nextIp = 10;
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -856,7 +858,10 @@ export class Controllers {
         className === WG_CLASS ? WG_CONTROLLER : gc ? String(spec(gc)['controllerName'] ?? OPENSHIFT_GATEWAY_CONTROLLER) : undefined;
       if (!controllerName || (className !== WG_CLASS && controllerName === WG_CONTROLLER)) continue;
       const g = className === WG_CLASS ? undefined : route.metadata.generation;
-      const prev = existing.find((e) => deepEqual(e['parentRef'], p.raw) && e['controllerName'] === controllerName);
+      // The wg controller builds each parent's conditions anew when it translates a changed route (fresh
+      // lastTransitionTime, no observedGeneration); other controllers keep the time while the status holds.
+      const rebuilt = className === WG_CLASS && this.wgRouteGenerations.get(route.metadata.uid!) !== route.metadata.generation;
+      const prev = rebuilt ? undefined : existing.find((e) => deepEqual(e['parentRef'], p.raw) && e['controllerName'] === controllerName);
       const conditions = this.conditions('HTTPRoute', route, [
         { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Route was valid', ...(g ? { observedGeneration: g } : {}) },
         backendProblem
@@ -866,6 +871,13 @@ export class Controllers {
       parents.push({ parentRef: p.raw, controllerName, conditions });
     }
     this.writeStatus(t, route, { ...((route['status'] ?? {}) as object), parents }, 'gateway-controllers');
+    if (refs.some((p) => this.wgParent(p))) this.wgRouteGenerations.set(route.metadata.uid!, route.metadata.generation);
+  }
+
+  private wgParent(p: { name: string; namespace: string }): boolean {
+    const gwT = this.type(GW_GROUP, 'gateways');
+    const gw = gwT ? this.store.get(gwT, p.namespace, p.name) : undefined;
+    return !!gw && spec(gw)['gatewayClassName'] === WG_CLASS;
   }
 
   private backendProblem(ns: string, rules: { backendRefs?: Record<string, unknown>[] }[]): { reason: string; message: string } | undefined {

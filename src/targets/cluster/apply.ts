@@ -16,7 +16,7 @@ import type { RenderedStep } from './render.js';
 import type { K8sObject, ObjectPatch } from '../../model/k8s-object.js';
 import { Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal } from './state.js';
-import { kindOwner } from './wait.js';
+import { appliedMark, kindOwner, type AppliedMarks } from './wait.js';
 
 export const APPLY_MODE_ANNOTATION = 'maas-egress-demo/apply';
 
@@ -74,8 +74,8 @@ export function applyFailure(obj: { kind?: string; metadata?: { namespace?: stri
   }
 }
 
-/** Applies one object of ours; returns what happened. */
-export async function applyObject(kube: Kube, obj: K8sObject, preexisting: readonly ObjRef[]): Promise<{ action: ApplyAction | 'skipped'; note?: string }> {
+/** Applies one object of ours; returns what happened (and, when it changed, the mark waits judge conditions by). */
+export async function applyObject(kube: Kube, obj: K8sObject, preexisting: readonly ObjRef[], applied?: AppliedMarks): Promise<{ action: ApplyAction | 'skipped'; note?: string }> {
   const ref = refOf(obj);
   let before: K8sObject | undefined;
   try {
@@ -96,12 +96,14 @@ export async function applyObject(kube: Kube, obj: K8sObject, preexisting: reado
   } catch (err) {
     throw applyFailure(obj, err);
   }
+  const mark = appliedMark(before, after);
+  if (mark && applied) applied.set(refText(obj), mark);
   if (!before) return { action: 'created' };
   return { action: before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured' };
 }
 
 /** Applies a patch of a foreign object (force: the operator owns those fields). */
-export async function applyPatch(kube: Kube, patch: ObjectPatch): Promise<ApplyAction> {
+export async function applyPatch(kube: Kube, patch: ObjectPatch, applied?: AppliedMarks): Promise<ApplyAction> {
   const ref = { apiVersion: patch.target.apiVersion, kind: patch.target.kind, namespace: patch.target.namespace, name: patch.target.name };
   let before: K8sObject | undefined;
   try {
@@ -114,6 +116,8 @@ export async function applyPatch(kube: Kube, patch: ObjectPatch): Promise<ApplyA
   }
   try {
     const after = await kube.apply(patch.applyObject, { force: true });
+    const mark = appliedMark(before, after);
+    if (mark && applied) applied.set(refText(patch.applyObject), mark);
     return before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
   } catch (err) {
     throw applyFailure(patch.applyObject, err);
@@ -179,12 +183,12 @@ export async function* recordState(
 export async function* applyStep(
   kube: Kube,
   rendered: RenderedStep,
-  opts: { preexisting: readonly ObjRef[]; signal: AbortSignal; counts: ApplyCounts; onApplied?: (ref: string) => void },
+  opts: { preexisting: readonly ObjRef[]; signal: AbortSignal; counts: ApplyCounts; onApplied?: (ref: string) => void; applied?: AppliedMarks },
 ): AsyncGenerator<EventInput> {
   const step = rendered.step.id;
   for (const obj of rendered.objects) {
     if (opts.signal.aborted) return;
-    const r = await applyObject(kube, obj, opts.preexisting);
+    const r = await applyObject(kube, obj, opts.preexisting, opts.applied);
     if (r.action === 'skipped') {
       opts.counts.skipped++;
       yield { kind: 'apply', step, object: `${refText(obj)} (${r.note})`, action: 'unchanged' };
@@ -196,7 +200,7 @@ export async function* applyStep(
   }
   for (const patch of rendered.patches) {
     if (opts.signal.aborted) return;
-    const action = await applyPatch(kube, patch);
+    const action = await applyPatch(kube, patch, opts.applied);
     opts.counts[action]++;
     opts.onApplied?.(refText(patch.applyObject));
     const what = [patch.container ? `image ${patch.container.image}` : '', ...Object.entries(patch.annotations).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(', ');

@@ -18,7 +18,8 @@ import { selectSteps } from '../../../steps/index.js';
 import { preflight } from './preflight.js';
 import { ApplyFailedError, applyStep, dryRunStep, emptyCounts, recordState } from './apply.js';
 import { readState } from './state.js';
-import { runWait, WaitFailedError } from './wait.js';
+import { runWait, WaitFailedError, type AppliedMarks } from './wait.js';
+import { Informers } from './informers.js';
 import { labelledObjects, teardown } from './teardown.js';
 
 export const RESUME = 'demo up --target cluster';
@@ -134,7 +135,10 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
   const counts = emptyCounts();
   const completed = progress.completed;
   const existing = await readState(kube, facts.maasNamespace);
-  {
+  // one LIST and one WATCH per waited kind for the whole run; conditions judged against our applies
+  const informers = new Informers(kube);
+  const applied: AppliedMarks = new Map();
+  try {
     for (const r of plan) {
       if (signal.aborted) throw new InterruptedError();
       const t0 = performance.now();
@@ -145,10 +149,10 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
         for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
         const state = completed.length === 0 ? yield* recordState(kube, plan, facts.maasNamespace, existing, r.step.id) : undefined;
         const preexisting = state?.preexisting ?? (await readState(kube, facts.maasNamespace))?.preexisting ?? [];
-        yield* applyStep(kube, r, { preexisting, signal: signal, counts, onApplied: () => void progress.appliedInStep++ });
+        yield* applyStep(kube, r, { preexisting, signal, counts, applied, onApplied: () => void progress.appliedInStep++ });
         for (const w of r.step.waits(sctx)) {
           if (signal.aborted) break;
-          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal: signal });
+          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal, informers, applied });
         }
         if (signal.aborted) throw new InterruptedError();
         yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
@@ -169,6 +173,8 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
         );
       }
     }
+  } finally {
+    informers.stopAll();
   }
   progress.current = undefined;
   const changed = counts.created + counts.configured;

@@ -10,7 +10,7 @@ import type { K8sObject } from '../../model/k8s-object.js';
 import { DEMO_SELECTOR, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP } from '../../model/k8s-object.js';
 import { Kube, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { MANAGED_ANNOTATION, STATE_NAME, readState, sameRef, type DemoState } from './state.js';
-import { runPlan, runWait, type WaitPlan } from './wait.js';
+import { isFailure, runPlan, runWait, type WaitPlan } from './wait.js';
 import { StepFailedError } from '../../core/errors.js';
 
 /** Deletion order inside a step: users of a thing go before the thing. */
@@ -59,21 +59,17 @@ export async function labelledObjects(kube: Kube): Promise<K8sObject[]> {
   return found.sort((a, b) => stepRank(a) - stepRank(b) || rank(a) - rank(b));
 }
 
-function gonePlan(kube: Kube, refs: ObjRef[], label: string): WaitPlan {
-  const sources = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
-  for (const r of refs) sources.set(`${r.apiVersion}|${r.kind}|${r.namespace ?? ''}`, { apiVersion: r.apiVersion, kind: r.kind, ...(r.namespace ? { namespace: r.namespace } : {}) });
+function gonePlan(refs: ObjRef[], label: string): WaitPlan {
   let left: string[] = [];
   return {
     condition: `${label}: ${refs.length} object${refs.length === 1 ? '' : 's'} gone`,
-    watches: [...sources.values()].map((s) => ({ ...s, labelSelector: DEMO_SELECTOR })),
-    async probe() {
+    async probe(view) {
       left = [];
       for (const r of refs) {
-        const o = await kube.get(r).catch((err: unknown) => {
-          if (toKubeError(err, '').errorKind === 'kind-not-served') return undefined;
-          throw err;
-        });
-        if (o) left.push(`${refText(r)}${(o.metadata as { deletionTimestamp?: string }).deletionTimestamp ? ' (terminating)' : ''}`);
+        const o = await view.object(r.apiVersion, r.kind, r.namespace, r.name, refText(r));
+        // a kind no longer served (its CRD went first) holds no objects
+        if (!o || isFailure(o)) continue;
+        left.push(`${refText(r)}${(o.metadata as { deletionTimestamp?: string }).deletionTimestamp ? ' (terminating)' : ''}`);
       }
       return left.length ? { met: false, reason: `${left.length} left: ${left.slice(0, 3).join(', ')}${left.length > 3 ? ', …' : ''}` } : { met: true };
     },
@@ -146,7 +142,7 @@ export async function* teardown(kube: Kube, maasNamespace: string, opts: { timeo
         if (gone) deleted++;
         yield { kind: 'apply', step, object: refText(o), action: 'deleted' };
       }
-      if (mine.length && !opts.signal.aborted) yield* runPlan(kube, step, gonePlan(kube, mine.map(refOf), `step ${step}`), opts);
+      if (mine.length && !opts.signal.aborted) yield* runPlan(kube, step, gonePlan(mine.map(refOf), `step ${step}`), opts);
       yield { kind: 'step-end', step, ok: true, ms: Math.round(performance.now() - t0) };
     } catch (err) {
       const e = err instanceof StepFailedError ? err : new StepFailedError(toKubeError(err, `step ${step}`).message, 'run `demo down --target cluster` again; it only touches what is left');
