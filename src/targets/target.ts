@@ -32,6 +32,8 @@ export interface TargetOptions {
   /** Cluster: CA bundle of the MaaS gateway, or no verification at all. */
   caFile?: string;
   insecure?: boolean;
+  /** Cluster: the MaaS generation when the cluster's evidence does not decide it (`--maas`). */
+  maas?: 'tier' | 'subscription';
 }
 
 export interface UpOptions {
@@ -56,6 +58,8 @@ export interface UpOptions {
   wgDir?: string;
   skipCrds: boolean;
   simulatorImage?: string;
+  /** Cluster: take fields other field managers own (kubectl's --force-conflicts). */
+  forceConflicts?: boolean;
 }
 
 export interface DownOptions {

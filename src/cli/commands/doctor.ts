@@ -1,7 +1,7 @@
 /** `demo doctor`: configuration and live probes, hop by hop, with a concrete fix for each failure. */
 import { UserError } from '../../core/errors.js';
 import { defineCommand } from '../define.js';
-import { accessFlags, flag } from '../flags.js';
+import { accessFlags, flag, generationFlags } from '../flags.js';
 import { chooseOutput } from '../output.js';
 import { openTarget } from '../target-options.js';
 
@@ -22,6 +22,7 @@ export default defineCommand({
     mutations: flag.string('N', 'with --self-test: N random single-field mutations of the objects instead of the named faults'),
     seed: flag.string('S', 'with --mutations: the random seed (default 1)'),
     ...accessFlags,
+    ...generationFlags,
   },
   failOnWarning: (ctx) => ctx.flags['fail-on'] === 'warning',
   async *run(ctx) {

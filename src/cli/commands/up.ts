@@ -6,7 +6,7 @@ import { Secret } from '../../core/secret.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { UpOptions } from '../../targets/target.js';
 import { defineCommand, type CommandContext } from '../define.js';
-import { flag } from '../flags.js';
+import { flag, generationFlags } from '../flags.js';
 import { openTarget } from '../target-options.js';
 
 const flags = {
@@ -24,6 +24,8 @@ const flags = {
   'skip-crds': flag.boolean('do not install the XBackendDestination CRD (it is installed already; cluster target)'),
   'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image instead of node + ConfigMap'),
   timeout: flag.seconds('readiness timeout per wait (default 120 on a cluster, 10 locally)'),
+  'force-conflicts': flag.boolean('take the fields another field manager owns on our objects (cluster target; kubectl\'s name)'),
+  ...generationFlags,
 };
 
 type UpContext = CommandContext<typeof flags>;
@@ -81,6 +83,7 @@ export async function upOptions(ctx: UpContext): Promise<UpOptions> {
     ...(f['wg-dir'] !== undefined ? { wgDir: f['wg-dir'] } : {}),
     skipCrds: f['skip-crds'],
     ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
+    ...(f['force-conflicts'] ? { forceConflicts: true } : {}),
   };
 }
 

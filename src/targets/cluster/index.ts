@@ -98,6 +98,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
   let sctx = stepContext(render, cfg);
   const facts = yield* preflight(kube, loaded, cfg, {
     mode: dryRun ? 'dry-run' : 'up',
+    ...(opts.maas ? { maas: opts.maas } : {}),
     ...(wgDir ? { wgDir } : {}),
     skipCrds: skipFlag,
     render: (f) => {
@@ -198,7 +199,7 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
   const kube = new Kube(loaded.kc);
   const cfg = copyConfig(opts.cfg);
   const timeoutMs = down.timeoutMs ?? 180_000;
-  const facts = yield* preflight(kube, loaded, cfg, { mode: 'down' });
+  const facts = yield* preflight(kube, loaded, cfg, { mode: 'down', ...(opts.maas ? { maas: opts.maas } : {}) });
   const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: signal });
   if (signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));

@@ -23,7 +23,7 @@ import { baseSpec, type BackendSpec, type BridgeSpec, type EgressRouteSpec, type
 import type { Kube } from './client.js';
 import { WASM_SHIM_FACT } from '../../checks/doctor/types.js';
 import { evaluateCel } from './cel.js';
-import { detectMaasGeneration, identityFor } from './identity.js';
+import { detectMaasGeneration, evidenceText, identityFor, type MaasGeneration } from './identity.js';
 import { diagnosePod, verdictLine } from './pod-reasons.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { DEFAULT_TRLP_NAME, envoyName, names } from '../../../steps/scope.js';
@@ -443,6 +443,8 @@ export interface FactInputs {
   cfg: DemoConfig;
   env: Record<string, string | undefined>;
   providers: readonly ProviderConfig[];
+  /** `--maas`: the generation when the evidence does not decide. */
+  maas?: MaasGeneration;
 }
 
 export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): Promise<InstallFact[]> {
@@ -451,15 +453,19 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
   const facts: InstallFact[] = [];
 
   // MaaS generation: the bridges authenticate tier-era ServiceAccount tokens only (contracts §4.5).
-  const gen = await detectMaasGeneration(kube, cfg.maas.apiNamespace).catch(() => undefined);
+  const gen = await detectMaasGeneration(kube, cfg.maas.apiNamespace, { gatewayNamespace: cfg.maas.gatewayNamespace, ...(inp.maas ? { override: inp.maas } : {}) }).catch(() => undefined);
   if (gen) {
-    const id = identityFor(gen.generation);
-    facts.push(
-      id.supported
-        ? { name: 'MaaS generation', ok: true, hop: 'maas-api', detail: `${gen.generation} era${gen.assumed ? ' (assumed)' : ''}: ${gen.evidence.join('; ')}` }
-        : { name: 'MaaS generation', ok: false, hop: 'maas-api', detail: `${gen.generation} era: ${gen.evidence.join('; ')} — ${id.explain().message}`, fix: { summary: 'the demo needs a tier-era MaaS', patch: id.explain().hint } },
-    );
+    const seen = evidenceText(gen);
+    if (gen.generation === 'tier') {
+      facts.push({ name: 'MaaS generation', ok: true, hop: 'maas-api', detail: `tier era${gen.override ? ' (--maas)' : ''}: ${seen}` });
+    } else if (gen.generation === 'subscription') {
+      const why = identityFor('subscription').explain();
+      facts.push({ name: 'MaaS generation', ok: false, hop: 'maas-api', detail: `subscription era: ${seen} — ${why.message}`, fix: { summary: 'the demo needs a tier-era MaaS', patch: why.hint } });
+    } else {
+      facts.push({ name: 'MaaS generation', ok: false, hop: 'maas-api', detail: `${gen.generation === 'mixed' ? 'the evidence points to both generations' : 'could not tell the generation'}: ${seen}`, fix: { summary: 'say which MaaS generation the cluster runs', patch: 'demo doctor --target cluster --maas tier   # or --maas subscription' } });
+    }
   }
+  const tierEra = !gen || gen.generation === 'tier';
 
   // Kuadrant: both policy kinds served.
   const missing: string[] = [];
@@ -536,7 +542,8 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
   const api = await deploymentFact(objs, cfg.maas.apiNamespace, names.maasApi, 'maas-api', 'maas-api', { missingFix: { summary: 'install MaaS (maas-api)', patch: `kubectl get deployment -A -l app.kubernetes.io/name=maas-api` } });
   const { deployment: apiDeployment, ...apiFact } = api;
   facts.push(apiFact);
-  if (apiDeployment) {
+  // On another generation, maas-api is not the tier-era fork's to replace: no image advice there.
+  if (apiDeployment && tierEra) {
     const image = containerOf(apiDeployment, 'maas-api')?.image ?? '';
     const managed = apiDeployment.metadata.annotations?.[MANAGED_ANNOTATION];
     const ns = cfg.maas.apiNamespace;

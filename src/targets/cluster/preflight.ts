@@ -14,7 +14,7 @@ import type { K8sObject } from '../../model/k8s-object.js';
 import { loadXBackendCrds } from './render.js';
 import { Kube, KubeApiError, toKubeError, type RulesReview } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
-import { detectMaasGeneration, identityFor, type GenerationFacts, type MaasIdentity } from './identity.js';
+import { detectMaasGeneration, evidenceText, identityFor, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
 import { kindOwner } from './wait.js';
 
 export const PREFLIGHT_STEP = 'preflight';
@@ -31,7 +31,8 @@ export interface ClusterFacts {
   domain: string;
   maasNamespace: string;
   generation: GenerationFacts;
-  identity: MaasIdentity;
+  /** Undefined when the generation could not be decided (only `down` goes on then). */
+  identity: MaasIdentity | undefined;
   /** The cluster serves XBackendDestination already (step 1 then renders no CRD). */
   xbackendServed: boolean;
 }
@@ -40,6 +41,8 @@ export interface PreflightOptions {
   mode: 'up' | 'dry-run' | 'down' | 'read';
   wgDir?: string;
   skipCrds?: boolean;
+  /** `--maas`: the generation when the evidence does not decide (or decides wrongly). */
+  maas?: MaasGeneration;
   /** Renders the plan once the facts are known, so permissions are checked on the exact objects. */
   render?: (facts: ClusterFacts) => RenderedStep[];
 }
@@ -244,15 +247,31 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       return { value: ns, detail: `maas-api in ${ns}` };
     });
     const generation = yield* check('MaaS generation is the tier era the demo needs', async () => {
-      const g = await detectMaasGeneration(kube, maasNamespace);
-      const identity = identityFor(g.generation);
-      if (!identity.supported && opts.mode !== 'down') {
-        const why = identity.explain();
-        fail(`${why.message} (${g.evidence.join('; ')})`, why.hint);
+      const g = await detectMaasGeneration(kube, maasNamespace, { gatewayNamespace: cfg.maas.gatewayNamespace, ...(opts.maas ? { override: opts.maas } : {}) });
+      const seen = evidenceText(g);
+      if (opts.mode === 'down') return { value: g, detail: `${g.generation}: ${seen}` };
+      if (g.generation === 'unknown') {
+        fail(
+          `could not tell which MaaS generation this cluster runs, and the demo does not guess (seen: ${seen})`,
+          'if it is the tier era (maas-api serves /v1/tokens), say so with --maas tier; otherwise let your user reach maas-api through the API server (get/create services/proxy in its namespace) so it can be asked',
+        );
       }
-      return { value: g, detail: `${g.generation}${g.assumed ? ' (assumed)' : ''}: ${g.evidence.join('; ')}` };
+      if (g.generation === 'mixed') {
+        fail(`the evidence points to both MaaS generations (seen: ${seen})`, 'say which one this cluster runs with --maas tier or --maas subscription');
+      }
+      if (g.override === 'tier' && g.maasApiSays === 'subscription') {
+        fail(
+          `--maas tier was given, but maas-api itself answers as the subscription era (seen: ${seen}); the demo never replaces a maas-api of another generation with the tier-era fork`,
+          'run the demo on a tier-era MaaS, or on the local target: `demo up`',
+        );
+      }
+      const identity = identityFor(g.generation);
+      if (!identity.supported) {
+        const why = identity.explain();
+        fail(`${why.message} (seen: ${seen})`, why.hint);
+      }
+      return { value: g, detail: `${g.generation}${g.override ? ' (--maas)' : ''}: ${seen}` };
     });
-    if (generation.assumed) yield { kind: 'log', level: 'warn', message: 'could not tell the MaaS generation (no tier ConfigMap, no api-key CRDs); assuming the tier era' };
     let xbackendServed = false;
     if (opts.mode === 'up' || opts.mode === 'dry-run') {
       xbackendServed = yield* check('XBackendDestination CRD installed or available from --wg-dir', async () => {
@@ -277,7 +296,7 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       domain,
       maasNamespace,
       generation,
-      identity: identityFor(generation.generation),
+      identity: generation.generation === 'tier' || generation.generation === 'subscription' ? identityFor(generation.generation) : undefined,
       xbackendServed,
     };
     const plan = opts.render ? opts.render(facts) : [];

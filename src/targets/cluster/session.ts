@@ -202,7 +202,7 @@ export class ClusterSession implements TargetSession {
   /** What the controllers say: CRDs, Deployments, Gateway, policy and route status, the §6 hazard. */
   async installFacts(): Promise<InstallFact[]> {
     await this.#ourRoutes();
-    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers() });
+    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers(), ...(this.#opts.maas ? { maas: this.#opts.maas } : {}) });
   }
 
   objects(): ObjectSource {
