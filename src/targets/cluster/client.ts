@@ -337,10 +337,22 @@ export class Kube {
     }
   }
 
-  /** A JSON merge patch (used to take our labels off an object we adopted but did not create). */
-  async mergePatch(ref: ObjRef, patch: unknown): Promise<K8sObject> {
+  /**
+   * A JSON merge patch: an update operation, so the fields it changes become `manager`'s (ours unless a
+   * field is handed back to the manager that owned it before us).
+   */
+  async mergePatch(ref: ObjRef, patch: unknown, manager: string = FIELD_MANAGER): Promise<K8sObject> {
     try {
-      return await this.#call<K8sObject>('PATCH', await this.pathOf(ref), { query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict' }, body: patch, contentType: 'application/merge-patch+json' });
+      return await this.#call<K8sObject>('PATCH', await this.pathOf(ref), { query: { fieldManager: manager, fieldValidation: 'Strict' }, body: patch, contentType: 'application/merge-patch+json' });
+    } catch (err) {
+      throw toKubeError(err, `patch ${refText(ref)}`);
+    }
+  }
+
+  /** A JSON patch (RFC 6902), an update operation like mergePatch: `test` ops guard what it changes. */
+  async jsonPatch(ref: ObjRef, ops: { op: string; path: string; value?: unknown }[], manager: string = FIELD_MANAGER): Promise<K8sObject> {
+    try {
+      return await this.#call<K8sObject>('PATCH', await this.pathOf(ref), { query: { fieldManager: manager, fieldValidation: 'Strict' }, body: ops, contentType: 'application/json-patch+json' });
     } catch (err) {
       throw toKubeError(err, `patch ${refText(ref)}`);
     }

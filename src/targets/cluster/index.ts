@@ -150,7 +150,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
         for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
         const state = completed.length === 0 ? yield* recordState(kube, plan, facts.maasNamespace, existing, r.step.id) : undefined;
         const preexisting = state?.preexisting ?? (await readState(kube, facts.maasNamespace))?.preexisting ?? [];
-        yield* applyStep(kube, r, { preexisting, signal, counts, applied, onApplied: () => void progress.appliedInStep++ });
+        yield* applyStep(kube, r, { preexisting, signal, counts, applied, forceConflicts: up.forceConflicts === true, onApplied: () => void progress.appliedInStep++ });
         for (const w of r.step.waits(sctx)) {
           if (signal.aborted) break;
           yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal, informers, applied });
@@ -200,7 +200,7 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
   const cfg = copyConfig(opts.cfg);
   const timeoutMs = down.timeoutMs ?? 180_000;
   const facts = yield* preflight(kube, loaded, cfg, { mode: 'down', ...(opts.maas ? { maas: opts.maas } : {}) });
-  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: signal });
+  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal, setImage: cfg.maas.maasApiImage });
   if (signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));
   yield {
@@ -208,7 +208,7 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
     title: left.length ? 'Cluster demo partly removed' : 'Cluster demo removed',
     facts: {
       deleted: result.deleted,
-      'maas-api': result.restored ? 'image and opendatahub.io/managed restored' : 'not changed by the demo (nothing recorded)',
+      'maas-api': { restored: 'image and opendatahub.io/managed restored', left: 'left as it runs now: changed since `demo up`', gone: 'no longer exists', 'not-recorded': 'not changed by the demo (nothing recorded)' }[result.maasApi],
       ...(result.kept.length ? { kept: `${result.kept.join(', ')} (existed before the demo)` } : {}),
       'labelled objects left': left.length,
     },
