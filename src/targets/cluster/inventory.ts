@@ -41,19 +41,20 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 
 /**
- * Known builds of the wg-ai-gateway controller. Fixed: the fork tag the demo uses (PR #38 merged in
- * it), the image the demo configuration names, and any listed in `DEMO_FIXED_CONTROLLER_IMAGES`
- * (comma-separated, exact references). Known without the fix: the fork's `:latest`, which the seed
- * demo ran before the prefix-rewrite fix existed (contracts §1, §8). Anything else — e.g. upstream's
- * `localhost:5000/wg-ai-gateway:latest`, built from some commit of main — is unknown (null).
+ * Known builds of the wg-ai-gateway controller. Fixed: the fork's `:prefix-rewrite-fix` tag, the fork's
+ * `:latest` (the seed demo's README names it as including the fix, PR #38), the image the demo
+ * configuration names, and any listed in `DEMO_FIXED_CONTROLLER_IMAGES` (comma-separated, exact
+ * references). No published build is known to lack the fix; builds someone knows to predate it go in
+ * `DEMO_PRE_FIX_CONTROLLER_IMAGES`. Anything else — e.g. upstream's `localhost:5000/wg-ai-gateway:latest`,
+ * built from some commit of main — is unknown (null): only a live probe can tell.
  */
-export const PRE_FIX_CONTROLLER_IMAGES = ['ghcr.io/nerdalert/wg-ai-gateway:latest', 'ghcr.io/nerdalert/wg-ai-gateway'];
+export const FIXED_CONTROLLER_IMAGES = ['ghcr.io/nerdalert/wg-ai-gateway:latest', 'ghcr.io/nerdalert/wg-ai-gateway'];
 
 export function controllerFixedOf(image: string | undefined, cfg: DemoConfig, env: Record<string, string | undefined> = {}): boolean | null {
   if (!image) return null;
-  const known = (env.DEMO_FIXED_CONTROLLER_IMAGES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (/prefix-rewrite-fix/.test(image) || image === cfg.egress.controllerImage || known.includes(image)) return true;
-  if (PRE_FIX_CONTROLLER_IMAGES.includes(image)) return false;
+  const list = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (list('DEMO_PRE_FIX_CONTROLLER_IMAGES').includes(image)) return false;
+  if (/prefix-rewrite-fix/.test(image) || image === cfg.egress.controllerImage || FIXED_CONTROLLER_IMAGES.includes(image) || list('DEMO_FIXED_CONTROLLER_IMAGES').includes(image)) return true;
   return null;
 }
 
