@@ -75,10 +75,11 @@ describe('demo up --from FILE', () => {
     if (topo) await stopTopology(topo.dir, topo.pids);
   }, 60_000);
 
-  test('the objects `demo manifests --reveal-keys` prints run locally: validate passes and doctor is clean', async () => {
-    // Given the demo's own objects in a file
+  test('the objects `demo manifests --reveal-keys --include-platform` prints run locally: validate passes and doctor is clean', async () => {
+    // Given the demo's own objects in a file, with the gateway TokenRateLimitPolicy MaaS ships on a cluster
+    // (without it, as without MaaS's on a cluster, nothing limits tokens and call 10 fails)
     const file = join(dir, 'o.yaml');
-    writeFileSync(file, await manifests('--reveal-keys', '--vllm'));
+    writeFileSync(file, await manifests('--reveal-keys', '--vllm', '--include-platform'));
     // When they are brought up from the file
     topo = await startTopology({ label: 'from', args: ['--from', file] });
     const up = json(topo.up.stdout);

@@ -15,6 +15,7 @@ export default defineCommand({
     step: flag.string('ID', 'only this step (1, 2, 3, 3a, 4, 5)'),
     'reveal-keys': flag.boolean('print real provider keys (for piping to kubectl)'),
     'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image'),
+    'include-platform': flag.boolean('also print the objects the platform owns (the gateway TokenRateLimitPolicy MaaS ships), marked as such'),
   },
   async run(ctx) {
     const { renderManifests } = await import('../../targets/index.js');
@@ -26,6 +27,7 @@ export default defineCommand({
         vllm: f.vllm,
         revealKeys: f['reveal-keys'],
         json: f.output === 'json',
+        includePlatform: f['include-platform'],
         ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
         ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
         ...(f.step !== undefined ? { step: f.step } : {}),

@@ -13,12 +13,12 @@
  */
 import type { EventInput } from '../../core/events.js';
 import type { RenderedStep } from './render.js';
-import type { K8sObject, ObjectPatch } from '../../model/k8s-object.js';
+import { APPLY_MODE_ANNOTATION, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
 import { FIELD_MANAGER, Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal } from './state.js';
 import { appliedMark, kindOwner, type AppliedMarks } from './wait.js';
 
-export const APPLY_MODE_ANNOTATION = 'maas-egress-demo/apply';
+export { APPLY_MODE_ANNOTATION };
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 

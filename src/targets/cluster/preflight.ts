@@ -11,7 +11,7 @@ import { StepFailedError, UserError } from '../../core/errors.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { RenderedStep } from './render.js';
 import type { K8sObject } from '../../model/k8s-object.js';
-import { loadXBackendCrds } from './render.js';
+import { loadXBackendCrds } from './xbackend-crd.js';
 import { Kube, KubeApiError, toKubeError, type RulesReview } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
 import { detectMaasGeneration, evidenceText, identityFor, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
