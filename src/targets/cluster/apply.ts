@@ -74,8 +74,16 @@ export function applyFailure(obj: { kind?: string; metadata?: { namespace?: stri
         `to put the demo's values back and take ${c.length === 1 ? 'that field' : 'those fields'} over, run \`demo up --target cluster --force-conflicts\`; to keep the other change, leave it (\`oc get ${(obj.kind ?? '').toLowerCase()} -o yaml --show-managed-fields\` shows who owns what)`,
       );
     }
-    case 'invalid':
+    case 'invalid': {
+      const fields = e.refusedFields;
+      if (fields.length) {
+        return new ApplyFailedError(
+          `${what}: the API server refused field${fields.length === 1 ? '' : 's'} ${fields.join(', ')}: not in the ${obj.kind} schema (strict validation; without it the server would drop ${fields.length === 1 ? 'it' : 'them'} silently and the policy would not do what it says)`,
+          `\`demo manifests\` prints the object as rendered; move or rename ${fields.length === 1 ? 'that field' : 'those fields'} to where the ${obj.kind} CRD declares ${fields.length === 1 ? 'it' : 'them'} (\`oc explain ${(obj.kind ?? '').toLowerCase()}.spec --recursive\`)`,
+        );
+      }
       return new ApplyFailedError(`${what}: the API server rejected it: ${e.message}`, `\`demo manifests\` prints the object as rendered; check the values your --config gave it`);
+    }
     case 'unreachable':
       return new ApplyFailedError(`${what}: the API server went away: ${e.message}`, 'check the connection to the cluster, then run `demo up --target cluster` again to resume');
     default:

@@ -74,9 +74,20 @@ export class KubeApiError extends Error {
       .map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? 'another manager', field: c.field ?? '?' }));
   }
 
-  /** Fields a strict validation refused (unknown or duplicate), as the API server names them. */
+  /**
+   * Fields a strict field validation refused (unknown, or not declared in the schema), as the API server
+   * names them: from the Status causes, else from its message (`unknown field "spec.x"`, `.spec.x: field
+   * not declared in schema`).
+   */
   get refusedFields(): string[] {
-    return (this.status?.details?.causes ?? []).filter((c) => c.type === 'FieldValueInvalid' || c.type === 'FieldValueDuplicate' || /unknown field|not declared/.test(c.message ?? '')).map((c) => c.field ?? '?');
+    const out = new Set<string>();
+    for (const c of this.status?.details?.causes ?? []) {
+      if (/unknown field|not declared in schema/.test(c.message ?? '') || c.type === 'FieldValueUnknown') out.add((c.field ?? '?').replace(/^\.?/, '.'));
+    }
+    const text = this.status?.message ?? this.message;
+    for (const m of text.matchAll(/unknown field "([^"]+)"/g)) out.add(`.${m[1]!.replace(/^\./, '')}`);
+    for (const m of text.matchAll(/(\.[^\s:,]+): field not declared in schema/g)) out.add(m[1]!);
+    return [...out];
   }
 }
 
