@@ -74,6 +74,8 @@ function judge(call: CallDef, exchanges: Exchange[], ctx: RunContext): Verdict {
       const ok = exchanges.every((e) => e.status === 401 && e.answer.kind === 'auth-401');
       if (!ok) {
         const bad = exchanges.find((e) => !(e.status === 401 && e.answer.kind === 'auth-401'))!;
+        // No answer at all says nothing about the AuthPolicy: only that the gateway was not reached.
+        if (!bad.status) return { outcome: 'fail', actual: statuses.join(', '), hop: 'maas-gateway', message: `${bad.spec.path}: no answer from the MaaS gateway (${bad.error ?? bad.answer.summary}); whether its bridge enforces an AuthPolicy cannot be told` };
         return { outcome: 'fail', actual: statuses.join(', '), hop: 'maas-gateway', message: `${bad.spec.path} answered ${bad.answer.summary} without a token: its bridge has no enforced AuthPolicy` };
       }
       return { outcome: 'pass', actual: statuses.join(', ') };

@@ -97,6 +97,11 @@ export const accessFlags = {
   insecure: flag.boolean('skip TLS verification of the MaaS gateway (cluster target; said loudly)'),
 } satisfies FlagTable;
 
+/** The MaaS generation when a cluster's own evidence does not decide it (commands that read the install). */
+export const generationFlags = {
+  maas: flag.choice(['tier', 'subscription'] as const, 'tier|subscription', 'the MaaS generation of the cluster, when its CRDs and maas-api do not tell (cluster target)', { env: 'DEMO_MAAS' }),
+} satisfies FlagTable;
+
 /** Every flag of a command, global ones first: the order `--help` lists and the parser reads them. */
 export function allFlags(own: FlagTable): FlagTable {
   return { ...globalFlags, ...own };

@@ -5,10 +5,10 @@
 import { createTarget } from '../targets/index.js';
 import type { Target, TargetOptions } from '../targets/target.js';
 import type { CommandContext } from './define.js';
-import type { accessFlags, FlagValues, GlobalFlags } from './flags.js';
+import type { accessFlags, FlagValues, generationFlags, GlobalFlags } from './flags.js';
 
 /** What building a target reads of a command: its config, io and the flags that say where and how to connect. */
-export type TargetContext = Pick<CommandContext, 'cfg' | 'io'> & { flags: GlobalFlags & Partial<FlagValues<typeof accessFlags>> };
+export type TargetContext = Pick<CommandContext, 'cfg' | 'io'> & { flags: GlobalFlags & Partial<FlagValues<typeof accessFlags>> & Partial<FlagValues<typeof generationFlags>> };
 
 /** The options every target takes, from the global flags (and, where a command has them, the access flags). */
 export function targetOptions(ctx: TargetContext): TargetOptions {
@@ -23,6 +23,7 @@ export function targetOptions(ctx: TargetContext): TargetOptions {
     ...(f.token !== undefined ? { token: f.token } : {}),
     ...(f['ca-file'] !== undefined ? { caFile: f['ca-file'] } : {}),
     ...(f.insecure ? { insecure: true } : {}),
+    ...(f.maas ? { maas: f.maas } : {}),
   };
 }
 

@@ -36,6 +36,8 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 export const LABEL_STEP = 'maas-egress-demo/step';
 export const DEMO_NAME = 'maas-egress-demo';
+/** On a rendered object: `if-absent` = create it only where it is missing (the platform usually ships it). */
+export const APPLY_MODE_ANNOTATION = 'maas-egress-demo/apply';
 
 /** The labels on everything the demo creates; teardown selects on the first two. */
 export function demoLabels(stepId: StepId): Record<string, string> {

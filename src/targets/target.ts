@@ -34,6 +34,8 @@ export interface TargetOptions {
   /** Cluster: CA bundle of the MaaS gateway, or no verification at all. */
   caFile?: string;
   insecure?: boolean;
+  /** Cluster: the MaaS generation when the cluster's evidence does not decide it (`--maas`). */
+  maas?: 'tier' | 'subscription';
 }
 
 export interface UpOptions {
@@ -64,6 +66,8 @@ export interface UpOptions {
   databaseUrl?: string;
   /** Subscription era: providers pointed at real endpoints (`--provider NAME=URL`, `--provider-ca-file`). */
   providers?: ProviderOverride[];
+  /** Cluster: take fields other field managers own (kubectl's --force-conflicts). */
+  forceConflicts?: boolean;
 }
 
 export interface DownOptions {

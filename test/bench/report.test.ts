@@ -32,6 +32,17 @@ describe('BENCHMARKS.md sections', () => {
     expect(replaceSection(doc, 'package', '## Package size\n\n202 KiB\n')).not.toContain('201 KiB');
   });
 
+  it('the cluster-requests section (npm run bench:cluster) is kept by the other programs and keeps theirs', () => {
+    const withBoth = replaceSection(replaceSection(undefined, 'soak', '## Soak\n\nzero errors\n'), 'bench', '## Benchmarks\n\nfigures\n');
+    expect(withBoth).toContain('<!-- cluster-requests:start -->\n## Cluster target: requests to the API server\n\nNot run yet');
+    const cluster = replaceSection(withBoth, 'cluster-requests', '## Cluster target: requests to the API server\n\n187 requests\n');
+    const again = replaceSection(cluster, 'bench', '## Benchmarks\n\nnewer\n');
+    expect(again).toContain('187 requests');
+    expect(again).toContain('zero errors');
+    expect(again).toContain('newer');
+    expect(again.match(/cluster-requests:start/g)).toHaveLength(1);
+  });
+
   it('renders a markdown table', () => {
     expect(table(['a', 'b'], [[1, 'x']])).toBe('| a | b |\n| --- | --- |\n| 1 | x |');
   });

@@ -250,9 +250,15 @@ describe('--output json where a command prints something else by default', () =>
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as { apiVersion: string; kind: string; items: { kind: string; metadata: { name: string } }[] };
     expect(list).toMatchObject({ apiVersion: 'v1', kind: 'List' });
-    expect(list.items.map((o) => o.kind)).toEqual(expect.arrayContaining(['Gateway', 'HTTPRoute', 'AuthPolicy', 'TokenRateLimitPolicy', 'XBackendDestination', 'ConfigMap']));
+    expect(list.items.map((o) => o.kind)).toEqual(expect.arrayContaining(['Gateway', 'HTTPRoute', 'AuthPolicy', 'XBackendDestination', 'ConfigMap']));
     expect(r.stdout).not.toContain('sk-openai-key-for-demo');
     expect(r.stdout).toContain('sk-o…demo');
+    // the platform's gateway TokenRateLimitPolicy only when asked for, and never with our internal apply-mode annotation
+    expect(list.items.map((o) => o.kind)).not.toContain('TokenRateLimitPolicy');
+    const withPlatform = await runMain(['manifests', '--output', 'json', '--include-platform'], env);
+    const items = (JSON.parse(withPlatform.stdout) as typeof list).items;
+    expect(items.map((o) => o.kind)).toContain('TokenRateLimitPolicy');
+    expect(withPlatform.stdout).not.toContain('maas-egress-demo/apply');
   });
 });
 

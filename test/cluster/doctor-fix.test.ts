@@ -24,7 +24,8 @@ afterAll(async () => {
   await c?.close();
 });
 
-const doctor = (extra: string[] = []) => demo(c, ['doctor', '--ca-file', gateway.caFile, '--timeout', '10', ...extra], { DEMO_GATEWAY_URL: gateway.url });
+const PRE_FIX = 'registry.example.com/wg-ai-gateway:before-pr38';
+const doctor = (extra: string[] = []) => demo(c, ['doctor', '--ca-file', gateway.caFile, '--timeout', '10', ...extra], { DEMO_GATEWAY_URL: gateway.url, DEMO_PRE_FIX_CONTROLLER_IMAGES: PRE_FIX });
 
 interface Check {
   id: string;
@@ -45,7 +46,7 @@ interface AuthObj {
   spec: { rules: { response: { success: { headers: Record<string, { plain: { expression: string } }> } } } };
 }
 interface RouteObj {
-  spec: { rules: { filters?: { type: string }[] }[] };
+  spec: { rules: { filters?: { type: string }[]; backendRefs?: { kind: string }[] }[] };
 }
 interface DeploymentObj {
   spec: { template: { spec: { containers: { image?: string }[] } } };
@@ -99,7 +100,7 @@ describe('doctor --fix --target cluster', () => {
 
   test('recreates a deleted TokenRateLimitPolicy and rolls the controller back to the fixed image', async () => {
     await plant<DeploymentObj>(c, 'apps/v1', 'Deployment', 'ai-gateway-system', 'ai-gateway-controller', (o) => {
-      o.spec.template.spec.containers[0]!.image = 'ghcr.io/nerdalert/wg-ai-gateway:latest';
+      o.spec.template.spec.containers[0]!.image = PRE_FIX;
     });
     await remove('kuadrant.io/v1alpha1', 'TokenRateLimitPolicy', 'openshift-ingress', 'gateway-token-rate-limits');
     const before = await doctor();
@@ -108,7 +109,7 @@ describe('doctor --fix --target cluster', () => {
     const r = await doctor(['--fix', '--yes']);
     const text = logs(r).join('\n');
     expect(text).toMatch(/\+ create TokenRateLimitPolicy openshift-ingress\/gateway-token-rate-limits as `demo up` renders it \(step 4\)/);
-    expect(text).toMatch(/# Deployment ai-gateway-system\/ai-gateway-controller[^\n]*\n- spec\.template\.spec\.containers\[0\]\.image: "ghcr\.io\/nerdalert\/wg-ai-gateway:latest"\n\+ spec\.template\.spec\.containers\[0\]\.image: "ghcr\.io\/nerdalert\/wg-ai-gateway:prefix-rewrite-fix"/);
+    expect(text).toMatch(/# Deployment ai-gateway-system\/ai-gateway-controller[^\n]*\n- spec\.template\.spec\.containers\[0\]\.image: "registry\.example\.com\/wg-ai-gateway:before-pr38"\n\+ spec\.template\.spec\.containers\[0\]\.image: "ghcr\.io\/nerdalert\/wg-ai-gateway:prefix-rewrite-fix"/);
     expect(ofKind(r.events, 'apply').map((e) => `${String(e.object)} ${String(e.action)}`)).toEqual(
       expect.arrayContaining(['TokenRateLimitPolicy/openshift-ingress/gateway-token-rate-limits created', 'Deployment/ai-gateway-system/ai-gateway-controller configured']),
     );
@@ -117,6 +118,27 @@ describe('doctor --fix --target cluster', () => {
     // Recreated with the demo's labels, so `demo down` will remove it again.
     const back = c.api.get('kuadrant.io/v1alpha1', 'TokenRateLimitPolicy', 'openshift-ingress', 'gateway-token-rate-limits');
     expect(back?.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('maas-egress-demo');
+  }, 60_000);
+
+  test('a terminal route status left from before the fix does not fail it: doctor --fix exits 0 once the controller reports the fixed route', async () => {
+    await plant<RouteObj>(c, 'gateway.networking.k8s.io/v1', 'HTTPRoute', 'default', 'openai-route', (o) => {
+      o.spec.rules[0]!.backendRefs![0]!.kind = 'XBackendDestination';
+    });
+    await c.api.waitFor(() => JSON.stringify(c.api.get('gateway.networking.k8s.io/v1', 'HTTPRoute', 'default', 'openai-route')?.['status'] ?? {}).includes('UnsupportedValue'));
+    await new Promise((r) => setTimeout(r, 1_100)); // condition times have one-second resolution
+    const slow = c.api.controllers.delayMs;
+    c.api.controllers.delayMs = 600; // the fix's wait sees the old UnsupportedValue first
+    try {
+      const r = await doctor(['--fix', '--yes']);
+      expect(ofKind(r.events, 'apply').map((e) => `${String(e.object)} ${String(e.action)}`)).toContain('HTTPRoute/default/openai-route configured');
+      const waits = ofKind(r.events, 'wait').filter((e) => /HTTPRoute default\/openai-route/.test(String(e.condition)));
+      expect(waits.some((e) => e.state === 'pending' && /before our change/.test(String(e.reason ?? '')))).toBe(true);
+      expect(waits.at(-1)?.state).toBe('met');
+      expect(failing(r)).toEqual([]);
+      expect(r.code, r.stdout.slice(-2000)).toBe(0);
+    } finally {
+      c.api.controllers.delayMs = slow;
+    }
   }, 60_000);
 
   test('a fix that is not an object of ours is printed, not applied; the run still fails', async () => {

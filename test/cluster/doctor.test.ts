@@ -293,7 +293,7 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     );
   });
 
-  test('registry ConfigMap in the other MaaS namespace (§9.15) → models-listed-routable names both namespaces', async () => {
+  test('registry ConfigMap in the other MaaS namespace (§9.15) → models-listed-routable names both namespaces; the fix creates it where maas-api reads and deletes the copy', async () => {
     const original = c.api.get('v1', 'ConfigMap', 'opendatahub', 'external-model-registry')!;
     const moved = structuredClone(original);
     delete moved.metadata.managedFields;
@@ -304,8 +304,12 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     expect(await kube.remove({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'opendatahub', name: 'external-model-registry' })).toBe(true);
     await c.api.settle();
     try {
-      const k = expectOnly(await doctor(), 'models-listed-routable', 'maas-api', /add gpt-4, claude-3-sonnet[\s\S]*kubectl -n redhat-ods-applications delete configmap external-model-registry/);
+      const k = expectOnly(await doctor(), 'models-listed-routable', 'maas-api', /create ConfigMap external-model-registry in opendatahub, where maas-api reads it, and delete the copy in redhat-ods-applications/);
       expect(k.message).toMatch(/ConfigMap external-model-registry is in namespace redhat-ods-applications, but maas-api runs in opendatahub/);
+      // no diff against the ConfigMap that does not exist: a create, then the delete
+      expect(k.fix).not.toMatch(/^# ConfigMap opendatahub\/external-model-registry data\.models$/m);
+      expect(k.fix).toMatch(/# create ConfigMap opendatahub\/external-model-registry \(it does not exist\)\n\+ data\.models:\n\+ {3}- \{id: gpt-4, provider: openai, backend: openai-backend\}/);
+      expect(k.fix).toMatch(/kubectl -n opendatahub create configmap external-model-registry --from-literal=models='- \{id: gpt-4[^']*'\n[\s\S]*kubectl -n redhat-ods-applications delete configmap external-model-registry/);
     } finally {
       await kube.remove({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'redhat-ods-applications', name: 'external-model-registry' });
       const back = structuredClone(original);
@@ -327,14 +331,28 @@ describe('doctor --target cluster names each planted configuration fault', () =>
     );
   });
 
-  test('controller image without the prefix-rewrite fix → install-controller-rewrite-fix at egress-gateway', async () => {
+  test('controller image known to predate the prefix-rewrite fix → install-controller-rewrite-fix at egress-gateway', async () => {
+    await withFault(
+      plant<DeploymentObj>('apps/v1', 'Deployment', 'ai-gateway-system', 'ai-gateway-controller', (o) => {
+        o.spec.template.spec.containers[0]!.image = 'registry.example.com/wg-ai-gateway:before-pr38';
+      }),
+      async () => {
+        const k = expectOnly(await doctor([], { DEMO_PRE_FIX_CONTROLLER_IMAGES: 'registry.example.com/wg-ai-gateway:before-pr38' }), 'install-controller-rewrite-fix', 'egress-gateway', /- image: registry\.example\.com\/wg-ai-gateway:before-pr38\n\+ image: ghcr\.io\/nerdalert\/wg-ai-gateway:prefix-rewrite-fix\nkubectl -n ai-gateway-system set image deployment\/ai-gateway-controller manager=ghcr\.io\/nerdalert\/wg-ai-gateway:prefix-rewrite-fix/);
+        expect(k.message).toMatch(/predates the prefix-rewrite fix.*\/\/v1\//);
+      },
+    );
+  });
+
+  test("the fork's :latest is the build the seed demo names as carrying the fix: not called pre-fix", async () => {
     await withFault(
       plant<DeploymentObj>('apps/v1', 'Deployment', 'ai-gateway-system', 'ai-gateway-controller', (o) => {
         o.spec.template.spec.containers[0]!.image = 'ghcr.io/nerdalert/wg-ai-gateway:latest';
       }),
       async () => {
-        const k = expectOnly(await doctor(), 'install-controller-rewrite-fix', 'egress-gateway', /- image: ghcr\.io\/nerdalert\/wg-ai-gateway:latest\n\+ image: ghcr\.io\/nerdalert\/wg-ai-gateway:prefix-rewrite-fix\nkubectl -n ai-gateway-system set image deployment\/ai-gateway-controller manager=ghcr\.io\/nerdalert\/wg-ai-gateway:prefix-rewrite-fix/);
-        expect(k.message).toMatch(/predates the prefix-rewrite fix.*\/\/v1\//);
+        const r = await doctor();
+        expect(check(r, 'install-controller-rewrite-fix').outcome).toBe('pass');
+        expect(check(r, 'install-controller-rewrite-fix').message).toMatch(/ghcr\.io\/nerdalert\/wg-ai-gateway:latest carries the prefix-rewrite fix/);
+        expect(r.stdout).not.toMatch(/predates/);
       },
     );
   });

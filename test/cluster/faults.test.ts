@@ -74,12 +74,26 @@ describe('planted faults', () => {
     expect(c!.api.get('v1', 'Namespace', undefined, 'ai-gateway-system')).toBeUndefined();
   }, 60_000);
 
-  test('a forbidden verb is found by preflight (SelfSubjectAccessReview) and named', async () => {
+  test('a forbidden verb is found by preflight (one SelfSubjectRulesReview per namespace) and named', async () => {
     const r = await upWith((x) => x.api.faults.forbid({ verb: ['create', 'patch'], resource: 'clusterroles', group: 'rbac.authorization.k8s.io' }));
     expect(r.code).toBe(1);
     expect(r.end.error?.message).toMatch(/user demo may not create clusterroles\.rbac\.authorization\.k8s\.io \(cluster-wide\); patch clusterroles/);
     expect(r.end.error?.hint).toMatch(/cluster admin/);
     expect(ofKind(r.events, 'apply')).toEqual([]);
+    // the plan's namespaces: ai-gateway-system, default, external-models, llm, opendatahub, openshift-ingress
+    const reviews = c!.api.requests.filter((q) => q.resource === 'authorization.k8s.io/selfsubjectrulesreviews');
+    expect(reviews).toHaveLength(6);
+    expect(c!.api.requests.filter((q) => q.resource === 'authorization.k8s.io/selfsubjectaccessreviews')).toEqual([]);
+  }, 60_000);
+
+  test('a denial limited to one object name makes the review incomplete: preflight asks a SelfSubjectAccessReview for what it does not cover', async () => {
+    const r = await upWith((x) => x.api.faults.forbid({ verb: 'patch', resource: 'deployments', group: 'apps', name: 'maas-api' }), ['--timeout', '20']);
+    const met = ofKind(r.events, 'wait').find((e) => String(e.condition).startsWith('permissions for applying'));
+    expect(met?.condition).toMatch(/\(6 SelfSubjectRulesReviews, \d+ SelfSubjectAccessReviews? where a review was incomplete\)/);
+    expect(c!.api.requests.filter((q) => q.resource === 'authorization.k8s.io/selfsubjectaccessreviews').length).toBeGreaterThan(0);
+    // the name-limited denial itself shows when step 5 patches maas-api
+    expect(r.code).toBe(1);
+    expect(r.end.error?.message).toMatch(/step 5 failed: Deployment\/opendatahub\/maas-api: deployments.apps "maas-api" is forbidden: User "demo" cannot patch/);
   }, 60_000);
 
   test('a verb forbidden only at request time fails the apply with the API server message', async () => {

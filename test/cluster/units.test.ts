@@ -85,8 +85,9 @@ describe('demo manifests', () => {
     const r = await runMain(['manifests'], { HOME: '/nonexistent', KUBECONFIG: '/nonexistent' });
     expect(r.code, r.stderr).toBe(0);
     for (const s of ['# Step 1', '# Step 2', '# Step 3 ', '# Step 4', '# Step 5']) expect(r.stdout).toContain(s);
-    expect(r.stdout).toContain('kind: TokenRateLimitPolicy');
-    expect(r.stdout).toContain('maas-egress-demo/apply: if-absent');
+    // the platform-owned gateway TokenRateLimitPolicy is left out (test/cluster/manifests.test.ts), and with it the apply-mode annotation
+    expect(r.stdout).not.toContain('kind: TokenRateLimitPolicy');
+    expect(r.stdout).not.toContain('maas-egress-demo/apply:');
     expect(r.stdout).not.toContain('sk-openai-key-for-demo');
     expect(r.stdout).toContain('the XBackendDestination CRD is not included');
     const revealed = await runMain(['manifests', '--reveal-keys', '--step', '4'], {});

@@ -1,6 +1,6 @@
 /**
  * Doctor diagnoses from evidence, on objects planted another way than `--fault`: each example of
- * issue 12 is planted through `up --from` (a mutated copy of `demo manifests --reveal-keys`) or
+ * issue 12 is planted through `up --from` (a mutated copy of `demo manifests --reveal-keys --include-platform`) or
  * `--config` on one running topology, and doctor must name the hop, the object and the field, with a
  * fix; validate must blame the same hop (or, for a spent budget, no hop at all).
  */
@@ -21,7 +21,7 @@ let topo: Topology;
 let healthy: K8sObject[];
 
 beforeAll(async () => {
-  const m = await runCli(['manifests', '--reveal-keys', '--vllm']);
+  const m = await runCli(['manifests', '--reveal-keys', '--vllm', '--include-platform']);
   healthy = parseAllDocuments(m.stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
   const file = join(dir, 'healthy.yaml');
   writeFileSync(file, m.stdout);

@@ -13,7 +13,7 @@ import { runCli } from '../helpers/run-cli.js';
 
 describe('the mutations', () => {
   test('are drawn the same for the same seed, each changes exactly one field, and every family is drawn', async () => {
-    const m = await runCli(['manifests', '--reveal-keys', '--vllm']);
+    const m = await runCli(['manifests', '--reveal-keys', '--vllm', '--include-platform']);
     const objects = parseAllDocuments(m.stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
     const cfg = defaultConfig();
     const a = drawMutations(objects, cfg, 40, 7);

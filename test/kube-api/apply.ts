@@ -212,6 +212,41 @@ export function describePath(path: FieldPath): string {
 
 // ---- JSON merge patch and JSON patch -----------------------------------------------------------
 
+/** The merge keys strategic merge patch uses for the lists of built-in kinds (containers by name, …). */
+const STRATEGIC_KEYS = ['name', 'containerPort', 'mountPath', 'ip', 'type'];
+
+/**
+ * A strategic merge patch as kube-apiserver applies it to built-in kinds, for what clients send: maps merge
+ * like a JSON merge patch, and lists of objects merge item by item on their merge key (containers, env,
+ * ports and volumes by `name`, container ports by `containerPort`, …) instead of being replaced.
+ */
+export function strategicMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return clone(patch);
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
+    const cur = out[k];
+    if (Array.isArray(v) && Array.isArray(cur) && v.every(isPlainObject) && cur.every(isPlainObject)) {
+      const key = STRATEGIC_KEYS.find((c) => v.every((item) => (item as Record<string, unknown>)[c] !== undefined));
+      if (key) {
+        const merged = cur.map((x) => clone(x));
+        for (const item of v as Record<string, unknown>[]) {
+          const i = merged.findIndex((x) => deepEqual((x as Record<string, unknown>)[key], item[key]));
+          if (i >= 0) merged[i] = strategicMergePatch(merged[i], item) as Record<string, unknown>;
+          else merged.push(clone(item));
+        }
+        out[k] = merged;
+        continue;
+      }
+    }
+    out[k] = isPlainObject(v) ? strategicMergePatch(cur, v) : clone(v);
+  }
+  return out;
+}
+
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return clone(patch);
   const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};

@@ -27,7 +27,7 @@ export interface ControllerOptions {
   domain?: string;
 }
 
-type Reconciler = (ns: string | undefined, name: string) => void;
+export type Reconciler = (ns: string | undefined, name: string) => void;
 
 function shortHash(v: unknown, len = 10): string {
   const hex = createHash('sha256').update(JSON.stringify(v)).digest('hex');
@@ -58,8 +58,11 @@ export class Controllers {
   /** Objects (`group/plural|ns|name`) no controller touches: seeded as-is, status included. */
   readonly unmanaged = new Set<string>();
   private readonly reconcilers = new Map<string, Reconciler>();
+  private readonly triggers: ((e: StoreEvent) => void)[] = [];
   private readonly podSteps = new Map<string, number>();
   private readonly podIps = new Map<string, string>();
+  /** Generation of each wg-class route when its status was last written (uid → generation). */
+  private readonly wgRouteGenerations = new Map<string, number | undefined>();
   private nextIp = 10;
   private stopped = false;
   private readonly unsubscribe: () => void;
@@ -67,7 +70,7 @@ export class Controllers {
   private readonly domainDefault: string;
 
   constructor(
-    private readonly store: ApiStore,
+    readonly store: ApiStore,
     private readonly faults: Faults,
     opts: ControllerOptions = {},
   ) {
@@ -114,7 +117,28 @@ export class Controllers {
     return this.store.registry.all().find((t) => t.group === group && t.plural === plural);
   }
 
-  private type(group: string, plural: string): ResourceType | undefined {
+  /**
+   * Adds a controller from outside this file (the MaaS controllers of the subscription preset): `key` is
+   * `group/plural`; the reconciler runs after each change of such an object, like the built-in ones.
+   */
+  register(key: string, reconciler: Reconciler): void {
+    this.reconcilers.set(key, reconciler);
+  }
+
+  /** Runs `fn` on every store event, so a plug-in can enqueue the objects that depend on the changed one. */
+  addTrigger(fn: (e: StoreEvent) => void): void {
+    this.triggers.push(fn);
+  }
+
+  /** Enqueues every object of `group/plural` (in `ns`, or everywhere) that `fn` selects. */
+  enqueueWhere(group: string, plural: string, fn: (x: KObj) => boolean, ns?: string): void {
+    const rt = this.type(group, plural);
+    if (!rt) return;
+    for (const x of this.store.list(rt, ns)) if (fn(x)) this.enqueue(`${group}/${plural}`, x.metadata.namespace, x.metadata.name!);
+  }
+
+  /** The served resource type of `group/plural` (undefined while its CRD is absent). */
+  type(group: string, plural: string): ResourceType | undefined {
     return this.store.registry.all().find((t) => t.group === group && t.plural === plural);
   }
 
@@ -147,11 +171,7 @@ export class Controllers {
       const ot = this.store.registry.all().find((r) => r.kind === owner.kind && owner.apiVersion.startsWith(r.group));
       if (ot) this.enqueue(`${ot.group}/${ot.plural}`, ns, owner.name);
     }
-    const each = (group: string, plural: string, fn: (x: KObj) => boolean, inNs = ns): void => {
-      const rt = this.type(group, plural);
-      if (!rt) return;
-      for (const x of this.store.list(rt, inNs)) if (fn(x)) this.enqueue(`${group}/${plural}`, x.metadata.namespace, x.metadata.name!);
-    };
+    const each = (group: string, plural: string, fn: (x: KObj) => boolean, inNs = ns): void => this.enqueueWhere(group, plural, fn, inNs);
     if (key === '/pods') each('', 'services', () => true);
     if (key === `${GW_GROUP}/gatewayclasses`) {
       each(GW_GROUP, 'gateways', (g) => spec(g)['gatewayClassName'] === o.metadata.name, undefined);
@@ -169,11 +189,13 @@ export class Controllers {
       this.store.registry.all().filter((r) => r.crd === o.metadata.name).forEach((r) => this.store.registry.remove(r.group, r.plural));
     }
     if (key === 'config.openshift.io/ingresses') each('serving.kserve.io', 'llminferenceservices', () => true, undefined);
+    for (const trigger of this.triggers) trigger(e);
   }
 
   // ---- helpers --------------------------------------------------------------------------------
 
-  private writeStatus(t: ResourceType, obj: KObj, status: Record<string, unknown>, manager: string): void {
+  /** Writes `status` through the status subresource as `manager`, unless it is already what is stored. */
+  writeStatus(t: ResourceType, obj: KObj, status: Record<string, unknown>, manager: string): void {
     if (deepEqual(obj['status'], status)) return;
     const fresh = this.store.get(t, obj.metadata.namespace, obj.metadata.name!);
     if (!fresh) return;
@@ -197,7 +219,8 @@ export class Controllers {
     };
   }
 
-  private conditions(kind: string, obj: KObj, wanted: Condition[], start?: unknown): Condition[] {
+  /** The object's conditions with `wanted` set (condition faults applied; transition times kept when unchanged). */
+  conditions(kind: string, obj: KObj, wanted: Condition[], start?: unknown): Condition[] {
     let list = Array.isArray(start) ? (clone(start) as Condition[]) : ((obj['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []);
     for (const w of wanted) {
       const c = this.cond(kind, obj, w);
@@ -206,7 +229,8 @@ export class Controllers {
     return list;
   }
 
-  private domain(): string {
+  /** The cluster's apps domain (ingresses.config.openshift.io/cluster, else the configured default). */
+  domain(): string {
     const t = this.type('config.openshift.io', 'ingresses');
     const ing = t ? this.store.get(t, undefined, 'cluster') : undefined;
     const d = ing ? spec(ing)['domain'] : undefined;
@@ -834,7 +858,10 @@ export class Controllers {
         className === WG_CLASS ? WG_CONTROLLER : gc ? String(spec(gc)['controllerName'] ?? OPENSHIFT_GATEWAY_CONTROLLER) : undefined;
       if (!controllerName || (className !== WG_CLASS && controllerName === WG_CONTROLLER)) continue;
       const g = className === WG_CLASS ? undefined : route.metadata.generation;
-      const prev = existing.find((e) => deepEqual(e['parentRef'], p.raw) && e['controllerName'] === controllerName);
+      // The wg controller builds each parent's conditions anew when it translates a changed route (fresh
+      // lastTransitionTime, no observedGeneration); other controllers keep the time while the status holds.
+      const rebuilt = className === WG_CLASS && this.wgRouteGenerations.get(route.metadata.uid!) !== route.metadata.generation;
+      const prev = rebuilt ? undefined : existing.find((e) => deepEqual(e['parentRef'], p.raw) && e['controllerName'] === controllerName);
       const conditions = this.conditions('HTTPRoute', route, [
         { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Route was valid', ...(g ? { observedGeneration: g } : {}) },
         backendProblem
@@ -844,6 +871,13 @@ export class Controllers {
       parents.push({ parentRef: p.raw, controllerName, conditions });
     }
     this.writeStatus(t, route, { ...((route['status'] ?? {}) as object), parents }, 'gateway-controllers');
+    if (refs.some((p) => this.wgParent(p))) this.wgRouteGenerations.set(route.metadata.uid!, route.metadata.generation);
+  }
+
+  private wgParent(p: { name: string; namespace: string }): boolean {
+    const gwT = this.type(GW_GROUP, 'gateways');
+    const gw = gwT ? this.store.get(gwT, p.namespace, p.name) : undefined;
+    return !!gw && spec(gw)['gatewayClassName'] === WG_CLASS;
   }
 
   private backendProblem(ns: string, rules: { backendRefs?: Record<string, unknown>[] }[]): { reason: string; message: string } | undefined {

@@ -11,6 +11,7 @@ export type StatusReason =
   | 'BadRequest'
   | 'MethodNotAllowed'
   | 'UnsupportedMediaType'
+  | 'ServiceUnavailable'
   | 'InternalError';
 
 export interface StatusCause {

@@ -161,6 +161,30 @@ export class Faults {
     });
   }
 
+  hasForbids(): boolean {
+    return this.forbids.length > 0;
+  }
+
+  /**
+   * How far the forbid rules reach for one verb on a resource in a namespace (`undefined` = every namespace;
+   * `clusterScoped` for resources outside namespaces): `all` objects, only `some` (rules limited to names, or to
+   * one namespace of several), or `none`.
+   */
+  forbidCoverage(verb: string, group: string, resource: string, namespace: string | undefined, subresource?: string, clusterScoped = false): 'all' | 'some' | 'none' {
+    let out: 'some' | 'none' = 'none';
+    for (const r of this.forbids) {
+      const verbs = r.verb === undefined ? undefined : Array.isArray(r.verb) ? r.verb : [r.verb];
+      if (verbs && !verbs.includes(verb) && !verbs.includes('*')) continue;
+      if (r.resource !== resource && r.resource !== '*') continue;
+      if (r.group !== undefined && r.group !== group) continue;
+      if (r.subresource !== undefined && r.subresource !== (subresource ?? '')) continue;
+      if (r.namespace !== undefined && (clusterScoped || (namespace !== undefined && r.namespace !== namespace))) continue;
+      if (r.name !== undefined || (r.namespace !== undefined && namespace === undefined)) out = 'some';
+      else return 'all';
+    }
+    return out;
+  }
+
   condition(kind: string, obj: KObj, type: string): ConditionFault | undefined {
     return this.conds.find(
       (c) =>

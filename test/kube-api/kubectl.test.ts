@@ -176,3 +176,51 @@ spec:
     expect((api.get('apps/v1', 'Deployment', 'demo', 'one')!['spec'] as { replicas: number }).replicas).toBe(3);
   });
 });
+
+describe('the rehearsal cluster driven by the real kubectl', () => {
+  let api: KubeApi;
+  let dir: string;
+  let kubeconfig: string;
+
+  /** kubectl with `input` on its stdin (closed either way, so `-f -` never waits). */
+  const kubectlIn = (input: string, ...args: string[]): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { env: { ...process.env, HOME: dir }, timeout: 20_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, stdout, stderr });
+      });
+      child.stdin!.end(input);
+    });
+  const kubectl = (...args: string[]): Promise<Run> => kubectlIn('', ...args);
+  const LOOKUP = '/api/v1/namespaces/opendatahub/services/https:maas-api:8443/proxy/v1/tiers/lookup';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kube-api-kubectl-rehearsal-'));
+    api = await startKubeApi({ controllerDelayMs: 10, preset: 'subscription' });
+    kubeconfig = await api.writeKubeconfig(join(dir, 'kubeconfig'));
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reaches maas-api through the service proxy with get --raw, and a set image changes which generation answers', async () => {
+    // Given the subscription-era maas-api
+    const health = await kubectl('get', '--raw', '/api/v1/namespaces/opendatahub/services/https:maas-api:8443/proxy/health');
+    const before = await kubectlIn('{"groups":["system:authenticated"]}', 'create', '--raw', LOOKUP, '-f', '-');
+    expect(JSON.parse(health.stdout)).toEqual({ status: 'healthy' });
+    expect(before.code).toBe(1);
+    expect(before.stderr).toContain('NotFound'); // gin's 404: the subscription era has no tier lookup
+    // When someone puts the tier-era fork image on it
+    const set = await kubectl('set', 'image', 'deployment/maas-api', '-n', 'opendatahub', 'maas-api=ghcr.io/nerdalert/maas-api:external-models');
+    expect(set.stdout.trim()).toBe('deployment.apps/maas-api image updated');
+    await kubectl('wait', '--for=condition=Available', 'deployment/maas-api', '-n', 'opendatahub', '--timeout=10s');
+    await api.waitFor(() => api.list('v1', 'Pod', 'opendatahub').filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'maas-api').length === 1);
+    await api.settle();
+    // Then the tier-era paths answer (with a tier ConfigMap to look in)
+    api.seed([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'tier-to-group-mapping', namespace: 'opendatahub' }, data: { tiers: '- name: free\n  level: 0\n  groups: [system:authenticated]\n' } }]);
+    const lookup = await kubectlIn('{"groups":["system:authenticated"]}', 'create', '--raw', LOOKUP, '-f', '-');
+    expect(lookup.stderr).toBe('');
+    expect(JSON.parse(lookup.stdout)).toEqual({ tier: 'free', displayName: 'Free Tier' });
+  });
+});

@@ -56,7 +56,7 @@ export function builtinTypes(): ResourceType[] {
     builtin('', 'v1', 'pods', 'Pod', true, { shortNames: ['po'], subresources: ['status', 'log'], categories: ['all'] }),
     builtin('', 'v1', 'services', 'Service', true, {
       shortNames: ['svc'],
-      subresources: ['status'],
+      subresources: ['status', 'proxy'],
       categories: ['all'],
     }),
     builtin('', 'v1', 'endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
@@ -83,6 +83,9 @@ export function builtinTypes(): ResourceType[] {
     builtin('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
     builtin('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
     builtin('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, {
+      verbs: ['create'],
+    }),
+    builtin('authorization.k8s.io', 'v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', false, {
       verbs: ['create'],
     }),
     builtin('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true),
@@ -207,8 +210,8 @@ export class Registry {
         ...(t.categories ? { categories: t.categories } : {}),
       });
       for (const sub of t.subresources) {
-        const verbs = sub === 'log' ? ['get'] : ['get', 'patch', 'update'];
-        const kind = sub === 'log' ? t.kind : sub === 'scale' ? 'Scale' : t.kind;
+        const verbs = sub === 'log' ? ['get'] : sub === 'proxy' ? ['create', 'delete', 'get', 'patch', 'update'] : ['get', 'patch', 'update'];
+        const kind = sub === 'scale' ? 'Scale' : sub === 'proxy' ? `${t.kind}ProxyOptions` : t.kind;
         resources.push({ name: `${t.plural}/${sub}`, singularName: '', namespaced: t.namespaced, kind, verbs });
       }
     }

@@ -5,23 +5,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import type { KubeApi } from './server.js';
-import { crdsDir } from '../helpers/prereq.js';
+import { crdsDir, CRDS_ENV, MissingPrerequisiteError } from '../helpers/prereq.js';
 import type { KObj } from './util.js';
+import { MAAS_API_IMAGES } from './maas-api.js';
+export { MAAS_API_IMAGES };
+import { subscriptionPlatformObjects } from './seed-subscription.js';
 
 /**
  * Directory of upstream CRD YAMLs: MAAS_EGRESS_DEMO_CRDS_DIR, else ../shared/crds beside the repository.
  * Throws with how to get them when neither exists.
  */
-export { crdsDir } from '../helpers/prereq.js';
+export { crdsDir, MissingPrerequisiteError } from '../helpers/prereq.js';
 
 /** Named groups of CRD files, or explicit CRD names / kinds / file names. */
-export type CrdSelection = 'gateway-api' | 'kuadrant' | 'kserve' | 'wg-backends' | 'all' | string[];
+export type CrdSelection = 'gateway-api' | 'kuadrant' | 'kserve' | 'wg-backends' | 'maas' | 'all' | string[];
 
 const SETS: Record<Exclude<CrdSelection, string[]>, string[]> = {
   'gateway-api': ['gatewayclasses.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io', 'httproutes.gateway.networking.k8s.io'],
   kuadrant: ['authpolicies.kuadrant.io', 'ratelimitpolicies.kuadrant.io', 'tokenratelimitpolicies.kuadrant.io'],
   kserve: ['llminferenceservices.serving.kserve.io'],
   'wg-backends': ['xbackenddestinations.ainetworking.prototype.x-k8s.io', 'backends.ainetworking.prototype.x-k8s.io'],
+  maas: [
+    'maassubscriptions.maas.opendatahub.io',
+    'maasauthpolicies.maas.opendatahub.io',
+    'maasmodelrefs.maas.opendatahub.io',
+    'externalmodels.maas.opendatahub.io',
+    'externalmodels.inference.opendatahub.io',
+    'externalproviders.inference.opendatahub.io',
+  ],
   all: [],
 };
 
@@ -58,6 +69,11 @@ function readCrdFile(file: string): KObj[] {
 export function loadCrds(selection: CrdSelection, dir = crdsDir()): KObj[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));
   const wanted = Array.isArray(selection) ? selection : SETS[selection];
+  const present = new Set(files.map((f) => { const [group, plural] = f.replace(/\.ya?ml$/, '').split('_'); return `${plural}.${group}`; }));
+  const absent = (Array.isArray(selection) ? [] : wanted).filter((w) => !present.has(w));
+  if (absent.length) {
+    throw new MissingPrerequisiteError(`${dir} lacks the CRD${absent.length > 1 ? 's' : ''} ${absent.join(', ')}. To fix: copy the upstream file(s) <group>_<plural>.yaml there, or set ${CRDS_ENV} to a directory that has them`);
+  }
   const pick = selection === 'all' ? files : files.filter((f) => {
     const [group, plural] = f.replace(/\.ya?ml$/, '').split('_');
     return wanted.some((w) => w === f || w === `${plural}.${group}`);
@@ -129,19 +145,33 @@ export interface MaasPresetOptions {
   /** Install the KServe LLMInferenceService CRD. Default true. */
   kserve?: boolean;
   /**
-   * `tier` (default): the tier era the demo needs (ConfigMap tier-to-group-mapping, maas-api image tag from
-   * Jan 2026). `api-key`: the newer MaaS (no tier ConfigMap, maas-api image tag from Aug 2026, MaaS CRDs
-   * maassubscriptions/maasmodelrefs/maasauthpolicies.maas.opendatahub.io registered).
+   * `tier` (default): the tier era the seed demo needs (ConfigMap tier-to-group-mapping, maas-api image tag from
+   * Jan 2026, route-level maas-api-auth-policy, gateway-auth-policy, gateway-token-rate-limits).
+   * `subscription` (alias `api-key`): current MaaS (contracts-subscription-era): the upstream MaaS CRDs, maas-api
+   * on a floating `odh-stable` tag, maas-controller, payload-processing, the gateway's maas-gateway-auth and
+   * gateway-default-deny, the models-as-a-service namespace; no tier ConfigMap.
    */
-  generation?: 'tier' | 'api-key';
+  generation?: 'tier' | 'subscription' | 'api-key';
   /** Also create the on-prem model llm/facebook-opt-125m-simulated (contracts §7). Default false. */
   onpremModel?: boolean;
 }
 
-export const MAAS_API_IMAGES = {
-  tier: 'quay.io/opendatahub/maas-api:odh-2026-01-28-30f93ad1',
-  'api-key': 'quay.io/opendatahub/maas-api:odh-2026-08-21-c0639b1b',
-} as const;
+/** The rehearsal cluster's presets: `npm run kube-api -- --preset <name>`. */
+export type PresetName = 'tier' | 'subscription' | 'bare';
+
+export const PRESETS: Record<PresetName, MaasPresetOptions> = {
+  tier: { generation: 'tier' },
+  subscription: { generation: 'subscription' },
+  bare: { maas: false, kuadrant: false, kserve: false },
+};
+
+export function isPresetName(v: string): v is PresetName {
+  return Object.hasOwn(PRESETS, v);
+}
+
+export function presetOptions(p: PresetName | MaasPresetOptions): MaasPresetOptions {
+  return typeof p === 'string' ? { ...PRESETS[p] } : p;
+}
 
 const TIERS_YAML = `- name: free
   description: Free tier for basic users
@@ -168,17 +198,11 @@ const TIERS_YAML = `- name: free
 export function maasPresetObjects(o: MaasPresetOptions = {}): { crds: KObj[]; objects: KObj[] } {
   const domain = o.domain ?? 'apps.demo.example.com';
   const maasNs = o.maasNamespace ?? 'opendatahub';
-  const generation = o.generation ?? 'tier';
+  const generation = o.generation === 'api-key' ? 'subscription' : (o.generation ?? 'tier');
   const crds: KObj[] = [simpleCrd('config.openshift.io', 'Ingress', 'ingresses', 'Cluster'), ...loadCrds('gateway-api')];
   if (o.kuadrant !== false) crds.push(...loadCrds('kuadrant'));
   if (o.kserve !== false) crds.push(...loadCrds('kserve'));
-  if (o.maas !== false && generation === 'api-key') {
-    crds.push(
-      simpleCrd('maas.opendatahub.io', 'MaaSSubscription', 'maassubscriptions', 'Namespaced', 'v1alpha1'),
-      simpleCrd('maas.opendatahub.io', 'MaaSModelRef', 'maasmodelrefs', 'Namespaced', 'v1alpha1'),
-      simpleCrd('maas.opendatahub.io', 'MaaSAuthPolicy', 'maasauthpolicies', 'Namespaced', 'v1alpha1'),
-    );
-  }
+  if (o.maas !== false && generation === 'subscription') crds.push(...loadCrds('maas'));
   const ns = (name: string): KObj => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   const objects: KObj[] = [
     { apiVersion: 'config.openshift.io/v1', kind: 'Ingress', metadata: { name: 'cluster' }, spec: { domain } },
@@ -232,12 +256,18 @@ export function maasPresetObjects(o: MaasPresetOptions = {}): { crds: KObj[]; ob
               containers: [
                 {
                   name: 'maas-api',
-                  image: MAAS_API_IMAGES[generation],
+                  image: generation === 'tier' ? MAAS_API_IMAGES.tier : MAAS_API_IMAGES.subscription,
                   ports: [{ name: 'https', containerPort: 8443, protocol: 'TCP' }],
                   env: [
                     { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
                     { name: 'GATEWAY_NAME', value: 'maas-default-gateway' },
                     { name: 'GATEWAY_NAMESPACE', value: 'openshift-ingress' },
+                    ...(generation === 'subscription'
+                      ? [
+                          { name: 'DB_CONNECTION_URL', valueFrom: { secretKeyRef: { name: 'maas-db-config', key: 'DB_CONNECTION_URL' } } },
+                          { name: 'API_KEY_MAX_EXPIRATION_DAYS', value: '90' },
+                        ]
+                      : []),
                   ],
                 },
               ],
@@ -269,7 +299,9 @@ export function maasPresetObjects(o: MaasPresetOptions = {}): { crds: KObj[]; ob
         },
       },
     );
-    if (generation === 'tier') {
+    if (generation === 'subscription') {
+      objects.push(...subscriptionPlatformObjects({ maasNamespace: maasNs, kuadrant: o.kuadrant !== false }));
+    } else {
       objects.push({
         apiVersion: 'v1',
         kind: 'ConfigMap',
@@ -277,7 +309,7 @@ export function maasPresetObjects(o: MaasPresetOptions = {}): { crds: KObj[]; ob
         data: { tiers: TIERS_YAML },
       });
     }
-    if (o.kuadrant !== false) {
+    if (o.kuadrant !== false && generation === 'tier') {
       objects.push(
         {
           apiVersion: 'kuadrant.io/v1',

@@ -24,7 +24,11 @@ import { ApiStore, type FieldValidation, type StoreEvent } from './store.js';
 import type { KObj } from './util.js';
 import { clone, findCondition, isPlainObject, joinApiVersion, sleep } from './util.js';
 import { servingCert } from './tls.js';
-import { installCrds, loadCrds, seedOpenShiftMaas, type CrdSelection, type MaasPresetOptions } from './seed.js';
+import { installCrds, loadCrds, presetOptions, seedOpenShiftMaas, type CrdSelection, type MaasPresetOptions, type PresetName } from './seed.js';
+import { accessReview, rulesReview } from './access-review.js';
+import { installMaasControllers } from './maas-controllers.js';
+import { MaasApiSim, maasApiBackend, type MaasApiGeneration } from './maas-api.js';
+import { proxyTarget, serviceProxy, type ServiceBackend } from './service-proxy.js';
 
 export interface KubeApiOptions {
   /** Bearer token clients must send (default `demo-token`). */
@@ -39,8 +43,11 @@ export interface KubeApiOptions {
   historySize?: number;
   /** Interval between BOOKMARK events on watches that allow them, ms (default 1000). */
   bookmarkIntervalMs?: number;
-  /** Seed the "OpenShift with MaaS" preset before returning (and wait for it to settle). */
-  preset?: 'openshift-maas' | MaasPresetOptions;
+  /**
+   * Seed a preset before returning (and wait for it to settle): `tier` (OpenShift with tier-era MaaS; also
+   * `openshift-maas`), `subscription` (current MaaS), `bare` (OpenShift without MaaS), or options of your own.
+   */
+  preset?: PresetName | 'openshift-maas' | MaasPresetOptions;
   /** Print every request to stderr (also on when KUBE_API_DEBUG is set). */
   log?: boolean;
   /**
@@ -50,6 +57,8 @@ export interface KubeApiOptions {
    * writeKubeconfig then does). With `tls: false` only client-node (and raw fetch) can talk to the server.
    */
   tls?: boolean;
+  /** Port on 127.0.0.1 (default 0: any free port). */
+  port?: number;
 }
 
 export interface RequestRecord {
@@ -58,6 +67,15 @@ export interface RequestRecord {
   query: Record<string, string>;
   contentType?: string;
   status: number;
+  /** ms since the server started. */
+  at: number;
+  /** Kubernetes verb (get, list, watch, create, update, patch, delete, deletecollection) for resource requests. */
+  verb?: string;
+  /** `group/plural` (core group empty: `/pods`) for resource requests. */
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
 }
 
 export interface KubeconfigOptions {
@@ -84,6 +102,12 @@ export interface KubeApi {
   controllers: Controllers;
   /** Every request served, oldest first. */
   requests: RequestRecord[];
+  /** Called with each request once answered (the CLI's --request-log writes them out). */
+  onRequest?: (r: RequestRecord) => void;
+  /** maas-api as pods labelled app.kubernetes.io/name=maas-api answer it through the service proxy. */
+  maasApi: MaasApiSim;
+  /** What answers behind Services reached through the service proxy (maas-api by default). */
+  backends: ServiceBackend[];
   close(): Promise<void>;
   /** Writes a kubeconfig pointing at this server (bearer token auth) and returns its path. */
   writeKubeconfig(file: string, opts?: KubeconfigOptions): Promise<string>;
@@ -91,8 +115,8 @@ export interface KubeApi {
   seed(objects: KObj[], opts?: SeedOptions): KObj[];
   /** Registers CRDs from the shared CRD directory as already Established (see CrdSelection). */
   installCrds(selection: CrdSelection): KObj[];
-  /** Seeds the "OpenShift with MaaS (tier era)" cluster; waits until controllers settle. */
-  seedPreset(opts?: MaasPresetOptions): Promise<void>;
+  /** Seeds a preset (default: OpenShift with tier-era MaaS); waits until controllers settle. */
+  seedPreset(opts?: MaasPresetOptions | PresetName): Promise<void>;
   /** Reads one object by apiVersion/kind/namespace/name (undefined when absent). */
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KObj | undefined;
   list(apiVersion: string, kind: string, namespace?: string): KObj[];
@@ -190,6 +214,12 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
   const store = new ApiStore(registry, { historySize: opts.historySize });
   const faults = new Faults();
   const controllers = new Controllers(store, faults, { delayMs: opts.controllerDelayMs, domain: opts.domain });
+  installMaasControllers(controllers);
+  const started = performance.now();
+  const maasApi = new MaasApiSim(store);
+  // the generation an unknown maas-api image answers as: the one the preset installed
+  let maasFallback: MaasApiGeneration = 'tier';
+  const backends: ServiceBackend[] = [maasApiBackend(maasApi, () => maasFallback)];
   const bookmarkMs = opts.bookmarkIntervalMs ?? 1000;
   const log = opts.log ?? !!process.env['KUBE_API_DEBUG'];
   const requests: RequestRecord[] = [];
@@ -214,7 +244,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
     res.end(text);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, url: URL, record: RequestRecord): Promise<void> => {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
     if (['/healthz', '/livez', '/readyz'].includes(path)) {
@@ -244,6 +274,16 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       if (!doc) throw unknownResource();
       return send(res, 200, doc);
     }
+    const proxied = proxyTarget(url.pathname);
+    if (proxied) {
+      Object.assign(record, { verb: 'proxy', resource: '/services', namespace: proxied.namespace, name: proxied.spec, subresource: 'proxy' });
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const answer = serviceProxy({ store, faults, user, backends }, proxied, req.method ?? 'GET', url.searchParams, req.headers, Buffer.concat(chunks));
+      res.writeHead(answer.status, { 'Content-Length': Buffer.byteLength(answer.body), ...(answer.headers ?? {}) });
+      res.end(answer.body);
+      return;
+    }
     if (path === '/api') return send(res, 200, registry.apiVersions());
     if (path === '/apis') return send(res, 200, registry.apiGroupList());
     const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -266,6 +306,13 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
     if (t.namespaced === false && r.namespace) throw unknownResource();
     const watch = q.get('watch') === 'true' || q.get('watch') === '1';
     const verb = verbOf(req.method ?? 'GET', r, watch);
+    Object.assign(record, {
+      verb,
+      resource: `${t.group}/${t.plural}`,
+      ...(r.namespace ? { namespace: r.namespace } : {}),
+      ...(r.name ? { name: r.name } : {}),
+      ...(r.subresource ? { subresource: r.subresource } : {}),
+    });
     if (faults.isForbidden(verb, t.group, t.plural, r.namespace, r.name, r.subresource)) {
       throw forbidden(user, verb, t.plural, t.group, r.namespace, r.name, r.subresource);
     }
@@ -279,21 +326,10 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
     const warn = (warnings: string[]): Record<string, string[]> =>
       warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`) } : {};
 
-    if (t.group === 'authorization.k8s.io' && t.plural === 'selfsubjectaccessreviews') {
+    if (t.group === 'authorization.k8s.io' && (t.plural === 'selfsubjectaccessreviews' || t.plural === 'selfsubjectrulesreviews')) {
       if (req.method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-      const body = parseBody(await readBody(req), contentType) as KObj;
-      const ra = ((body?.['spec'] as Record<string, unknown> | undefined)?.['resourceAttributes'] ?? undefined) as
-        | Record<string, string>
-        | undefined;
-      const denied = ra ? faults.isForbidden(ra['verb'] ?? '', ra['group'] ?? '', ra['resource'] ?? '', ra['namespace'] || undefined, ra['name'] || undefined, ra['subresource'] || undefined) : false;
-      send(res, 201, {
-        kind: 'SelfSubjectAccessReview',
-        apiVersion: 'authorization.k8s.io/v1',
-        metadata: { creationTimestamp: null },
-        spec: body?.['spec'] ?? {},
-        status: denied ? { allowed: false, reason: 'denied by the test server fault switch' } : { allowed: true, reason: 'test server allows everything not forbidden' },
-      });
-      return;
+      const body = parseBody(await readBody(req), contentType) as KObj | undefined;
+      return send(res, 201, t.plural === 'selfsubjectaccessreviews' ? accessReview(faults, body) : rulesReview(registry, faults, body));
     }
 
     switch (req.method) {
@@ -508,13 +544,21 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       query: Object.fromEntries(url.searchParams),
       ...(req.headers['content-type'] ? { contentType: String(req.headers['content-type']) } : {}),
       status: 0,
+      at: Math.round(performance.now() - started),
     };
     requests.push(record);
-    res.on('finish', () => {
+    let reported = false;
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
       record.status = res.statusCode;
       if (log) console.error(`[kube-api] ${record.method} ${req.url} → ${res.statusCode}`);
-    });
-    handle(req, res, url).catch((err: unknown) => {
+      api.onRequest?.(record);
+    };
+    // a watch is reported when it ends
+    res.on('finish', report);
+    res.on('close', report);
+    handle(req, res, url, record).catch((err: unknown) => {
       if (res.headersSent) {
         res.end();
         return;
@@ -527,7 +571,13 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
   const cert = opts.tls === false ? undefined : await servingCert();
   const server: Server = cert ? createTlsServer({ cert: cert.certPem, key: cert.keyPem }, listener) : createServer(listener);
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => {
+      controllers.stop();
+      reject(err);
+    });
+    server.listen(opts.port ?? 0, '127.0.0.1', resolve);
+  });
   const port = (server.address() as AddressInfo).port;
   const url = `${cert ? 'https' : 'http'}://127.0.0.1:${port}`;
 
@@ -544,6 +594,8 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
     faults,
     controllers,
     requests,
+    maasApi,
+    backends,
     async close() {
       controllers.stop();
       for (const f of [...openWatches]) f();
@@ -617,7 +669,9 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
     installCrds(selection) {
       return installCrds(api, loadCrds(selection));
     },
-    async seedPreset(o = {}) {
+    async seedPreset(preset = {}) {
+      const o = presetOptions(preset);
+      maasFallback = o.generation === 'tier' || o.generation === undefined ? 'tier' : 'subscription';
       // the preset is the cluster as it was before the test: converge fast, then restore the visible delay
       const delay = controllers.delayMs;
       controllers.delayMs = 2;
@@ -652,12 +706,12 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       }
     },
   };
-  if (opts.preset) await api.seedPreset(opts.preset === 'openshift-maas' ? {} : opts.preset);
+  if (opts.preset) await api.seedPreset(opts.preset === 'openshift-maas' ? 'tier' : opts.preset);
   return api;
 }
 
 export { notFound };
 export type { KObj } from './util.js';
-export type { MaasPresetOptions, CrdSelection } from './seed.js';
+export type { MaasPresetOptions, CrdSelection, PresetName } from './seed.js';
 export type { ForbidRule, PodTarget, ConditionFault, FaultHandle } from './faults.js';
 export { Controllers } from './controllers.js';

@@ -11,6 +11,7 @@ import {
   describePath,
   mergePatch,
   jsonPatch,
+  strategicMergePatch,
   type FieldPath,
 } from './apply.js';
 import {
@@ -228,10 +229,12 @@ export class ApiStore {
     const old = this.mustGet(t, ns, name);
     let next: unknown;
     if (contentType.startsWith('application/json-patch+json')) next = jsonPatch(old, body);
-    else if (
-      contentType.startsWith('application/merge-patch+json') ||
-      contentType.startsWith('application/strategic-merge-patch+json')
-    ) {
+    else if (contentType.startsWith('application/strategic-merge-patch+json')) {
+      if (!isPlainObject(body)) throw badRequest('patch body must be a JSON object');
+      // custom resources take no strategic merge patch (kube-apiserver answers 415 for them)
+      if (t.crd) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+      next = strategicMergePatch(old, body);
+    } else if (contentType.startsWith('application/merge-patch+json')) {
       if (!isPlainObject(body)) throw badRequest('patch body must be a JSON object');
       next = mergePatch(old, body);
     } else {
@@ -341,6 +344,8 @@ export class ApiStore {
     for (const { entry, set } of entries) {
       if (entry.manager === opts.manager && entry.operation === 'Apply' && sameScope(entry)) {
         placed = true;
+        // a manager that applies no field any more has no entry (the API server drops empty ones)
+        if (!cfgSet.size) continue;
         const fieldsV1 = toFieldsV1(cfgSet);
         const same = deepEqual(fieldsV1, entry.fieldsV1) && entry.apiVersion === apiVersion;
         nextEntries.push({ ...entry, apiVersion, fieldsV1, time: same ? entry.time : now });
@@ -349,7 +354,7 @@ export class ApiStore {
         nextEntries.push(deepEqual(fieldsV1, entry.fieldsV1) ? entry : { ...entry, fieldsV1, time: now });
       }
     }
-    if (!placed) {
+    if (!placed && cfgSet.size) {
       nextEntries.push({
         manager: opts.manager,
         operation: 'Apply',

@@ -75,10 +75,11 @@ describe('demo up --from FILE', () => {
     if (topo) await stopTopology(topo.dir, topo.pids);
   }, 60_000);
 
-  test('the objects `demo manifests --reveal-keys` prints run locally: validate passes and doctor is clean', async () => {
-    // Given the demo's own objects in a file
+  test('the objects `demo manifests --reveal-keys --include-platform` prints run locally: validate passes and doctor is clean', async () => {
+    // Given the demo's own objects in a file, with the gateway TokenRateLimitPolicy MaaS ships on a cluster
+    // (without it, as without MaaS's on a cluster, nothing limits tokens and call 10 fails)
     const file = join(dir, 'o.yaml');
-    writeFileSync(file, await manifests('--reveal-keys', '--vllm'));
+    writeFileSync(file, await manifests('--reveal-keys', '--vllm', '--include-platform'));
     // When they are brought up from the file
     topo = await startTopology({ label: 'from', args: ['--from', file] });
     const up = json(topo.up.stdout);
@@ -161,8 +162,9 @@ describe('up on a running topology', () => {
     const r = await runCli(['env', '--output', 'json'], { stateDir: topo!.dir });
     expect(r.code).toBe(0);
     const vars = JSON.parse(r.stdout) as Record<string, string>;
-    expect(Object.keys(vars).sort()).toEqual(['CA_FILE', 'CLUSTER_TOKEN', 'HOST', 'VLLM_URL']);
+    expect(Object.keys(vars).sort()).toEqual(['CA_FILE', 'CLUSTER_TOKEN', 'HOST', 'MAAS_GENERATION', 'VLLM_URL']);
     expect(vars.HOST).toBe(readStateFile(topo!.dir)?.host);
+    expect(vars.MAAS_GENERATION).toBe('tier');
     const lines = (await runCli(['env'], { stateDir: topo!.dir })).stdout;
     for (const [k, v] of Object.entries(vars)) expect(lines).toContain(`export ${k}='${v}'`);
   });

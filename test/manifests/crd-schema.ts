@@ -5,8 +5,9 @@
  * Custom resources are checked against the structural `openAPIV3Schema` of the served version in their
  * upstream CRD, the way the API server would: a field the schema does not declare is reported (the server
  * would prune it without error, contracts §9.3), and types, int-or-string, enums, required fields,
- * patterns, lengths, bounds, formats and list-map keys are checked. CEL rules (`x-kubernetes-validations`)
- * are evaluated by `cel.ts` where its subset covers them and counted as skipped otherwise. On top, a light
+ * patterns, lengths, bounds, formats and list-map keys are checked — by ajv, on the schema with
+ * undeclared fields refused. CEL rules (`x-kubernetes-validations`) are evaluated by a CEL implementation
+ * (@bufbuild/cel, src/model/cel.ts); a rule calling a function it lacks is counted as skipped. On top, a light
  * Gateway API model check catches route mistakes the gateways would only report in status, and a few
  * demo-specific lint rules flag patterns known to fail at run time. Built-in kinds get a sanity check.
  */
@@ -15,7 +16,9 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 import { UserError } from '../../src/core/errors.js';
-import { evaluateCel, CelUnsupported } from '../../src/targets/cluster/cel.js';
+import { CelError, evaluateCel } from '../../src/model/cel.js';
+import { Ajv, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import type { K8sObject } from '../../src/model/k8s-object.js';
 
 export type IssueRule =
@@ -258,7 +261,7 @@ export function validateObject(obj: K8sObject, index: CrdSchemaIndex): ObjectRep
     report.checkedBy = 'builtin';
   } else if (crd) {
     report.checkedBy = 'crd';
-    const ctx: WalkContext = { issues: report.issues, celSkipped: 0, prune: true };
+    const ctx: WalkContext = { issues: report.issues, celSkipped: 0 };
     validateRoot(obj, crd.schema, ctx);
     report.celSkipped = ctx.celSkipped;
   } else {
@@ -287,29 +290,224 @@ export function errorLines(reports: readonly ObjectReport[]): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Structural schema walk
+// Structural schema validation on ajv
 
 interface WalkContext {
   issues: SchemaIssue[];
   celSkipped: number;
-  /** Report fields the schema does not declare (false inside anyOf/oneOf/allOf/not value checks). */
-  prune: boolean;
+}
+
+/** Evaluates one CRD validation rule against a value, as the API server does (`self` bound); throws CelError. */
+export function evaluateRule(rule: string, self: unknown): unknown {
+  return evaluateCel(rule, { self });
+}
+
+/** A function or variable this CEL environment lacks (counted as not evaluated, not as a failure). */
+function unsupported(e: unknown): boolean {
+  return e instanceof CelError && e.unsupported;
+}
+
+/** The run in progress: custom keywords report CEL skips here (ajv calls them synchronously). */
+let current: WalkContext | undefined;
+
+function makeAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, logger: false, verbose: true });
+  const fmt = (re: RegExp) => (v: string) => re.test(v);
+  ajv.addFormat('date-time', fmt(/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/));
+  ajv.addFormat('ipv4', fmt(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/));
+  ajv.addFormat('ipv6', fmt(/^[0-9a-fA-F:.]*:[0-9a-fA-F:.]*$/));
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => n >= -(2 ** 31) && n <= 2 ** 31 - 1 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  for (const k of ['x-kubernetes-preserve-unknown-fields', 'x-kubernetes-embedded-resource', 'x-kubernetes-int-or-string', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type']) ajv.addKeyword({ keyword: k });
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-validations',
+    errors: true,
+    validate: function celRules(rules: { rule: string; message?: string }[], data: unknown, _parent?: AnySchemaObject, cxt?: DataValidationCxt) {
+      const instancePath = cxt?.instancePath ?? '';
+      const errors: ErrorObject[] = [];
+      for (const r of rules) {
+        if (/\boldSelf\b/.test(r.rule)) continue; // transition rules need the stored object; nothing to compare on create
+        try {
+          if (evaluateRule(r.rule, data) !== true) errors.push({ keyword: 'x-kubernetes-validations', message: r.message ?? `failed rule: ${r.rule}`, params: { rule: r.rule }, instancePath, schemaPath: '' });
+        } catch (e) {
+          if (unsupported(e)) {
+            if (current) current.celSkipped += 1;
+          } else errors.push({ keyword: 'x-kubernetes-validations', message: `rule could not be evaluated (${(e as Error).message.split('\n')[0]}): ${r.rule}`, params: { rule: r.rule }, instancePath, schemaPath: '' });
+        }
+      }
+      (celRules as unknown as { errors: ErrorObject[] }).errors = errors;
+      return errors.length === 0;
+    },
+  });
+  ajv.addKeyword({
+    keyword: 'x-kubernetes-list-type',
+    errors: true,
+    validate: function listType(kind: string, data: unknown, parent?: AnySchemaObject, cxt?: DataValidationCxt) {
+      if (!Array.isArray(data) || (kind !== 'set' && kind !== 'map')) return true;
+      const keys = (parent?.['x-kubernetes-list-map-keys'] as string[] | undefined) ?? [];
+      const seen = new Set<string>();
+      const errors: ErrorObject[] = [];
+      data.forEach((item, i) => {
+        const k = kind === 'set' ? JSON.stringify(item) : isRecord(item) ? JSON.stringify(keys.map((key) => item[key] ?? null)) : undefined;
+        if (k === undefined) return;
+        if (seen.has(k)) errors.push({ keyword: 'x-kubernetes-list-type', message: kind === 'set' ? `duplicate entry ${k} in a set` : `duplicate entry for key (${keys.join(', ')}) = ${k}`, params: { index: i }, instancePath: `${cxt?.instancePath ?? ''}/${i}`, schemaPath: '' });
+        seen.add(k);
+      });
+      (listType as unknown as { errors: ErrorObject[] }).errors = errors;
+      return errors.length === 0;
+    },
+  });
+  return ajv;
+}
+
+let ajvInstance: Ajv | undefined;
+const compiled = new WeakMap<JSONSchemaProps, ValidateFunction>();
+
+/**
+ * A CRD's structural schema as ajv reads it: fields not declared are refused (what the API server prunes),
+ * int-or-string is an anyOf, OpenAPI's boolean exclusive bounds become JSON Schema's numeric ones.
+ */
+export function toJsonSchema(s: JSONSchemaProps): AnySchemaObject {
+  const out: AnySchemaObject = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'properties' && isRecord(v)) out[k] = Object.fromEntries(Object.entries(v as Record<string, JSONSchemaProps>).map(([pk, pv]) => [pk, toJsonSchema(pv)]));
+    else if ((k === 'items' || k === 'not' || k === 'additionalProperties') && isRecord(v)) out[k] = toJsonSchema(v as JSONSchemaProps);
+    else if ((k === 'anyOf' || k === 'oneOf' || k === 'allOf') && Array.isArray(v)) out[k] = (v as JSONSchemaProps[]).map((x) => toJsonSchema({ ...x }));
+    else if (k !== 'exclusiveMinimum' && k !== 'exclusiveMaximum') out[k] = v;
+  }
+  if (s.exclusiveMinimum === true && s.minimum !== undefined) {
+    out['exclusiveMinimum'] = s.minimum;
+    delete out['minimum'];
+  }
+  if (s.exclusiveMaximum === true && s.maximum !== undefined) {
+    out['exclusiveMaximum'] = s.maximum;
+    delete out['maximum'];
+  }
+  if (s['x-kubernetes-int-or-string'] === true) {
+    delete out['type'];
+    out['anyOf'] = [{ type: 'integer' }, { type: 'string' }];
+  }
+  const isObject = s.type === 'object' || s.properties !== undefined;
+  if (isObject && s.additionalProperties === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true) {
+    out['additionalProperties'] = false;
+    if (s['x-kubernetes-embedded-resource'] === true) out['properties'] = { apiVersion: {}, kind: {}, metadata: {}, ...((out['properties'] as object) ?? {}) };
+  }
+  return out;
+}
+
+function validatorFor(schema: JSONSchemaProps): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    ajvInstance ??= makeAjv();
+    v = ajvInstance.compile(toJsonSchema(schema));
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+/** ajv's `/spec/rules/0/name` as `spec.rules[0].name`. */
+function pathOf(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc === '' ? seg : `${acc}.${seg}`), '');
+}
+
+const RULE_OF: Record<string, IssueRule> = {
+  type: 'type',
+  required: 'required',
+  enum: 'enum',
+  pattern: 'pattern',
+  format: 'format',
+  minLength: 'length',
+  maxLength: 'length',
+  minimum: 'bounds',
+  maximum: 'bounds',
+  exclusiveMinimum: 'bounds',
+  exclusiveMaximum: 'bounds',
+  minItems: 'items',
+  maxItems: 'items',
+  minProperties: 'properties',
+  maxProperties: 'properties',
+  anyOf: 'combinator',
+  oneOf: 'combinator',
+  allOf: 'combinator',
+  not: 'combinator',
+  'x-kubernetes-validations': 'cel',
+  'x-kubernetes-list-type': 'duplicate',
+};
+
+function issueOf(e: ErrorObject, data: unknown): SchemaIssue | undefined {
+  let path = pathOf(e.instancePath);
+  if (e.keyword === 'additionalProperties') {
+    const field = String((e.params as { additionalProperty?: string }).additionalProperty);
+    const known = Object.keys(((e.parentSchema as AnySchemaObject | undefined)?.['properties'] as object | undefined) ?? {});
+    const hint = nearest(field, known);
+    path = path ? `${path}.${field}` : field;
+    return {
+      path,
+      rule: 'unknown-field',
+      severity: 'error',
+      message: `unknown field "${field}": the API server would silently drop it` + (hint ? ` (did you mean "${hint}"?)` : known.length > 0 ? ` (known: ${known.slice(0, 12).join(', ')})` : ''),
+    };
+  }
+  if (e.keyword === 'required') {
+    const field = String((e.params as { missingProperty?: string }).missingProperty);
+    return { path: path ? `${path}.${field}` : field, rule: 'required', severity: 'error', message: `required field "${field}" is missing` };
+  }
+  const rule = RULE_OF[e.keyword];
+  if (!rule) return undefined;
+  const value = e.instancePath ? e.instancePath.split('/').slice(1).reduce<unknown>((v, k) => (isRecord(v) || Array.isArray(v) ? (v as Record<string, unknown>)[k.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), data) : data;
+  const message =
+    rule === 'type'
+      ? `must be ${String((e.params as { type?: string }).type)}, got ${typeOf(value)}`
+      : rule === 'enum'
+        ? `"${String(value)}" is not one of ${((e.params as { allowedValues?: unknown[] }).allowedValues ?? []).map((x) => JSON.stringify(x)).join(', ')}`
+        : rule === 'pattern'
+          ? `"${String(value)}" does not match ${String((e.params as { pattern?: string }).pattern)}`
+          : rule === 'format'
+            ? `${JSON.stringify(value)} is not a valid ${String((e.params as { format?: string }).format)}`
+            : rule === 'combinator'
+              ? { anyOf: 'matches none of the allowed forms (anyOf)', oneOf: 'must match exactly one of the allowed forms (oneOf)', allOf: 'violates an allOf constraint', not: 'matches a forbidden form (not)' }[e.keyword] ?? 'does not match the allowed forms'
+              : (e.message ?? e.keyword);
+  return { path: path === '' ? '(root)' : path, rule, severity: 'error', message };
 }
 
 function validateRoot(obj: K8sObject, schema: JSONSchemaProps, ctx: WalkContext): void {
   // metadata is ObjectMeta, validated by the API server itself (sanityCheck covers what we render);
-  // the CRD's schema only says `type: object`, so it is not walked.
+  // the CRD's schema only says `type: object`, so it is not checked here.
   const { metadata: _metadata, ...rest } = obj;
   const rootSchema: JSONSchemaProps = {
     ...schema,
     properties: Object.fromEntries(Object.entries(schema.properties ?? {}).filter(([k]) => k !== 'metadata')),
   };
-  validateValue(applyDefaults(rest, rootSchema), rootSchema, '', ctx);
+  // schema defaults first, as the API server fills them before it validates and runs CEL rules
+  const data = applyDefaults(rest, rootSchema);
+  const validate = validatorFor(rootSchema);
+  current = ctx;
+  try {
+    validate(data);
+  } finally {
+    current = undefined;
+  }
+  // Inside anyOf/oneOf/not the branches' own errors are not the object's: only the combinator counts.
+  const errors = (validate.errors ?? []).filter((e) => !/\/(anyOf|oneOf|not)\//.test(e.schemaPath));
+  const seen = new Set<string>();
+  for (const e of errors) {
+    const issue = issueOf(e, data);
+    if (!issue) continue;
+    const key = `${issue.path}|${issue.rule}|${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    ctx.issues.push(issue);
+  }
 }
 
 /**
  * Fills absent fields from the schema's `default`s, as the API server does before it validates and
- * evaluates CEL rules (e.g. an HTTPRoute rule without `matches` gets `PathPrefix /`).
+ * evaluates CEL rules (e.g. an HTTPRoute rule without `matches` gets `PathPrefix /`). Done before ajv runs
+ * (its `useDefaults` fills them while keywords already look at the object, too late for the CEL rules).
  */
 export function applyDefaults(value: unknown, schema: JSONSchemaProps): unknown {
   if (Array.isArray(value)) return schema.items ? value.map((v) => applyDefaults(v, schema.items as JSONSchemaProps)) : value;
@@ -325,217 +523,11 @@ export function applyDefaults(value: unknown, schema: JSONSchemaProps): unknown 
   return out;
 }
 
-function push(ctx: WalkContext, path: string, rule: IssueRule, message: string): void {
-  ctx.issues.push({ path: path === '' ? '(root)' : path, rule, message, severity: 'error' });
-}
-
-function join2(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path === '' ? key : `${path}.${key}`;
-}
-
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
   return typeof v;
-}
-
-const patternCache = new Map<string, RegExp | null>();
-function compile(pattern: string): RegExp | null {
-  if (!patternCache.has(pattern)) {
-    let re: RegExp | null = null;
-    try {
-      re = new RegExp(pattern, 'u');
-    } catch {
-      try {
-        re = new RegExp(pattern);
-      } catch {
-        re = null;
-      }
-    }
-    patternCache.set(pattern, re);
-  }
-  return patternCache.get(pattern) ?? null;
-}
-
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-function checkFormat(value: unknown, format: string): string | undefined {
-  if (format === 'int32' && typeof value === 'number' && (value < -(2 ** 31) || value > 2 ** 31 - 1)) {
-    return 'does not fit in int32';
-  }
-  if (format === 'int64' && typeof value === 'number' && !Number.isSafeInteger(value)) return 'is not a safe int64';
-  if (typeof value !== 'string') return undefined;
-  if (format === 'date-time' && !DATE_TIME.test(value)) return 'is not an RFC 3339 date-time';
-  if (format === 'ipv4' && !IPV4.test(value)) return 'is not an IPv4 address';
-  if (format === 'ipv6' && !(value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value))) return 'is not an IPv6 address';
-  return undefined;
-}
-
-function validateValue(value: unknown, schema: JSONSchemaProps, path: string, ctx: WalkContext): void {
-  if (value === null) {
-    if (!schema.nullable && schema.type !== undefined) push(ctx, path, 'type', `must be ${schema.type}, got null`);
-    return;
-  }
-  const intOrString = schema['x-kubernetes-int-or-string'] === true;
-  const actual = typeOf(value);
-  if (intOrString) {
-    if (actual !== 'integer' && actual !== 'string') {
-      push(ctx, path, 'type', `must be an integer or a string, got ${actual}`);
-      return;
-    }
-  } else if (schema.type !== undefined) {
-    const ok =
-      schema.type === actual ||
-      (schema.type === 'number' && actual === 'integer') ||
-      (schema.type === 'object' && actual === 'object') ||
-      (schema.type === 'array' && actual === 'array');
-    if (!ok) {
-      push(ctx, path, 'type', `must be ${schema.type}, got ${actual}`);
-      return;
-    }
-  }
-
-  if (schema.enum && !schema.enum.some((e) => e === value)) {
-    push(ctx, path, 'enum', `"${String(value)}" is not one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
-  }
-  if (typeof value === 'string') {
-    if (schema.pattern !== undefined) {
-      const re = compile(schema.pattern);
-      if (re && !re.test(value)) push(ctx, path, 'pattern', `"${value}" does not match ${schema.pattern}`);
-    }
-    if (schema.minLength !== undefined && [...value].length < schema.minLength) {
-      push(ctx, path, 'length', `shorter than ${schema.minLength}`);
-    }
-    if (schema.maxLength !== undefined && [...value].length > schema.maxLength) {
-      push(ctx, path, 'length', `longer than ${schema.maxLength}`);
-    }
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && (schema.exclusiveMinimum ? value <= schema.minimum : value < schema.minimum)) {
-      push(ctx, path, 'bounds', `${value} is below the minimum ${schema.minimum}`);
-    }
-    if (schema.maximum !== undefined && (schema.exclusiveMaximum ? value >= schema.maximum : value > schema.maximum)) {
-      push(ctx, path, 'bounds', `${value} is above the maximum ${schema.maximum}`);
-    }
-  }
-  if (schema.format !== undefined) {
-    const problem = checkFormat(value, schema.format);
-    if (problem) push(ctx, path, 'format', `${JSON.stringify(value)} ${problem}`);
-  }
-
-  if (Array.isArray(value)) validateArray(value, schema, path, ctx);
-  else if (isRecord(value)) validateObjectValue(value, schema, path, ctx);
-
-  validateCombinators(value, schema, path, ctx);
-  validateCelRules(value, schema, path, ctx);
-}
-
-function validateArray(value: unknown[], schema: JSONSchemaProps, path: string, ctx: WalkContext): void {
-  if (schema.minItems !== undefined && value.length < schema.minItems) {
-    push(ctx, path, 'items', `needs at least ${schema.minItems} item(s), has ${value.length}`);
-  }
-  if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-    push(ctx, path, 'items', `allows at most ${schema.maxItems} item(s), has ${value.length}`);
-  }
-  if (schema.items) value.forEach((item, i) => validateValue(item, schema.items as JSONSchemaProps, join2(path, i), ctx));
-  const listType = schema['x-kubernetes-list-type'];
-  if (listType === 'set') {
-    const seen = new Set<string>();
-    value.forEach((item, i) => {
-      const k = JSON.stringify(item);
-      if (seen.has(k)) push(ctx, join2(path, i), 'duplicate', `duplicate entry ${k} in a set`);
-      seen.add(k);
-    });
-  } else if (listType === 'map') {
-    const keys = schema['x-kubernetes-list-map-keys'] ?? [];
-    const seen = new Set<string>();
-    value.forEach((item, i) => {
-      if (!isRecord(item)) return;
-      const k = JSON.stringify(keys.map((key) => item[key] ?? null));
-      if (seen.has(k)) push(ctx, join2(path, i), 'duplicate', `duplicate entry for key (${keys.join(', ')}) = ${k}`);
-      seen.add(k);
-    });
-  }
-}
-
-function validateObjectValue(
-  value: Record<string, unknown>,
-  schema: JSONSchemaProps,
-  path: string,
-  ctx: WalkContext,
-): void {
-  const props = schema.properties ?? {};
-  const additional = schema.additionalProperties;
-  const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
-  const embedded = schema['x-kubernetes-embedded-resource'] === true;
-  for (const req of schema.required ?? []) {
-    if (!(req in value) || value[req] === undefined) push(ctx, join2(path, req), 'required', `required field "${req}" is missing`);
-  }
-  const size = Object.keys(value).length;
-  if (schema.minProperties !== undefined && size < schema.minProperties) {
-    push(ctx, path, 'properties', `needs at least ${schema.minProperties} field(s)`);
-  }
-  if (schema.maxProperties !== undefined && size > schema.maxProperties) {
-    push(ctx, path, 'properties', `allows at most ${schema.maxProperties} field(s)`);
-  }
-  for (const [k, v] of Object.entries(value)) {
-    const p = join2(path, k);
-    const sub = props[k];
-    if (sub) {
-      validateValue(v, sub, p, ctx);
-    } else if (isRecord(additional)) {
-      validateValue(v, additional, p, ctx);
-    } else if (additional === true || preserve) {
-      continue;
-    } else if (embedded && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) {
-      continue;
-    } else if (ctx.prune) {
-      const known = Object.keys(props);
-      const hint = nearest(k, known);
-      push(
-        ctx,
-        p,
-        'unknown-field',
-        `unknown field "${k}": the API server would silently drop it` +
-          (hint ? ` (did you mean "${hint}"?)` : known.length > 0 ? ` (known: ${known.slice(0, 12).join(', ')})` : ''),
-      );
-    }
-  }
-}
-
-/** anyOf/oneOf/allOf/not only constrain values in structural schemas (no new fields), so no pruning inside. */
-function validateCombinators(value: unknown, schema: JSONSchemaProps, path: string, ctx: WalkContext): void {
-  const passes = (sub: JSONSchemaProps): boolean => {
-    const inner: WalkContext = { issues: [], celSkipped: 0, prune: false };
-    validateValue(value, { ...sub, type: sub.type ?? undefined }, path, inner);
-    return inner.issues.length === 0;
-  };
-  if (schema['x-kubernetes-int-or-string'] !== true && schema.anyOf && !schema.anyOf.some(passes)) {
-    push(ctx, path, 'combinator', 'matches none of the allowed forms (anyOf)');
-  }
-  if (schema.oneOf && schema.oneOf.filter(passes).length !== 1) {
-    push(ctx, path, 'combinator', 'must match exactly one of the allowed forms (oneOf)');
-  }
-  for (const sub of schema.allOf ?? []) {
-    if (!passes(sub)) push(ctx, path, 'combinator', 'violates an allOf constraint');
-  }
-  if (schema.not && passes(schema.not)) push(ctx, path, 'combinator', 'matches a forbidden form (not)');
-}
-
-function validateCelRules(value: unknown, schema: JSONSchemaProps, path: string, ctx: WalkContext): void {
-  for (const rule of schema['x-kubernetes-validations'] ?? []) {
-    if (/\boldSelf\b/.test(rule.rule)) continue; // transition rules need the stored object; nothing to compare on create
-    try {
-      const ok = evaluateCel(rule.rule, value);
-      if (ok !== true) push(ctx, path, 'cel', rule.message ?? `failed rule: ${rule.rule}`);
-    } catch (e) {
-      if (e instanceof CelUnsupported) ctx.celSkipped += 1;
-      else push(ctx, path, 'cel', `rule could not be evaluated (${(e as Error).message}): ${rule.rule}`);
-    }
-  }
 }
 
 /** The closest known name within edit distance 2, to turn "valeu" into "did you mean value". */

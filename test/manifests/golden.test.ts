@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { planToYaml, renderForDisplay } from '../../src/targets/cluster/render.js';
+import { renderForDisplay } from '../../src/targets/cluster/render.js';
+import { planToYaml } from '../../src/targets/cluster/manifest-yaml.js';
 import { makeCtx } from './helpers.js';
 
 describe('golden plan', () => {

@@ -28,6 +28,7 @@ for m in $MODELS; do
   code=$("${CURL[@]}" -o "$tmp/chat" -w '%{http_code}' "https://$HOST/v1/chat/completions" -H "Authorization: Bearer $KEY" \
     -H 'Content-Type: application/json' -d "{\"model\":\"$m\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}],\"max_tokens\":5}")
   echo "CHAT $m $code $(j 'j.object+"/"+typeof j.choices[0].message.content+"/"+typeof j.usage.total_tokens' < "$tmp/chat")"
+  echo "USAGE $m $(j 'j.usage.total_tokens' < "$tmp/chat")"
 done
 
 # 4. a bogus key → 403, no credentials → 401

@@ -158,7 +158,19 @@ export const exposure: CheckDef[] = [
     run: async (ctx): Promise<Finding> => {
       const ep = await ctx.target.endpoint();
       if (ep.insecure) return { outcome: 'warn', message: 'verification is off (--insecure)', fix: { summary: 'pass the ingress CA instead', patch: '--ca-file <ingress CA bundle>' } };
-      return { outcome: 'pass', message: 'verified against the CA in use' };
+      // Verified means a handshake that checked the certificate happened; a gateway that does not answer proves nothing.
+      try {
+        const r = await request(`${ep.baseUrl}/`, { dispatcher: ep.dispatcher, headersTimeout: 5_000 });
+        await r.body.dump();
+        if (ep.baseUrl.startsWith('http:')) return { outcome: 'warn', hop: 'maas-gateway', message: `${ep.baseUrl} is plain HTTP: tokens and keys travel unencrypted`, fix: { summary: 'use the gateway\'s https listener', patch: ep.baseUrl.replace(/^http:/, 'https:') } };
+        return { outcome: 'pass', message: `verified against the CA in use (the gateway answered ${r.statusCode})` };
+      } catch (err) {
+        const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code ?? 'error';
+        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|DEPTH_ZERO/.test(code)) {
+          return { outcome: 'fail', hop: 'maas-gateway', message: `the gateway's certificate is not trusted by the CA in use (${code})`, fix: { summary: 'pass the CA that signed the gateway certificate', patch: '--ca-file <ingress CA bundle>' } };
+        }
+        return { outcome: 'skip', message: `the gateway did not answer (${code}): whether its certificate verifies could not be tested` };
+      }
     },
   }),
   defineCheck({

@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import { NO_LIVE, bridgeOf, diff, factsFor, installFactsOf, mergeObjects, specFix } from './findings.js';
 import { defineCheck, type CheckDef, type Finding, type Fix } from './types.js';
+import type { TopologySpec } from '../../model/topology.js';
 
 /** A fix with one more line of patch (a command that goes with the object change). */
 const withPatch = (line: string | undefined, fix: Fix): Fix => (line ? { ...fix, patch: `${fix.patch}\n${line}` } : fix);
@@ -94,15 +95,38 @@ export const modelListing: CheckDef[] = [
       const cfg = ctx.target.cfg;
       const problem = ctx.spec.maasApi?.registryProblem;
       const elsewhere = ctx.spec.maasApi?.registryElsewhere;
+      const entry = (p: (typeof routable)[number]) => `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`;
+      const addTo = (unlisted: typeof routable) => (s: Partial<TopologySpec>) => {
+        if (!s.maasApi) return;
+        s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
+      };
+      const registryRef = [{ kind: 'ConfigMap', name: cfg.maas.registryName, namespace: cfg.maas.apiNamespace }];
+      // In another namespace the ConfigMap maas-api reads does not exist: the fix creates it there and removes the stray copy.
+      const createHere = (unlisted: typeof routable): Fix => {
+        const models = routable.map(entry).join('\n');
+        return specFix(
+          'maasApi',
+          `create ConfigMap ${cfg.maas.registryName} in ${cfg.maas.apiNamespace}, where maas-api reads it, and delete the copy in ${elsewhere}`,
+          [
+            `# create ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} (it does not exist)`,
+            `+ data.models:`,
+            ...routable.map((p) => `+   ${entry(p)}`),
+            `kubectl -n ${cfg.maas.apiNamespace} create configmap ${cfg.maas.registryName} --from-literal=models='${models}'`,
+            `kubectl -n ${cfg.maas.apiNamespace} label configmap ${cfg.maas.registryName} app=maas-api`,
+            `kubectl -n ${elsewhere} delete configmap ${cfg.maas.registryName}   # the copy maas-api never reads`,
+          ].join('\n'),
+          addTo(unlisted),
+          registryRef,
+        );
+      };
       const notListed = (unlisted: typeof routable, evidence: string[]): Finding => ({
         outcome: 'fail',
         hop: 'maas-api',
         message: `routable but not listed: ${unlisted.map((p) => p.model).join(', ')}${problem ? ` — ${problem}` : ''}`,
         evidence: [...evidence, registry === null ? `ConfigMap ${cfg.maas.registryName} absent from ${cfg.maas.apiNamespace}` : `registry lists: ${(registry ?? []).map((m) => m.id).join(', ') || '(nothing)'}`, ...(problem ? [problem] : [])],
-        fix: withPatch(elsewhere ? `kubectl -n ${elsewhere} delete configmap ${cfg.maas.registryName}   # the copy maas-api never reads` : undefined, specFix('maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, `- {id: ${p.model}, provider: ${p.ownedBy}, backend: ${p.backend}}`] as [null, string])), (s) => {
-          if (!s.maasApi) return;
-          s.maasApi.registry = [...(s.maasApi.registry ?? []), ...unlisted.map((p) => ({ id: p.model, provider: p.ownedBy, backend: p.backend }))];
-        }, [{ kind: 'ConfigMap', name: cfg.maas.registryName, namespace: cfg.maas.apiNamespace }])),
+        fix: elsewhere && registry === null
+          ? createHere(unlisted)
+          : withPatch(elsewhere ? `kubectl -n ${elsewhere} delete configmap ${cfg.maas.registryName}   # the copy maas-api never reads` : undefined, specFix('maasApi', `add ${unlisted.map((p) => p.model).join(', ')} to ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName}`, diff(`ConfigMap ${cfg.maas.apiNamespace}/${cfg.maas.registryName} data.models`, unlisted.map((p) => [null, entry(p)] as [null, string])), addTo(unlisted), registryRef)),
       });
       // A routable model the registry lacks is never listed: a configuration fault, no probe needed.
       const missing = registry !== undefined ? routable.filter((p) => !(registry ?? []).some((m) => m.id === p.model)) : [];

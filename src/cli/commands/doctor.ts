@@ -1,7 +1,7 @@
 /** `demo doctor`: configuration and live probes, hop by hop, with a concrete fix for each failure. */
 import { UserError } from '../../core/errors.js';
 import { defineCommand } from '../define.js';
-import { accessFlags, flag } from '../flags.js';
+import { accessFlags, flag, generationFlags } from '../flags.js';
 import { chooseOutput } from '../output.js';
 import { openTarget } from '../target-options.js';
 
@@ -21,8 +21,9 @@ export default defineCommand({
     'self-test': flag.boolean('plant each known fault on a private local topology, run doctor, print the score'),
     mutations: flag.string('N', 'with --self-test: N random single-field mutations of the objects instead of the named faults'),
     seed: flag.string('S', 'with --mutations: the random seed (default 1)'),
-    maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'with --self-test: which MaaS generation to test (default tier)', { env: 'DEMO_MAAS' }),
     ...accessFlags,
+    ...generationFlags,
+    maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'with --self-test: the MaaS generation to test (default tier); on a cluster: its generation when its CRDs and maas-api do not tell', { env: 'DEMO_MAAS' }),
   },
   failOnWarning: (ctx) => ctx.flags['fail-on'] === 'warning',
   async *run(ctx) {

@@ -16,6 +16,7 @@ export default defineCommand({
     maas: flag.choice(['tier', 'subscription'] as const, 'GEN', "which MaaS generation's objects: tier (default, the seed demo) or subscription (current MaaS)", { env: 'DEMO_MAAS' }),
     'reveal-keys': flag.boolean('print real provider keys (for piping to kubectl)'),
     'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image'),
+    'include-platform': flag.boolean('also print the objects the platform owns (the gateway TokenRateLimitPolicy MaaS ships), marked as such'),
   },
   async run(ctx) {
     const { renderManifests } = await import('../../targets/index.js');
@@ -27,6 +28,7 @@ export default defineCommand({
         vllm: f.vllm,
         revealKeys: f['reveal-keys'],
         json: f.output === 'json',
+        includePlatform: f['include-platform'],
         ...(f['vllm-host'] !== undefined ? { vllmHost: f['vllm-host'] } : {}),
         ...(f['simulator-image'] !== undefined ? { simulatorImage: f['simulator-image'] } : {}),
         ...(f.step !== undefined ? { step: f.step } : {}),

@@ -23,11 +23,12 @@ const flags = {
   'skip-crds': flag.boolean('do not install the XBackendDestination CRD (it is installed already; cluster target)'),
   'simulator-image': flag.string('IMAGE', 'prebuilt provider simulator image instead of node + ConfigMap'),
   timeout: flag.seconds('readiness timeout per wait (default 120 on a cluster, 10 locally)'),
-  maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'MaaS generation: tier (the seed demo, default) or subscription (current MaaS: API keys, subscriptions, external models)', { env: 'DEMO_MAAS' }),
+  maas: flag.choice(['tier', 'subscription'] as const, 'GEN', 'MaaS generation: tier (the seed demo, default) or subscription (current MaaS: API keys, subscriptions, external models); on a cluster, only when its evidence does not tell', { env: 'DEMO_MAAS' }),
   'database-url': flag.string('URL', 'subscription era: keep API keys in this PostgreSQL (postgres://…) instead of the embedded one', { env: 'DEMO_DATABASE_URL' }),
   provider: flag.strings('NAME=URL', 'subscription era: point a provider at a real endpoint, e.g. openai=https://api.openai.com'),
   'provider-key-file': flag.strings('NAME=FILE', "subscription era: file holding that provider's API key (never a plain flag)"),
   'provider-ca-file': flag.strings('NAME=FILE', "subscription era: a private CA to trust for that provider's endpoint (besides the system's)"),
+  'force-conflicts': flag.boolean('take the fields another field manager owns on our objects (cluster target; kubectl\'s name)'),
 };
 
 type UpContext = CommandContext<typeof flags>;
@@ -131,6 +132,7 @@ export async function upOptions(ctx: UpContext): Promise<UpOptions> {
     ...(f.maas !== undefined ? { maas: f.maas } : {}),
     ...(f['database-url'] !== undefined ? { databaseUrl: f['database-url'] } : {}),
     ...(providers.length ? { providers } : {}),
+    ...(f['force-conflicts'] ? { forceConflicts: true } : {}),
   };
 }
 

@@ -2,13 +2,14 @@
 import { UserError } from '../../core/errors.js';
 import type { TargetSession } from '../../targets/target.js';
 import { defineCommand, type CommandContext } from '../define.js';
-import { accessFlags, flag } from '../flags.js';
+import { accessFlags, flag, generationFlags } from '../flags.js';
 import { openTarget } from '../target-options.js';
 
 const flags = {
   only: flag.string('IDS', 'run only these calls, e.g. 4,5'),
   skip: flag.string('IDS', 'skip these calls, e.g. 10'),
   ...accessFlags,
+  ...generationFlags,
 };
 
 type Selection = { only?: string | undefined; skip?: string | undefined };

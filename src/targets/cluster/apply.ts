@@ -13,12 +13,12 @@
  */
 import type { EventInput } from '../../core/events.js';
 import type { RenderedStep } from './render.js';
-import type { K8sObject, ObjectPatch } from '../../model/k8s-object.js';
-import { Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
+import { APPLY_MODE_ANNOTATION, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
+import { FIELD_MANAGER, Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal } from './state.js';
-import { kindOwner } from './wait.js';
+import { appliedMark, kindOwner, type AppliedMarks } from './wait.js';
 
-export const APPLY_MODE_ANNOTATION = 'maas-egress-demo/apply';
+export { APPLY_MODE_ANNOTATION };
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
@@ -63,10 +63,27 @@ export function applyFailure(obj: { kind?: string; metadata?: { namespace?: stri
       return new ApplyFailedError(`${what}: ${e.message}`, 'your user lacks this permission: log in as a cluster admin (`oc login -u kubeadmin …`) or ask one to grant it, then run `demo up --target cluster` again');
     case 'kind-not-served':
       return new ApplyFailedError(`${what}: the cluster does not serve this kind (its CRD is missing)`, `install ${kindOwner(obj.kind ?? '')}, then run \`demo up --target cluster\` again`);
-    case 'conflict':
-      return new ApplyFailedError(`${what}: ${e.message}`, 'another field manager owns these fields: remove that manager\'s copy or apply the change by hand; `oc get -o yaml --show-managed-fields` shows who owns what');
-    case 'invalid':
+    case 'conflict': {
+      const c = e.conflicts;
+      if (!c.length) return new ApplyFailedError(`${what}: ${e.message}`, 'the object changed while it was applied: run `demo up --target cluster` again');
+      const byManager = new Map<string, string[]>();
+      for (const x of c) byManager.set(x.manager, [...(byManager.get(x.manager) ?? []), x.field]);
+      const owners = [...byManager].map(([m, fields]) => `${fields.join(', ')} ${fields.length === 1 ? 'is' : 'are'} owned by field manager "${m}"`).join('; ');
+      return new ApplyFailedError(
+        `${what}: ${owners}, which changed ${c.length === 1 ? 'it' : 'them'} after the demo applied ${c.length === 1 ? 'it' : 'them'}`,
+        `to put the demo's values back and take ${c.length === 1 ? 'that field' : 'those fields'} over, run \`demo up --target cluster --force-conflicts\`; to keep the other change, leave it (\`oc get ${(obj.kind ?? '').toLowerCase()} -o yaml --show-managed-fields\` shows who owns what)`,
+      );
+    }
+    case 'invalid': {
+      const fields = e.refusedFields;
+      if (fields.length) {
+        return new ApplyFailedError(
+          `${what}: the API server refused field${fields.length === 1 ? '' : 's'} ${fields.join(', ')}: not in the ${obj.kind} schema (strict validation; without it the server would drop ${fields.length === 1 ? 'it' : 'them'} silently and the policy would not do what it says)`,
+          `\`demo manifests\` prints the object as rendered; move or rename ${fields.length === 1 ? 'that field' : 'those fields'} to where the ${obj.kind} CRD declares ${fields.length === 1 ? 'it' : 'them'} (\`oc explain ${(obj.kind ?? '').toLowerCase()}.spec --recursive\`)`,
+        );
+      }
       return new ApplyFailedError(`${what}: the API server rejected it: ${e.message}`, `\`demo manifests\` prints the object as rendered; check the values your --config gave it`);
+    }
     case 'unreachable':
       return new ApplyFailedError(`${what}: the API server went away: ${e.message}`, 'check the connection to the cluster, then run `demo up --target cluster` again to resume');
     default:
@@ -74,8 +91,8 @@ export function applyFailure(obj: { kind?: string; metadata?: { namespace?: stri
   }
 }
 
-/** Applies one object of ours; returns what happened. */
-export async function applyObject(kube: Kube, obj: K8sObject, preexisting: readonly ObjRef[]): Promise<{ action: ApplyAction | 'skipped'; note?: string }> {
+/** Applies one object of ours; returns what happened (and, when it changed, the mark waits judge conditions by). */
+export async function applyObject(kube: Kube, obj: K8sObject, preexisting: readonly ObjRef[], applied?: AppliedMarks, forceConflicts = false): Promise<{ action: ApplyAction | 'skipped'; note?: string }> {
   const ref = refOf(obj);
   let before: K8sObject | undefined;
   try {
@@ -92,16 +109,18 @@ export async function applyObject(kube: Kube, obj: K8sObject, preexisting: reado
   }
   let after: K8sObject;
   try {
-    after = await kube.apply(withoutApplyMode(obj));
+    after = await kube.apply(withoutApplyMode(obj), { force: forceConflicts });
   } catch (err) {
     throw applyFailure(obj, err);
   }
+  const mark = appliedMark(before, after);
+  if (mark && applied) applied.set(refText(obj), mark);
   if (!before) return { action: 'created' };
   return { action: before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured' };
 }
 
 /** Applies a patch of a foreign object (force: the operator owns those fields). */
-export async function applyPatch(kube: Kube, patch: ObjectPatch): Promise<ApplyAction> {
+export async function applyPatch(kube: Kube, patch: ObjectPatch, applied?: AppliedMarks): Promise<ApplyAction> {
   const ref = { apiVersion: patch.target.apiVersion, kind: patch.target.kind, namespace: patch.target.namespace, name: patch.target.name };
   let before: K8sObject | undefined;
   try {
@@ -114,18 +133,54 @@ export async function applyPatch(kube: Kube, patch: ObjectPatch): Promise<ApplyA
   }
   try {
     const after = await kube.apply(patch.applyObject, { force: true });
+    const mark = appliedMark(before, after);
+    if (mark && applied) applied.set(refText(patch.applyObject), mark);
     return before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
   } catch (err) {
     throw applyFailure(patch.applyObject, err);
   }
 }
 
-/** The maas-api values step 5 replaces, read from the live Deployment. */
-export function maasApiOriginal(deployment: K8sObject, container: string): MaasApiOriginal {
+interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  fieldsV1?: Record<string, unknown>;
+}
+
+/** The field manager owning a path of the object (FieldsV1 keys, e.g. ['f:spec', …]); undefined when none does. */
+export function ownerOf(obj: K8sObject, path: string[]): string | undefined {
+  const entries = ((obj.metadata as { managedFields?: ManagedFieldsEntry[] }).managedFields ?? []).filter((e) => !e.subresource);
+  return entries.find((e) => {
+    let node: unknown = e.fieldsV1;
+    for (const k of path) {
+      if (typeof node !== 'object' || node === null || !(k in node)) return false;
+      node = (node as Record<string, unknown>)[k];
+    }
+    return true;
+  })?.manager;
+}
+
+const imagePath = (container: string) => ['f:spec', 'f:template', 'f:spec', 'f:containers', `k:{"name":"${container}"}`, 'f:image'];
+const annotationPath = (key: string) => ['f:metadata', 'f:annotations', `f:${key}`];
+
+/** The maas-api values step 5 replaces, and who owned them, read from the live Deployment. */
+export function maasApiOriginal(deployment: K8sObject, container: string, setImage?: string): MaasApiOriginal {
   const spec = deployment.spec as { template?: { spec?: { containers?: { name: string; image?: string }[] } } } | undefined;
   const image = spec?.template?.spec?.containers?.find((c) => c.name === container)?.image ?? null;
   const managed = deployment.metadata.annotations?.[MANAGED_ANNOTATION] ?? null;
-  return { namespace: deployment.metadata.namespace ?? '', name: deployment.metadata.name, container, image, managed };
+  const imageManager = ownerOf(deployment, imagePath(container));
+  const managedManager = ownerOf(deployment, annotationPath(MANAGED_ANNOTATION));
+  return {
+    namespace: deployment.metadata.namespace ?? '',
+    name: deployment.metadata.name,
+    container,
+    image,
+    managed,
+    ...(setImage ? { setImage } : {}),
+    ...(imageManager && imageManager !== FIELD_MANAGER ? { imageManager } : {}),
+    ...(managedManager && managedManager !== FIELD_MANAGER ? { managedManager } : {}),
+  };
 }
 
 /**
@@ -152,10 +207,11 @@ export async function* recordState(
   }
   let maasApi = existing?.maasApi;
   const patch = plan.flatMap((r) => r.patches)[0];
+  if (maasApi && !maasApi.setImage && patch?.container?.image) maasApi = { ...maasApi, setImage: patch.container.image };
   if (!maasApi && patch) {
     const live = await kube.get({ apiVersion: patch.target.apiVersion, kind: patch.target.kind, namespace: patch.target.namespace, name: patch.target.name });
     if (live) {
-      maasApi = maasApiOriginal(live, patch.container?.name ?? patch.target.name);
+      maasApi = maasApiOriginal(live, patch.container?.name ?? patch.target.name, patch.container?.image);
       if (maasApi.image && maasApi.image === patch.container?.image) {
         yield { kind: 'log', level: 'warn', message: `${patch.target.kind} ${patch.target.namespace}/${patch.target.name} already runs ${maasApi.image} and no original was recorded: \`demo down\` will not be able to restore the stock image` };
         maasApi = { ...maasApi, image: null };
@@ -179,12 +235,12 @@ export async function* recordState(
 export async function* applyStep(
   kube: Kube,
   rendered: RenderedStep,
-  opts: { preexisting: readonly ObjRef[]; signal: AbortSignal; counts: ApplyCounts; onApplied?: (ref: string) => void },
+  opts: { preexisting: readonly ObjRef[]; signal: AbortSignal; counts: ApplyCounts; onApplied?: (ref: string) => void; applied?: AppliedMarks; forceConflicts?: boolean },
 ): AsyncGenerator<EventInput> {
   const step = rendered.step.id;
   for (const obj of rendered.objects) {
     if (opts.signal.aborted) return;
-    const r = await applyObject(kube, obj, opts.preexisting);
+    const r = await applyObject(kube, obj, opts.preexisting, opts.applied, opts.forceConflicts);
     if (r.action === 'skipped') {
       opts.counts.skipped++;
       yield { kind: 'apply', step, object: `${refText(obj)} (${r.note})`, action: 'unchanged' };
@@ -196,7 +252,7 @@ export async function* applyStep(
   }
   for (const patch of rendered.patches) {
     if (opts.signal.aborted) return;
-    const action = await applyPatch(kube, patch);
+    const action = await applyPatch(kube, patch, opts.applied);
     opts.counts[action]++;
     opts.onApplied?.(refText(patch.applyObject));
     const what = [patch.container ? `image ${patch.container.image}` : '', ...Object.entries(patch.annotations).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(', ');

@@ -1,19 +1,19 @@
 /**
- * The one Kubernetes client of the cluster target, on @kubernetes/client-node's KubernetesObjectApi:
- * discovery resolves kinds to paths, every request carries the kubeconfig's credentials, and bodies
- * stay plain JSON (the generated model classes would rename `x-kubernetes-*` and `default` in CRD
- * schemas and drop unknown fields). Server-side apply uses the field manager `maas-egress-demo`.
- * Errors become `KubeApiError` with a kind the callers turn into a message and a fix.
+ * The one Kubernetes client of the cluster target. Requests go over node:https (node:http for a plain
+ * server) with what @kubernetes/client-node's public `KubeConfig.applyToHTTPSOptions` puts on them (CA,
+ * client certificates, bearer or exec credentials, proxy agent); watches use client-node's public `Watch`.
+ * Bodies stay plain JSON (client-node's generated model classes would rename `x-kubernetes-*` and
+ * `default` in CRD schemas and drop unknown fields), and kinds are resolved to paths through discovery
+ * documents read once per group-version.
+ *
+ * Server-side apply uses the field manager `maas-egress-demo` and always `fieldValidation=Strict`, so a
+ * pruned or unknown field is an error naming it instead of a warning nobody reads. Errors become
+ * `KubeApiError` with a kind the callers turn into a message and a fix; a field-manager conflict
+ * carries the other managers and their fields.
  */
-import {
-  ApiException,
-  HttpMethod,
-  KubernetesObjectApi,
-  PatchStrategy,
-  Watch,
-  type KubeConfig,
-  type ResponseContext,
-} from '@kubernetes/client-node';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { K8sObject } from '../../model/k8s-object.js';
 
 export const FIELD_MANAGER = 'maas-egress-demo';
@@ -36,12 +36,24 @@ export type KubeErrorKind =
   | 'expired'
   | 'other';
 
+export interface StatusCause {
+  type?: string;
+  message?: string;
+  field?: string;
+}
+
 export interface StatusBody {
   kind?: string;
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: { type?: string; message?: string; field?: string }[] };
+  details?: { name?: string; group?: string; kind?: string; causes?: StatusCause[] };
+}
+
+/** One field another manager owns with a value different from ours (a server-side apply conflict). */
+export interface FieldConflict {
+  manager: string;
+  field: string;
 }
 
 export class KubeApiError extends Error {
@@ -53,6 +65,29 @@ export class KubeApiError extends Error {
   ) {
     super(message);
     this.name = 'KubeApiError';
+  }
+
+  /** The conflicting field managers and fields of a refused apply (empty for other errors). */
+  get conflicts(): FieldConflict[] {
+    return (this.status?.details?.causes ?? [])
+      .filter((c) => c.type === 'FieldManagerConflict')
+      .map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? 'another manager', field: c.field ?? '?' }));
+  }
+
+  /**
+   * Fields a strict field validation refused (unknown, or not declared in the schema), as the API server
+   * names them: from the Status causes, else from its message (`unknown field "spec.x"`, `.spec.x: field
+   * not declared in schema`).
+   */
+  get refusedFields(): string[] {
+    const out = new Set<string>();
+    for (const c of this.status?.details?.causes ?? []) {
+      if (/unknown field|not declared in schema/.test(c.message ?? '') || c.type === 'FieldValueUnknown') out.add((c.field ?? '?').replace(/^\.?/, '.'));
+    }
+    const text = this.status?.message ?? this.message;
+    for (const m of text.matchAll(/unknown field "([^"]+)"/g)) out.add(`.${m[1]!.replace(/^\./, '')}`);
+    for (const m of text.matchAll(/(\.[^\s:,]+): field not declared in schema/g)) out.add(m[1]!);
+    return [...out];
   }
 }
 
@@ -73,29 +108,38 @@ export function refOf(obj: K8sObject): ObjRef {
   };
 }
 
-function parseStatus(body: unknown): StatusBody | undefined {
-  if (typeof body === 'object' && body !== null) return body as StatusBody;
-  if (typeof body !== 'string' || body === '') return undefined;
+function parseStatus(body: string): StatusBody | undefined {
+  if (!body) return undefined;
   try {
     const v = JSON.parse(body) as unknown;
-    return typeof v === 'object' && v !== null ? (v as StatusBody) : undefined;
+    return typeof v === 'object' && v !== null && (v as StatusBody).kind === 'Status' ? (v as StatusBody) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Turns whatever the client threw into a KubeApiError (or returns it when it already is one). */
+/** An HTTP answer that was not 2xx. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${code}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
+/** Turns whatever a request threw into a KubeApiError (or returns it when it already is one). */
 export function toKubeError(err: unknown, what: string): KubeApiError {
   if (err instanceof KubeApiError) return err;
-  if (err instanceof ApiException) {
+  if (err instanceof HttpStatusError) {
     const status = parseStatus(err.body);
     const code = err.code;
-    const msg = status?.message ?? (typeof err.body === 'string' && err.body ? err.body.slice(0, 200) : `HTTP ${code}`);
-    const discovery = /Failed to fetch resource metadata/.test(err.message);
+    const msg = status?.message ?? (err.body ? err.body.slice(0, 200) : `HTTP ${code}`);
     if (code === 401) return new KubeApiError('unauthorized', `${what}: ${msg}`, code, status);
     if (code === 403) return new KubeApiError('forbidden', msg, code, status);
     if (code === 404) {
-      const kindMissing = discovery || !status?.details?.name;
+      const kindMissing = !status?.details?.name;
       return new KubeApiError(kindMissing ? 'kind-not-served' : 'not-found', `${what}: ${msg}`, code, status);
     }
     if (code === 409) return new KubeApiError('conflict', `${what}: ${msg}`, code, status);
@@ -105,7 +149,6 @@ export function toKubeError(err: unknown, what: string): KubeApiError {
   }
   const e = err as { message?: string; code?: string; errno?: string; type?: string; cause?: { code?: string } };
   const message = e?.message ?? String(err);
-  if (/^Unrecognized API version and kind/.test(message)) return new KubeApiError('kind-not-served', `${what}: ${message}`, 404);
   const netCode = e?.code ?? e?.errno ?? e?.cause?.code;
   if (e?.type === 'system' || (netCode && /^(E[A-Z]+|UND_ERR|CERT|DEPTH|SELF_SIGNED|UNABLE)/.test(netCode))) {
     return new KubeApiError('unreachable', `${what}: ${message}`, 0);
@@ -122,75 +165,144 @@ export interface WatchOptions {
   labelSelector?: string;
   fieldSelector?: string;
   resourceVersion?: string;
+  /** Server-side end of the watch; a new one continues from the last resourceVersion seen. */
+  timeoutSeconds?: number;
 }
 
 export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
-/** KubernetesObjectApi with plain-JSON bodies and the few raw calls the target needs. */
-class PlainObjectApi extends KubernetesObjectApi {
-  protected override async processResponse<T>(response: ResponseContext, type?: string): Promise<T> {
-    const text = await response.body.text();
-    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
-      throw new ApiException(response.httpStatusCode, 'Unsuccessful HTTP Request', text, response.headers);
-    }
-    if (type === 'text') return text as T;
-    return (text ? JSON.parse(text) : {}) as T;
-  }
+export interface ApplyOptions {
+  /** Take fields other managers own (kubectl's --force-conflicts). */
+  force?: boolean;
+  dryRun?: boolean;
+}
 
-  async pathOf(ref: { apiVersion: string; kind: string; namespace?: string; name?: string }, action: 'read' | 'list'): Promise<string> {
-    const spec = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { ...(ref.namespace ? { namespace: ref.namespace } : {}), ...(ref.name ? { name: ref.name } : {}) } };
-    return this.specUriPath(spec, action);
-  }
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+}
 
-  async discover(apiVersion: string, kind: string): Promise<{ name: string; namespaced: boolean } | undefined> {
-    const r = await this.resource(apiVersion, kind);
-    return r ? { name: r.name, namespaced: r.namespaced } : undefined;
-  }
+/** A SelfSubjectRulesReview answer: what the user may do in one namespace. */
+export interface RulesReview {
+  resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }[];
+  incomplete: boolean;
+  evaluationError?: string;
+}
 
-  /** Forgets the discovery cache of one apiVersion (after a CRD was installed or removed). */
-  forget(apiVersion: string): void {
-    delete this.apiVersionResourceCache[apiVersion];
-  }
-
-  async send<T>(method: HttpMethod, path: string, opts: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; text?: boolean } = {}): Promise<T> {
-    const rc = this.configuration.baseServer.makeRequestContext(path, method);
-    rc.setHeaderParam('Accept', opts.text ? 'text/plain, */*' : 'application/json, */*;q=0.8');
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) rc.setQueryParam(k, v);
-    if (opts.body !== undefined) {
-      rc.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
-      rc.setBody(JSON.stringify(opts.body));
-    }
-    return this.requestPromise<never>(rc, opts.text ? 'text' : 'json') as Promise<T>;
-  }
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
 }
 
 export class Kube {
   readonly kc: KubeConfig;
-  readonly #api: PlainObjectApi;
+  readonly #server: URL;
+  /** Discovery documents per group-version (undefined: not served). */
+  readonly #discovery = new Map<string, Promise<ApiResource[] | undefined>>();
 
   constructor(kc: KubeConfig) {
     this.kc = kc;
-    this.#api = kc.makeApiClient(PlainObjectApi);
+    const server = kc.getCurrentCluster()?.server;
+    this.#server = new URL(server ?? 'http://localhost');
+  }
+
+  /**
+   * One request to the API server with the kubeconfig's credentials. Resolves with any status; throws
+   * only when the server cannot be reached.
+   */
+  async raw(method: string, path: string, opts: { query?: Record<string, string | undefined>; body?: string; contentType?: string; accept?: string } = {}): Promise<RawResponse> {
+    const o: RequestOptions = { headers: {} };
+    await this.kc.applyToHTTPSOptions(o);
+    const url = new URL(`${this.#server.origin}${this.#server.pathname.replace(/\/+$/, '')}${path}`);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const headers: Record<string, string | number | string[]> = { ...((o.headers ?? {}) as Record<string, string>), Accept: opts.accept ?? 'application/json, */*;q=0.8', 'User-Agent': 'maas-egress-demo' };
+    if (o.auth && !headers['Authorization']) headers['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(opts.body);
+    }
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    return new Promise<RawResponse>((resolve, reject) => {
+      const req = send(
+        url,
+        {
+          method,
+          headers,
+          ...(url.protocol === 'https:' ? { agent: o.agent, ca: o.ca, cert: o.cert, key: o.key, rejectUnauthorized: o.rejectUnauthorized, servername: o.servername } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.setTimeout(30_000, () => req.destroy(Object.assign(new Error(`no answer from ${this.#server.host} within 30 s`), { code: 'ETIMEDOUT' })));
+      req.end(opts.body);
+    });
+  }
+
+  /** A request whose answer must be 2xx; returns the parsed JSON (or the text with `text`). */
+  async #call<T>(method: string, path: string, opts: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string; text?: boolean } = {}): Promise<T> {
+    const res = await this.raw(method, path, {
+      ...(opts.query ? { query: opts.query } : {}),
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body), contentType: opts.contentType ?? 'application/json' } : {}),
+      ...(opts.text ? { accept: 'text/plain, */*' } : {}),
+    });
+    if (res.status < 200 || res.status > 299) throw new HttpStatusError(res.status, res.body);
+    if (opts.text) return res.body as T;
+    return (res.body ? JSON.parse(res.body) : {}) as T;
+  }
+
+  /** The resources of a group-version (undefined when the server does not serve it), cached. */
+  #resources(apiVersion: string): Promise<ApiResource[] | undefined> {
+    let hit = this.#discovery.get(apiVersion);
+    if (!hit) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      hit = this.#call<{ resources?: ApiResource[] }>('GET', path).then(
+        (r) => (r.resources ?? []).filter((x) => !x.name.includes('/')),
+        (err: unknown) => {
+          this.#discovery.delete(apiVersion);
+          const e = toKubeError(err, `discovery of ${apiVersion}`);
+          if (e.errorKind === 'kind-not-served' || e.errorKind === 'not-found') return undefined;
+          throw e;
+        },
+      );
+      this.#discovery.set(apiVersion, hit);
+    }
+    return hit;
   }
 
   /** Plural and scope of a kind, or undefined when the cluster does not serve it (no CRD). */
   async served(apiVersion: string, kind: string): Promise<{ name: string; namespaced: boolean } | undefined> {
-    try {
-      return await this.#api.discover(apiVersion, kind);
-    } catch (err) {
-      const e = toKubeError(err, `discovery of ${apiVersion} ${kind}`);
-      if (e.errorKind === 'kind-not-served' || e.errorKind === 'not-found') return undefined;
-      throw e;
-    }
+    const list = await this.#resources(apiVersion);
+    const r = list?.find((x) => x.kind === kind);
+    return r ? { name: r.name, namespaced: r.namespaced } : undefined;
   }
 
+  /** Forgets the discovery of one apiVersion (after a CRD was installed or removed). */
   forgetDiscovery(apiVersion: string): void {
-    this.#api.forget(apiVersion);
+    this.#discovery.delete(apiVersion);
+  }
+
+  /**
+   * The REST path of a kind: one object when `name` is given (namespace default when unset), else the
+   * collection in `namespace`, or across all namespaces.
+   */
+  async pathOf(ref: { apiVersion: string; kind: string; namespace?: string; name?: string }): Promise<string> {
+    const r = await this.served(ref.apiVersion, ref.kind);
+    if (!r) throw new KubeApiError('kind-not-served', `the server does not serve ${ref.apiVersion} ${ref.kind}`, 404);
+    const base = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+    const ns = r.namespaced && (ref.namespace || ref.name) ? `/namespaces/${encodeURIComponent(ref.namespace ?? 'default')}` : '';
+    return `${base}${ns}/${r.name}${ref.name ? `/${encodeURIComponent(ref.name)}` : ''}`;
   }
 
   async version(): Promise<{ gitVersion?: string }> {
     try {
-      return await this.#api.send<{ gitVersion?: string }>(HttpMethod.GET, '/version');
+      return await this.#call<{ gitVersion?: string }>('GET', '/version');
     } catch (err) {
       throw toKubeError(err, 'GET /version');
     }
@@ -199,8 +311,7 @@ export class Kube {
   /** The object, or undefined when it does not exist. Throws `kind-not-served` when its kind is unknown. */
   async get(ref: ObjRef): Promise<K8sObject | undefined> {
     try {
-      const path = await this.#api.pathOf(ref, 'read');
-      return await this.#api.send<K8sObject>(HttpMethod.GET, path);
+      return await this.#call<K8sObject>('GET', await this.pathOf(ref));
     } catch (err) {
       const e = toKubeError(err, `get ${refText(ref)}`);
       if (e.errorKind === 'not-found') return undefined;
@@ -211,8 +322,8 @@ export class Kube {
 
   async list(apiVersion: string, kind: string, namespace?: string, opts: { labelSelector?: string; fieldSelector?: string } = {}): Promise<ListResult> {
     try {
-      const path = await this.#api.pathOf({ apiVersion, kind, ...(namespace ? { namespace } : {}) }, 'list');
-      const r = await this.#api.send<{ items?: K8sObject[]; metadata?: { resourceVersion?: string } }>(HttpMethod.GET, path, {
+      const path = await this.pathOf({ apiVersion, kind, ...(namespace ? { namespace } : {}) });
+      const r = await this.#call<{ items?: K8sObject[]; metadata?: { resourceVersion?: string } }>('GET', path, {
         query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
       });
       const items = (r.items ?? []).map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind }));
@@ -224,25 +335,35 @@ export class Kube {
     }
   }
 
-  /** Server-side apply with our field manager. */
-  async apply(obj: K8sObject, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<K8sObject> {
+  /** Server-side apply with our field manager and strict field validation. */
+  async apply(obj: K8sObject, opts: ApplyOptions = {}): Promise<K8sObject> {
     try {
-      const path = await this.#api.pathOf(refOf(obj), 'read');
-      return await this.#api.send<K8sObject>(HttpMethod.PATCH, path, {
-        query: { fieldManager: FIELD_MANAGER, ...(opts.force ? { force: 'true' } : {}), ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+      return await this.#call<K8sObject>('PATCH', await this.pathOf(refOf(obj)), {
+        query: { fieldManager: FIELD_MANAGER, fieldValidation: 'Strict', ...(opts.force ? { force: 'true' } : {}), ...(opts.dryRun ? { dryRun: 'All' } : {}) },
         body: obj,
-        contentType: PatchStrategy.ServerSideApply,
+        contentType: 'application/apply-patch+yaml',
       });
     } catch (err) {
       throw toKubeError(err, `apply ${refText(obj)}`);
     }
   }
 
-  /** A JSON merge patch (used to take our labels off an object we adopted but did not create). */
-  async mergePatch(ref: ObjRef, patch: unknown): Promise<K8sObject> {
+  /**
+   * A JSON merge patch: an update operation, so the fields it changes become `manager`'s (ours unless a
+   * field is handed back to the manager that owned it before us).
+   */
+  async mergePatch(ref: ObjRef, patch: unknown, manager: string = FIELD_MANAGER): Promise<K8sObject> {
     try {
-      const path = await this.#api.pathOf(ref, 'read');
-      return await this.#api.send<K8sObject>(HttpMethod.PATCH, path, { query: { fieldManager: FIELD_MANAGER }, body: patch, contentType: PatchStrategy.MergePatch });
+      return await this.#call<K8sObject>('PATCH', await this.pathOf(ref), { query: { fieldManager: manager, fieldValidation: 'Strict' }, body: patch, contentType: 'application/merge-patch+json' });
+    } catch (err) {
+      throw toKubeError(err, `patch ${refText(ref)}`);
+    }
+  }
+
+  /** A JSON patch (RFC 6902), an update operation like mergePatch: `test` ops guard what it changes. */
+  async jsonPatch(ref: ObjRef, ops: { op: string; path: string; value?: unknown }[], manager: string = FIELD_MANAGER): Promise<K8sObject> {
+    try {
+      return await this.#call<K8sObject>('PATCH', await this.pathOf(ref), { query: { fieldManager: manager, fieldValidation: 'Strict' }, body: ops, contentType: 'application/json-patch+json' });
     } catch (err) {
       throw toKubeError(err, `patch ${refText(ref)}`);
     }
@@ -251,8 +372,7 @@ export class Kube {
   /** Deletes; false when it was already gone. */
   async remove(ref: ObjRef, propagationPolicy: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
     try {
-      const path = await this.#api.pathOf(ref, 'read');
-      await this.#api.send(HttpMethod.DELETE, path, { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy } });
+      await this.#call('DELETE', await this.pathOf(ref), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy } });
       return true;
     } catch (err) {
       const e = toKubeError(err, `delete ${refText(ref)}`);
@@ -263,7 +383,7 @@ export class Kube {
 
   async podLog(namespace: string, pod: string, opts: { container?: string; tailLines?: number; previous?: boolean } = {}): Promise<string> {
     try {
-      return await this.#api.send<string>(HttpMethod.GET, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`, {
+      return await this.#call<string>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`, {
         text: true,
         query: {
           container: opts.container,
@@ -279,13 +399,34 @@ export class Kube {
   /** SelfSubjectAccessReview: may the current user do `verb` on `resource`? */
   async canI(attrs: { verb: string; group: string; resource: string; namespace?: string; name?: string; subresource?: string }): Promise<{ allowed: boolean; reason?: string }> {
     try {
-      const r = await this.#api.send<{ status?: { allowed?: boolean; reason?: string } }>(HttpMethod.POST, '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      const r = await this.#call<{ status?: { allowed?: boolean; reason?: string } }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
         body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: attrs } },
       });
       return { allowed: r.status?.allowed === true, ...(r.status?.reason ? { reason: r.status.reason } : {}) };
     } catch (err) {
       throw toKubeError(err, 'SelfSubjectAccessReview');
     }
+  }
+
+  /** SelfSubjectRulesReview: everything the current user may do in `namespace` (cluster-scoped rules included). */
+  async rulesReview(namespace: string): Promise<RulesReview> {
+    try {
+      const r = await this.#call<{ status?: Partial<RulesReview> }>('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
+        body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace } },
+      });
+      return { resourceRules: r.status?.resourceRules ?? [], incomplete: r.status?.incomplete === true, ...(r.status?.evaluationError ? { evaluationError: r.status.evaluationError } : {}) };
+    } catch (err) {
+      throw toKubeError(err, `SelfSubjectRulesReview in ${namespace}`);
+    }
+  }
+
+  /**
+   * A request to a Service through the API server's service proxy
+   * (`/api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy/<path>`). Any status resolves.
+   */
+  async serviceProxy(namespace: string, service: string, method: string, path: string, body?: unknown): Promise<RawResponse> {
+    const p = `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}/proxy${path}`;
+    return this.raw(method, p, body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' });
   }
 
   /**
@@ -300,9 +441,12 @@ export class Kube {
     onEvent: (phase: WatchPhase, obj: K8sObject) => void,
     onDone: (err: KubeApiError | null) => void,
   ): Promise<() => void> {
-    const path = await this.#api.pathOf({ apiVersion, kind, ...(namespace ? { namespace } : {}) }, 'list').catch((err: unknown) => {
+    let path: string;
+    try {
+      path = await this.pathOf({ apiVersion, kind, ...(namespace ? { namespace } : {}) });
+    } catch (err) {
       throw toKubeError(err, `watch ${kind}`);
-    });
+    }
     let stopped = false;
     const controller = await new Watch(this.kc).watch(
       path,
@@ -311,6 +455,7 @@ export class Kube {
         ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
         ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}),
         ...(opts.resourceVersion ? { resourceVersion: opts.resourceVersion } : {}),
+        ...(opts.timeoutSeconds ? { timeoutSeconds: opts.timeoutSeconds } : {}),
       },
       (phase, obj) => {
         if (!stopped) onEvent(phase as WatchPhase, obj as K8sObject);

@@ -18,7 +18,8 @@ import { selectSteps } from '../../../steps/index.js';
 import { preflight } from './preflight.js';
 import { ApplyFailedError, applyStep, dryRunStep, emptyCounts, recordState } from './apply.js';
 import { readState } from './state.js';
-import { runWait, WaitFailedError } from './wait.js';
+import { runWait, WaitFailedError, type AppliedMarks } from './wait.js';
+import { Informers } from './informers.js';
 import { labelledObjects, teardown } from './teardown.js';
 
 export const RESUME = 'demo up --target cluster';
@@ -97,6 +98,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
   let sctx = stepContext(render, cfg);
   const facts = yield* preflight(kube, loaded, cfg, {
     mode: dryRun ? 'dry-run' : 'up',
+    ...(opts.maas ? { maas: opts.maas } : {}),
     ...(wgDir ? { wgDir } : {}),
     skipCrds: skipFlag,
     render: (f) => {
@@ -134,7 +136,10 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
   const counts = emptyCounts();
   const completed = progress.completed;
   const existing = await readState(kube, facts.maasNamespace);
-  {
+  // one LIST and one WATCH per waited kind for the whole run; conditions judged against our applies
+  const informers = new Informers(kube);
+  const applied: AppliedMarks = new Map();
+  try {
     for (const r of plan) {
       if (signal.aborted) throw new InterruptedError();
       const t0 = performance.now();
@@ -145,10 +150,10 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
         for (const n of r.notes) yield { kind: 'log', level: 'warn', message: `step ${r.step.id}: ${n}` };
         const state = completed.length === 0 ? yield* recordState(kube, plan, facts.maasNamespace, existing, r.step.id) : undefined;
         const preexisting = state?.preexisting ?? (await readState(kube, facts.maasNamespace))?.preexisting ?? [];
-        yield* applyStep(kube, r, { preexisting, signal: signal, counts, onApplied: () => void progress.appliedInStep++ });
+        yield* applyStep(kube, r, { preexisting, signal, counts, applied, forceConflicts: up.forceConflicts === true, onApplied: () => void progress.appliedInStep++ });
         for (const w of r.step.waits(sctx)) {
           if (signal.aborted) break;
-          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal: signal });
+          yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal, informers, applied });
         }
         if (signal.aborted) throw new InterruptedError();
         yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
@@ -169,6 +174,8 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
         );
       }
     }
+  } finally {
+    informers.stopAll();
   }
   progress.current = undefined;
   const changed = counts.created + counts.configured;
@@ -192,8 +199,8 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
   const kube = new Kube(loaded.kc);
   const cfg = copyConfig(opts.cfg);
   const timeoutMs = down.timeoutMs ?? 180_000;
-  const facts = yield* preflight(kube, loaded, cfg, { mode: 'down' });
-  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal: signal });
+  const facts = yield* preflight(kube, loaded, cfg, { mode: 'down', ...(opts.maas ? { maas: opts.maas } : {}) });
+  const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal, setImage: cfg.maas.maasApiImage });
   if (signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));
   yield {
@@ -201,7 +208,7 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
     title: left.length ? 'Cluster demo partly removed' : 'Cluster demo removed',
     facts: {
       deleted: result.deleted,
-      'maas-api': result.restored ? 'image and opendatahub.io/managed restored' : 'not changed by the demo (nothing recorded)',
+      'maas-api': { restored: 'image and opendatahub.io/managed restored', left: 'left as it runs now: changed since `demo up`', gone: 'no longer exists', 'not-recorded': 'not changed by the demo (nothing recorded)' }[result.maasApi],
       ...(result.kept.length ? { kept: `${result.kept.join(', ')} (existed before the demo)` } : {}),
       'labelled objects left': left.length,
     },

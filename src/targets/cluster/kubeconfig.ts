@@ -39,6 +39,26 @@ function loadFile(file: string, source: string): KubeConfig {
   return kc;
 }
 
+/**
+ * client-node's `loadFromDefault` reads KUBECONFIG and HOME from process.env; a run's own environment
+ * (the Io env of an in-process run) is put in place for that synchronous call only.
+ */
+function withProcessEnv<T>(vars: Record<'KUBECONFIG' | 'HOME', string | undefined>, fn: () => T): T {
+  const saved = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+  const put = (k: 'KUBECONFIG' | 'HOME', v: string | undefined) => {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  };
+  put('KUBECONFIG', vars.KUBECONFIG);
+  put('HOME', vars.HOME);
+  try {
+    return fn();
+  } finally {
+    put('KUBECONFIG', saved.KUBECONFIG);
+    put('HOME', saved.HOME);
+  }
+}
+
 /** Loads the kubeconfig the way kubectl resolves it and selects the context. */
 export function loadKubeconfig(opts: KubeconfigOptions): LoadedKubeconfig {
   let kc: KubeConfig;
@@ -46,23 +66,26 @@ export function loadKubeconfig(opts: KubeconfigOptions): LoadedKubeconfig {
   if (opts.file) {
     files = [opts.file];
     kc = loadFile(opts.file, '--kubeconfig');
-  } else if (opts.env.KUBECONFIG) {
-    files = opts.env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
-    const existing = files.filter((f) => existsSync(f));
-    if (existing.length === 0) {
-      throw new UserError(`none of the KUBECONFIG files exist (${files.join(delimiter)})`, 'log in first (`oc login …`), or fix KUBECONFIG');
-    }
-    kc = loadFile(existing[0]!, 'KUBECONFIG');
-    for (const f of existing.slice(1)) kc.mergeConfig(loadFile(f, 'KUBECONFIG'), true);
-    files = existing;
   } else {
+    // KUBECONFIG (a list, merged with the first file's current context winning), else ~/.kube/config:
+    // client-node's loadFromDefault does the merging; missing files are left out first, as kubectl does.
+    const listed = opts.env.KUBECONFIG ? opts.env.KUBECONFIG.split(delimiter).filter((f) => f !== '') : [];
     const home = opts.env.HOME || homedir();
-    const file = join(home, '.kube', 'config');
-    files = [file];
-    if (!existsSync(file)) {
-      throw new UserError(`no kubeconfig: --kubeconfig not given, KUBECONFIG not set and ${file} does not exist`, 'log in with `oc login <api-url>`, or pass --kubeconfig FILE');
+    if (listed.length) {
+      files = listed.filter((f) => existsSync(f));
+      if (files.length === 0) throw new UserError(`none of the KUBECONFIG files exist (${listed.join(delimiter)})`, 'log in first (`oc login …`), or fix KUBECONFIG');
+    } else {
+      files = [join(home, '.kube', 'config')];
+      if (!existsSync(files[0]!)) {
+        throw new UserError(`no kubeconfig: --kubeconfig not given, KUBECONFIG not set and ${files[0]} does not exist`, 'log in with `oc login <api-url>`, or pass --kubeconfig FILE');
+      }
     }
-    kc = loadFile(file, 'the default location');
+    kc = new KubeConfig();
+    try {
+      withProcessEnv({ KUBECONFIG: listed.length ? files.join(delimiter) : undefined, HOME: home }, () => kc.loadFromDefault(undefined, true));
+    } catch (err) {
+      throw new UserError(`kubeconfig ${files.join(delimiter)} cannot be read: ${(err as Error).message.split('\n')[0]}`, 'check the files (a name defined twice across KUBECONFIG files is refused), or run `oc login` again to rewrite them');
+    }
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {

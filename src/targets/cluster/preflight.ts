@@ -11,10 +11,10 @@ import { StepFailedError, UserError } from '../../core/errors.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { RenderedStep } from './render.js';
 import type { K8sObject } from '../../model/k8s-object.js';
-import { loadXBackendCrds } from './render.js';
-import { Kube, KubeApiError, toKubeError } from './client.js';
+import { loadXBackendCrds } from './xbackend-crd.js';
+import { Kube, KubeApiError, toKubeError, type RulesReview } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
-import { detectMaasGeneration, identityFor, type GenerationFacts, type MaasIdentity } from './identity.js';
+import { detectMaasGeneration, evidenceText, identityFor, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
 import { kindOwner } from './wait.js';
 
 export const PREFLIGHT_STEP = 'preflight';
@@ -31,7 +31,8 @@ export interface ClusterFacts {
   domain: string;
   maasNamespace: string;
   generation: GenerationFacts;
-  identity: MaasIdentity;
+  /** Undefined when the generation could not be decided (only `down` goes on then). */
+  identity: MaasIdentity | undefined;
   /** The cluster serves XBackendDestination already (step 1 then renders no CRD). */
   xbackendServed: boolean;
 }
@@ -40,6 +41,8 @@ export interface PreflightOptions {
   mode: 'up' | 'dry-run' | 'down' | 'read';
   wgDir?: string;
   skipCrds?: boolean;
+  /** `--maas`: the generation when the evidence does not decide (or decides wrongly). */
+  maas?: MaasGeneration;
   /** Renders the plan once the facts are known, so permissions are checked on the exact objects. */
   render?: (facts: ClusterFacts) => RenderedStep[];
 }
@@ -85,7 +88,7 @@ async function resourceOf(kube: Kube, apiVersion: string, kind: string): Promise
   return { group, resource: served?.name ?? `${kind.toLowerCase()}s` };
 }
 
-interface Need {
+export interface Need {
   verb: string;
   group: string;
   resource: string;
@@ -120,14 +123,48 @@ export async function permissionNeeds(kube: Kube, plan: readonly RenderedStep[],
   return [...needs.values()];
 }
 
-async function missingPermissions(kube: Kube, needs: Need[]): Promise<string[]> {
-  const missing: string[] = [];
-  const batch = 16;
-  for (let i = 0; i < needs.length; i += batch) {
-    const answers = await Promise.all(needs.slice(i, i + batch).map(async (n) => ({ n, r: await kube.canI(n) })));
-    for (const { n, r } of answers) if (!r.allowed) missing.push(needText(n));
+/** Does one resource rule of a SelfSubjectRulesReview grant the need (on every object name)? */
+export function ruleGrants(rule: RulesReview['resourceRules'][number], n: Need): boolean {
+  if (rule.resourceNames?.length) return false;
+  const verbs = rule.verbs ?? [];
+  if (!verbs.includes('*') && !verbs.includes(n.verb)) return false;
+  const groups = rule.apiGroups ?? [];
+  if (!groups.includes('*') && !groups.includes(n.group)) return false;
+  const resource = n.subresource ? `${n.resource}/${n.subresource}` : n.resource;
+  const resources = rule.resources ?? [];
+  return resources.includes('*') || resources.includes(resource) || (n.subresource !== undefined && resources.includes(`${n.resource}/*`));
+}
+
+/**
+ * The needs the user lacks: one SelfSubjectRulesReview per namespace (cluster-scoped needs ride on the
+ * first); where a review is incomplete (an authorizer that cannot list its rules) the needs it does not
+ * cover are asked one by one with SelfSubjectAccessReview.
+ */
+export async function missingPermissions(kube: Kube, needs: Need[]): Promise<{ missing: string[]; reviews: number; accessReviews: number }> {
+  const byNs = new Map<string, Need[]>();
+  for (const n of needs) {
+    const ns = n.namespace ?? '';
+    byNs.set(ns, [...(byNs.get(ns) ?? []), n]);
   }
-  return missing;
+  const clusterNeeds = byNs.get('') ?? [];
+  byNs.delete('');
+  const namespaces = [...byNs.keys()];
+  if (namespaces.length === 0) namespaces.push('default');
+  const missing: string[] = [];
+  let accessReviews = 0;
+  for (const [i, ns] of namespaces.entries()) {
+    const review = await kube.rulesReview(ns);
+    const mine = [...(byNs.get(ns) ?? []), ...(i === 0 ? clusterNeeds : [])];
+    for (const n of mine) {
+      if (review.resourceRules.some((r) => ruleGrants(r, n))) continue;
+      if (review.incomplete) {
+        accessReviews++;
+        if ((await kube.canI(n)).allowed) continue;
+      }
+      missing.push(needText(n));
+    }
+  }
+  return { missing, reviews: namespaces.length, accessReviews };
 }
 
 /** Finds maas-api: the configured namespace first, then ODH's and RHOAI's. */
@@ -210,15 +247,31 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       return { value: ns, detail: `maas-api in ${ns}` };
     });
     const generation = yield* check('MaaS generation is the tier era the demo needs', async () => {
-      const g = await detectMaasGeneration(kube, maasNamespace);
-      const identity = identityFor(g.generation);
-      if (!identity.supported && opts.mode !== 'down') {
-        const why = identity.explain();
-        fail(`${why.message} (${g.evidence.join('; ')})`, why.hint);
+      const g = await detectMaasGeneration(kube, maasNamespace, { gatewayNamespace: cfg.maas.gatewayNamespace, ...(opts.maas ? { override: opts.maas } : {}) });
+      const seen = evidenceText(g);
+      if (opts.mode === 'down') return { value: g, detail: `${g.generation}: ${seen}` };
+      if (g.generation === 'unknown') {
+        fail(
+          `could not tell which MaaS generation this cluster runs, and the demo does not guess (seen: ${seen})`,
+          'if it is the tier era (maas-api serves /v1/tokens), say so with --maas tier; otherwise let your user reach maas-api through the API server (get/create services/proxy in its namespace) so it can be asked',
+        );
       }
-      return { value: g, detail: `${g.generation}${g.assumed ? ' (assumed)' : ''}: ${g.evidence.join('; ')}` };
+      if (g.generation === 'mixed') {
+        fail(`the evidence points to both MaaS generations (seen: ${seen})`, 'say which one this cluster runs with --maas tier or --maas subscription');
+      }
+      if (g.override === 'tier' && g.maasApiSays === 'subscription') {
+        fail(
+          `--maas tier was given, but maas-api itself answers as the subscription era (seen: ${seen}); the demo never replaces a maas-api of another generation with the tier-era fork`,
+          'run the demo on a tier-era MaaS, or on the local target: `demo up`',
+        );
+      }
+      const identity = identityFor(g.generation);
+      if (!identity.supported) {
+        const why = identity.explain();
+        fail(`${why.message} (seen: ${seen})`, why.hint);
+      }
+      return { value: g, detail: `${g.generation}${g.override ? ' (--maas)' : ''}: ${seen}` };
     });
-    if (generation.assumed) yield { kind: 'log', level: 'warn', message: 'could not tell the MaaS generation (no tier ConfigMap, no api-key CRDs); assuming the tier era' };
     let xbackendServed = false;
     if (opts.mode === 'up' || opts.mode === 'dry-run') {
       xbackendServed = yield* check('XBackendDestination CRD installed or available from --wg-dir', async () => {
@@ -243,21 +296,21 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       domain,
       maasNamespace,
       generation,
-      identity: identityFor(generation.generation),
+      identity: generation.generation === 'tier' || generation.generation === 'subscription' ? identityFor(generation.generation) : undefined,
       xbackendServed,
     };
     const plan = opts.render ? opts.render(facts) : [];
     if (plan.length) {
-      yield* check(`permissions for ${opts.mode === 'down' ? 'removing' : 'applying'} the demo (SelfSubjectAccessReview)`, async () => {
+      yield* check(`permissions for ${opts.mode === 'down' ? 'removing' : 'applying'} the demo (SelfSubjectRulesReview per namespace)`, async () => {
         const needs = await permissionNeeds(kube, plan, opts.mode);
-        const missing = await missingPermissions(kube, needs);
+        const { missing, reviews, accessReviews } = await missingPermissions(kube, needs);
         if (missing.length) {
           fail(
             `user ${loaded.user} may not ${missing.slice(0, 6).join('; ')}${missing.length > 6 ? `; and ${missing.length - 6} more` : ''}`,
             'log in as a cluster admin (`oc login -u kubeadmin …`) or ask one to grant these verbs, then run again',
           );
         }
-        return { value: true, detail: `${needs.length} verbs allowed` };
+        return { value: true, detail: `${needs.length} verbs allowed (${reviews} SelfSubjectRulesReview${reviews === 1 ? '' : 's'}${accessReviews ? `, ${accessReviews} SelfSubjectAccessReview${accessReviews === 1 ? '' : 's'} where a review was incomplete` : ''})` };
       });
     }
     yield { kind: 'step-end', step: PREFLIGHT_STEP, ok: true, ms: Math.round(performance.now() - t0) };

@@ -6,7 +6,8 @@
 import type { DemoConfig } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { stepById } from '../../../steps/index.js';
-import { planToYaml, renderAll, renderForDisplay } from './render.js';
+import { renderAll, renderForDisplay } from './render.js';
+import { isPlatformOwned, objectRef, planToYaml, printable } from './manifest-yaml.js';
 import { stepContext, wgDirOf } from './options.js';
 
 export interface ManifestOptions {
@@ -21,6 +22,8 @@ export interface ManifestOptions {
   revealKeys: boolean;
   /** One JSON document, a `kind: List` of the objects (as `kubectl get -o json` prints several). */
   json?: boolean;
+  /** Print the objects the platform owns too (marked); left out by default so `kubectl apply` cannot overwrite them. */
+  includePlatform?: boolean;
 }
 
 export async function printManifests(o: ManifestOptions): Promise<string> {
@@ -34,15 +37,22 @@ export async function printManifests(o: ManifestOptions): Promise<string> {
   let plan = o.revealKeys ? renderAll(sctx) : renderForDisplay(sctx);
   if (only) plan = plan.filter((r) => r.step.id === stepById(only)?.id);
   if (o.json) {
-    const items = plan.flatMap((r) => [...r.objects, ...r.patches.map((p) => p.applyObject)]);
+    // no comments in JSON: the platform's objects are left out unless asked for, never with our apply-mode annotation
+    const items = plan.flatMap((r) => [...r.objects.filter((obj) => o.includePlatform || !isPlatformOwned(obj)).map(printable), ...r.patches.map((p) => p.applyObject)]);
     return `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)}\n`;
   }
+  const platform = plan.flatMap((r) => r.objects.filter(isPlatformOwned).map((obj) => ({ step: r.step.id, obj })));
   const head = [
     '# maas-egress-demo: the objects `demo up --target cluster` applies (server-side apply, field manager maas-egress-demo)',
     o.revealKeys ? '# WARNING: provider keys are shown in clear (--reveal-keys)' : '# provider keys are masked; --reveal-keys prints them for piping to kubectl',
     ...(wgDir ? [] : ['# the XBackendDestination CRD is not included: pass --wg-dir (or set WG_DIR) to a wg-ai-gateway checkout, or install it yourself']),
     '# the maas-api namespace is detected on the cluster (opendatahub on ODH, redhat-ods-applications on RHOAI); shown here as configured',
+    ...(platform.length && !o.includePlatform
+      ? [
+          `# left out, owned by the platform (MaaS ships it; \`demo up\` creates it only where it is absent, and \`kubectl apply\` would overwrite and relabel it): ${platform.map((p) => objectRef(p.obj)).join(', ')}; --include-platform prints it`,
+        ]
+      : []),
     '',
   ].join('\n');
-  return `${head}${planToYaml(plan)}`;
+  return `${head}${planToYaml(plan, { platform: o.includePlatform ? 'mark' : 'omit' })}`;
 }

@@ -16,13 +16,15 @@
  *   one; returned as an `ObjectPatch`, without our labels.
  * Substitution happens on the parsed tree, never on text, so a value can't inject YAML.
  * Every rendered object gets the labels of `demoLabels(step)` merged into its metadata.
+ *
+ * The parts live apart: the template language (render-template.ts), the simulator bundle
+ * (simulator-bundle.ts), the CRD from a wg-ai-gateway checkout (xbackend-crd.ts), YAML output
+ * (manifest-yaml.ts); this module holds the step variables and puts them together.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, stringify, Scalar, type Node } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 
 import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import { BugError, UserError } from '../../core/errors.js';
@@ -40,6 +42,11 @@ import {
   SIMULATOR_PORT,
   type StepOptions,
 } from '../../../steps/scope.js';
+import { demoLabels, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
+import { manifestsDir } from './package-files.js';
+import { renderTemplate } from './render-template.js';
+import { loadSimulatorSources, type SimulatorSources } from './simulator-bundle.js';
+import { crdHint, loadXBackendCrds } from './xbackend-crd.js';
 
 export interface RenderedStep {
   step: StepDef;
@@ -49,208 +56,7 @@ export interface RenderedStep {
   notes: string[];
 }
 
-import { demoLabels, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
-
 export type { K8sObject, ObjectPatch };
-
-// ---------------------------------------------------------------------------------------------------
-// Locations
-
-/** The package root: the nearest ancestor of this module with both package.json and manifests/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'manifests'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new BugError('cannot find the package root (package.json next to manifests/)');
-    dir = up;
-  }
-}
-
-export function manifestsDir(opts: StepOptions = {}): string {
-  return opts.manifestsDir ?? join(packageRoot(), 'manifests');
-}
-
-/** Where `npm run build` puts the compiled simulators. */
-export function defaultSimDir(): string {
-  return join(packageRoot(), 'dist', 'src', 'sim');
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Step 1: the XBackendDestination CRD from a wg-ai-gateway checkout
-
-/** Where the CRDs sit relative to `--wg-dir`, newest layout first (contracts §9.21). */
-export function xBackendCrdCandidates(wgDir: string): string[] {
-  const base = resolve(wgDir);
-  return [
-    join(base, 'backend', 'k8s', 'crds'), // prototypes/backend-control-plane (since 2026-02-15)
-    join(base, '..', 'internal', 'backend', 'k8s', 'crds'), // the older layout the seed README names
-    join(base, 'prototypes', 'backend-control-plane', 'backend', 'k8s', 'crds'), // --wg-dir = repository root
-    join(base, 'prototypes', 'internal', 'backend', 'k8s', 'crds'),
-    base, // --wg-dir = the crds directory itself
-  ];
-}
-
-const XBACKEND_CRD_NAME = 'xbackenddestinations.ainetworking.prototype.x-k8s.io';
-
-function crdHint(): string {
-  return (
-    'pass --wg-dir <wg-ai-gateway>/prototypes/backend-control-plane (a checkout of kubernetes-sigs/wg-ai-gateway), ' +
-    `or install the CRD ${XBACKEND_CRD_NAME} yourself and pass --skip-crds`
-  );
-}
-
-/** The directory under `wgDir` holding the XBackendDestination CRD, or a UserError naming both ways out. */
-export function findXBackendCrdDir(wgDir: string): string {
-  const tried: string[] = [];
-  for (const dir of xBackendCrdCandidates(wgDir)) {
-    tried.push(dir);
-    if (!isDir(dir)) continue;
-    if (yamlFiles(dir).some((f) => readFileSync(f, 'utf8').includes(XBACKEND_CRD_NAME))) return dir;
-  }
-  throw new UserError(
-    `no XBackendDestination CRD under --wg-dir ${wgDir} (looked in ${tried.map((d) => relativeOr(wgDir, d)).join(', ')})`,
-    crdHint(),
-  );
-}
-
-/** Every CustomResourceDefinition in the wg-ai-gateway CRD directory (both Backend and XBackendDestination). */
-export function loadXBackendCrds(wgDir: string): K8sObject[] {
-  const dir = findXBackendCrdDir(wgDir);
-  const out: K8sObject[] = [];
-  for (const file of yamlFiles(dir)) {
-    for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
-      if (doc.errors.length > 0) throw new UserError(`${file}: ${doc.errors[0]?.message}`, crdHint());
-      const obj = doc.toJS() as unknown;
-      if (isObjectLike(obj) && obj.kind === 'CustomResourceDefinition') out.push(obj as K8sObject);
-    }
-  }
-  return out;
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
-}
-
-function relativeOr(base: string, p: string): string {
-  const r = relative(resolve(base), p);
-  return r === '' ? '.' : r;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The simulator code shipped in a ConfigMap
-
-export interface SimulatorSources {
-  /** `dist`: the compiled simulator; `placeholder`: a stub that exits with a message (not built yet). */
-  source: 'dist' | 'placeholder';
-  /** ConfigMap data: flattened key → file content (includes a package.json marking the files as ESM). */
-  files: Record<string, string>;
-  /** ConfigMap volume items: key → path under the mount. */
-  items: { key: string; path: string }[];
-  /** Absolute path of the entry file inside the container. */
-  entry: string;
-  /** Short content hash, put on the pod template so new code restarts the pod. */
-  hash: string;
-  notes: string[];
-}
-
-const SIM_MOUNT = '/sim';
-const SIM_ENTRY = 'provider-sim.js';
-
-const PLACEHOLDER_SIM = [
-  '// Placeholder written by maas-egress-demo: the simulator was not built when the manifests were rendered.',
-  "console.error('provider simulator missing: run `npm run build` in maas-egress-demo, then `demo up` again');",
-  'process.exit(1);',
-  '',
-].join('\n');
-
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"]([^'"]+)['"]/g;
-
-/**
- * Reads `provider-sim.js` and every file it imports relatively (transitively) from `simDir`. Built-in
- * `node:` modules are fine; anything from node_modules cannot travel in a ConfigMap and is an error.
- * Without a build, returns a placeholder that fails the pod with a message saying so.
- */
-export function loadSimulatorSources(simDir: string = defaultSimDir()): SimulatorSources {
-  const entryFile = join(simDir, SIM_ENTRY);
-  if (!existsSync(entryFile)) {
-    const files = { [SIM_ENTRY]: PLACEHOLDER_SIM, 'package.json': '{"type":"module"}\n' };
-    return {
-      source: 'placeholder',
-      files,
-      items: Object.keys(files).map((key) => ({ key, path: key })),
-      entry: `${SIM_MOUNT}/${SIM_ENTRY}`,
-      hash: contentHash(files),
-      notes: [
-        `simulator code not found at ${entryFile}: the simulator pods get a placeholder that exits with ` +
-          'a message; run `npm run build` and render again',
-      ],
-    };
-  }
-  const seen = new Map<string, string>();
-  const queue = [resolve(entryFile)];
-  while (queue.length > 0) {
-    const file = queue.pop() as string;
-    if (seen.has(file)) continue;
-    const text = readFileSync(file, 'utf8');
-    seen.set(file, text);
-    for (const spec of importsOf(text)) {
-      if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
-      if (!spec.startsWith('.')) {
-        throw new BugError(`${file} imports '${spec}', which cannot be shipped in the simulator ConfigMap`);
-      }
-      const target = resolve(dirname(file), spec);
-      if (!existsSync(target)) throw new BugError(`${file} imports '${spec}', which does not exist at ${target}`);
-      queue.push(target);
-    }
-  }
-  const paths = [...seen.keys()].sort();
-  const root = commonDir(paths);
-  const files: Record<string, string> = {};
-  const items: { key: string; path: string }[] = [];
-  for (const abs of paths) {
-    const rel = relative(root, abs).split(sep).join('/');
-    const key = rel.replace(/\//g, '__');
-    files[key] = seen.get(abs) as string;
-    items.push({ key, path: rel });
-  }
-  files['package.json'] = '{"type":"module"}\n';
-  items.push({ key: 'package.json', path: 'package.json' });
-  const entryRel = relative(root, resolve(entryFile)).split(sep).join('/');
-  return { source: 'dist', files, items, entry: `${SIM_MOUNT}/${entryRel}`, hash: contentHash(files), notes: [] };
-}
-
-function importsOf(text: string): string[] {
-  const out: string[] = [];
-  for (const m of text.matchAll(IMPORT_RE)) {
-    const spec = m[1] ?? m[2] ?? m[3];
-    if (spec) out.push(spec);
-  }
-  return out;
-}
-
-function commonDir(paths: string[]): string {
-  let dir = dirname(paths[0] as string);
-  while (!paths.every((p) => p.startsWith(dir + sep))) dir = dirname(dir);
-  return dir;
-}
-
-function contentHash(files: Record<string, string>): string {
-  const h = createHash('sha256');
-  for (const k of Object.keys(files).sort()) h.update(k).update('\0').update(files[k] as string).update('\0');
-  return h.digest('hex').slice(0, 12);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Template variables
@@ -392,130 +198,7 @@ function templateVars(step: StepDef, ctx: StepContext, inputs: RenderInputs): Re
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The template engine
-
-const DROP = Symbol('drop');
-type Resolved = unknown | typeof DROP;
-const WHOLE = /^\$\{([^}]+)\}$/;
-const PART = /\$\{([^}]+)\}/g;
-const DIRECTIVES = new Set(['$when', '$each', '$patch']);
-
-class TemplateError extends BugError {}
-
-function lookup(vars: Record<string, unknown>, path: string, where: string): unknown {
-  let cur: unknown = vars;
-  for (const seg of path.trim().split('.')) {
-    if (!isObjectLike(cur) || !(seg in cur)) throw new TemplateError(`${where}: unknown template variable \${${path}}`);
-    cur = cur[seg];
-  }
-  if (cur === undefined) throw new TemplateError(`${where}: template variable \${${path}} has no value`);
-  return cur;
-}
-
-function truthy(vars: Record<string, unknown>, cond: unknown, where: string): boolean {
-  if (typeof cond === 'boolean') return cond;
-  if (typeof cond !== 'string') throw new TemplateError(`${where}: $when needs a variable path`);
-  const neg = cond.trim().startsWith('!');
-  const v = lookup(vars, cond.trim().replace(/^!/, ''), where);
-  const t = Array.isArray(v) ? v.length > 0 : Boolean(v);
-  return neg ? !t : t;
-}
-
-function substitute(text: string, vars: Record<string, unknown>, where: string, keepType: boolean): unknown {
-  const whole = WHOLE.exec(text);
-  if (whole && keepType) return lookup(vars, whole[1] as string, where);
-  return text.replace(PART, (_m, path: string) => {
-    const v = lookup(vars, path, where);
-    if (typeof v === 'object' && v !== null) {
-      throw new TemplateError(`${where}: \${${path}} is not a scalar and cannot be part of a string`);
-    }
-    return String(v);
-  });
-}
-
-function resolveNode(node: unknown, vars: Record<string, unknown>, where: string): Resolved {
-  if (node === null || node === undefined) return null;
-  if (isAlias(node)) throw new TemplateError(`${where}: YAML aliases are not supported in templates`);
-  if (isScalar(node)) {
-    const v = node.value;
-    if (typeof v !== 'string') return v;
-    return substitute(v, vars, where, node.type === Scalar.PLAIN);
-  }
-  if (isMap(node)) {
-    const when = node.items.find((pair) => isScalar(pair.key) && pair.key.value === '$when');
-    if (when && !truthy(vars, isScalar(when.value) ? when.value.value : when.value, where)) return DROP;
-    const out: Record<string, unknown> = {};
-    for (const pair of node.items) {
-      const rawKey = isScalar(pair.key) ? pair.key.value : pair.key;
-      if (typeof rawKey === 'string' && DIRECTIVES.has(rawKey)) continue;
-      const key = typeof rawKey === 'string' ? String(substitute(rawKey, vars, where, false)) : String(rawKey);
-      const value = resolveNode(pair.value as Node | null, vars, `${where}.${key}`);
-      if (value !== DROP) out[key] = value;
-    }
-    return out;
-  }
-  if (isSeq(node)) {
-    return node.items
-      .map((item, i) => resolveNode(item, vars, `${where}[${i}]`))
-      .filter((v) => v !== DROP);
-  }
-  throw new TemplateError(`${where}: unsupported YAML node`);
-}
-
-function directive(doc: { contents: unknown }, name: string): unknown {
-  const c = doc.contents;
-  if (!isMap(c)) return undefined;
-  const pair = c.items.find((p) => isScalar(p.key) && p.key.value === name);
-  return pair && isScalar(pair.value) ? pair.value.value : undefined;
-}
-
-interface TemplateOutput {
-  objects: K8sObject[];
-  patches: K8sObject[];
-}
-
-/**
- * Renders one template text. `scopes` gives the providers a `$each: provider|simulator` document
- * iterates over; exported for tests and for tools that render a single file.
- */
-export function renderTemplate(
-  text: string,
-  vars: Record<string, unknown>,
-  scopes: { provider: Record<string, unknown>[]; simulator: Record<string, unknown>[] },
-  file = 'template',
-): TemplateOutput {
-  const out: TemplateOutput = { objects: [], patches: [] };
-  parseAllDocuments(text).forEach((doc, index) => {
-    const where = `${file}#${index + 1}`;
-    if (doc.errors.length > 0) throw new TemplateError(`${where}: ${doc.errors[0]?.message}`);
-    if (doc.contents === null) return;
-    const each = directive(doc, '$each');
-    let bindings: Record<string, unknown>[] = [{}];
-    if (each === 'provider' || each === 'simulator') bindings = scopes[each].map((p) => ({ p }));
-    else if (each !== undefined) throw new TemplateError(`${where}: $each must be provider or simulator`);
-    for (const bound of bindings) {
-      const value = resolveNode(doc.contents, { ...vars, ...bound }, where);
-      if (value === DROP) continue;
-      const obj = asObject(value, where);
-      (directive(doc, '$patch') === true ? out.patches : out.objects).push(obj);
-    }
-  });
-  return out;
-}
-
-function asObject(value: unknown, where: string): K8sObject {
-  if (!isObjectLike(value)) throw new TemplateError(`${where}: a document must be a mapping`);
-  const meta = value.metadata;
-  if (typeof value.apiVersion !== 'string' || typeof value.kind !== 'string' || !isObjectLike(meta)) {
-    throw new TemplateError(`${where}: apiVersion, kind and metadata are required`);
-  }
-  if (typeof meta.name !== 'string' || meta.name === '') throw new TemplateError(`${where}: metadata.name is required`);
-  return value as K8sObject;
-}
-
-function isObjectLike(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// Rendering steps
 
 function withLabels(obj: K8sObject, stepId: StepId): K8sObject {
   return { ...obj, metadata: { ...obj.metadata, labels: { ...(obj.metadata.labels ?? {}), ...demoLabels(stepId) } } };
@@ -537,9 +220,6 @@ function toPatch(obj: K8sObject): ObjectPatch {
     force: true,
   };
 }
-
-// ---------------------------------------------------------------------------------------------------
-// Rendering steps
 
 /** Renders one step: the objects it owns, the patches it applies to foreign objects, and notes. */
 export function renderStepPlan(step: StepDef, ctx: StepContext): RenderedStep {
@@ -599,7 +279,7 @@ export function maskKeys<T>(value: T, cfg: DemoConfig): T {
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return keys.reduce((s, k) => s.split(k.raw).join(k.masked), v);
     if (Array.isArray(v)) return v.map(walk);
-    if (isObjectLike(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
   return walk(value) as T;
@@ -614,32 +294,3 @@ export function renderForDisplay(ctx: StepContext): RenderedStep[] {
   }));
 }
 
-// ---------------------------------------------------------------------------------------------------
-// YAML output
-
-const YAML_OPTS = { lineWidth: 0, blockQuote: 'literal', aliasDuplicateObjects: false } as const;
-
-/** Multi-document YAML, one document per object, in order. */
-export function toYaml(objects: readonly K8sObject[]): string {
-  return objects.map((o) => `---\n${stringify(o, YAML_OPTS)}`).join('');
-}
-
-/** The whole plan as YAML with a comment per step and per patch (what `demo manifests` prints). */
-export function planToYaml(plan: readonly RenderedStep[]): string {
-  let out = '';
-  for (const r of plan) {
-    out += `# Step ${r.step.id} (${r.step.slug}): ${r.step.title}\n`;
-    for (const n of r.notes) out += `# note: ${n}\n`;
-    out += toYaml(r.objects);
-    for (const p of r.patches) {
-      out += `---\n# patch of the existing ${p.target.kind} ${p.target.namespace}/${p.target.name} (server-side apply, force)\n`;
-      out += stringify(p.applyObject, YAML_OPTS);
-    }
-  }
-  return out;
-}
-
-/** `Kind ns/name` (or `Kind name`), how objects are named in events and errors. */
-export function objectRef(obj: Pick<K8sObject, 'kind' | 'metadata'>): string {
-  return obj.metadata.namespace ? `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}` : `${obj.kind} ${obj.metadata.name}`;
-}

@@ -17,12 +17,14 @@ import type { DemoConfig } from '../../core/config.js';
 import type { StepContext, StepDef, WaitSpec } from '../../core/step.js';
 import { selectSteps } from '../../../steps/index.js';
 import { APPLY_MODE_ANNOTATION, withoutApplyMode } from './apply.js';
-import { Kube, refOf, toKubeError } from './client.js';
-import { celLiteral } from './inventory.js';
-import { maskKeys, objectRef, renderStep } from './render.js';
+import { Kube, refOf, refText, toKubeError } from './client.js';
+import { Informers } from './informers.js';
+import { celLiteral } from '../../model/read-objects.js';
+import { maskKeys, renderStep } from './render.js';
+import { objectRef } from './manifest-yaml.js';
 import { type K8sObject } from '../../model/k8s-object.js';
 import { isOurs } from './state.js';
-import { runWait, WaitFailedError } from './wait.js';
+import { appliedMark, runWait, WaitFailedError, type AppliedMarks } from './wait.js';
 
 /** An object a fix names: kind and name, the namespace when the name alone is ambiguous. */
 export interface ObjectName {
@@ -216,27 +218,35 @@ function waitsFor(item: RestoreItem, ctx: StepContext): WaitSpec[] {
  */
 export async function* applyRestore(kube: Kube, ctx: StepContext, plan: RestorePlan, opts: { timeoutMs: number; signal: AbortSignal }): AsyncGenerator<EventInput, string[]> {
   const problems: string[] = [];
-  for (const item of plan.items) {
-    const step = `fix`;
-    const object = `${item.desired.kind}/${item.desired.metadata.namespace ? `${item.desired.metadata.namespace}/` : ''}${item.desired.metadata.name}`;
-    let after: K8sObject;
-    try {
-      after = await kube.apply(item.desired, { force: true });
-      const residual = mergePatchOf(sections(after), sections(item.fresh));
-      if (residual !== undefined && item.live) after = await kube.mergePatch(refOf(item.desired), residual);
-    } catch (err) {
-      problems.push(`${item.ref}: ${toKubeError(err, `restore ${item.ref}`).message}`);
-      continue;
-    }
-    yield { kind: 'apply', step, object, action: !item.live ? 'created' : item.live.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured' };
-    for (const w of waitsFor(item, ctx)) {
+  const informers = new Informers(kube);
+  const applied: AppliedMarks = new Map();
+  try {
+    for (const item of plan.items) {
+      const step = `fix`;
+      const object = `${item.desired.kind}/${item.desired.metadata.namespace ? `${item.desired.metadata.namespace}/` : ''}${item.desired.metadata.name}`;
+      let after: K8sObject;
       try {
-        yield* runWait(kube, step, { ...w, timeoutMs: opts.timeoutMs }, opts);
+        after = await kube.apply(item.desired, { force: true });
+        const mark = appliedMark(item.live, after);
+        if (mark) applied.set(refText(item.desired), mark);
+        const residual = mergePatchOf(sections(after), sections(item.fresh));
+        if (residual !== undefined && item.live) after = await kube.mergePatch(refOf(item.desired), residual);
       } catch (err) {
-        if (err instanceof WaitFailedError) problems.push(`${item.ref}: ${err.message}`);
-        else throw err;
+        problems.push(`${item.ref}: ${toKubeError(err, `restore ${item.ref}`).message}`);
+        continue;
+      }
+      yield { kind: 'apply', step, object, action: !item.live ? 'created' : item.live.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured' };
+      for (const w of waitsFor(item, ctx)) {
+        try {
+          yield* runWait(kube, step, { ...w, timeoutMs: opts.timeoutMs }, { ...opts, informers, applied });
+        } catch (err) {
+          if (err instanceof WaitFailedError) problems.push(`${item.ref}: ${err.message}`);
+          else throw err;
+        }
       }
     }
+  } finally {
+    informers.stopAll();
   }
   return problems;
 }

@@ -18,7 +18,9 @@ import { kubeconfigToken, loadKubeconfig, type LoadedKubeconfig } from './kubeco
 import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
 import type { TopologySpec } from '../../model/topology.js';
-import { ClusterObjects, celLiteral, policyAuth, controllerFixedOf, readInstallFacts, readTopology, routeRule, type HttpRoute } from './inventory.js';
+import { celLiteral, policyAuth, controllerFixedOf, readTopology, routeRule, topologyReads, type HttpRoute } from '../../model/read-objects.js';
+import { ClusterObjects } from './cluster-objects.js';
+import { readInstallFacts } from './install-facts.js';
 import type { InstallFact } from '../../model/target-facts.js';
 import type { EventInput } from '../../core/events.js';
 import type { StepContext } from '../../core/step.js';
@@ -196,13 +198,14 @@ export class ClusterSession implements TargetSession {
 
   /** The demo's objects in the local topology's shape, for doctor (see inventory.ts for what stays unknown). */
   async topology(): Promise<Partial<TopologySpec>> {
-    return readTopology(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, host: new URL(this.baseUrl()).host });
+    const objects = await new ClusterObjects(this.kube).read(topologyReads(this.cfg));
+    return readTopology(objects, { cfg: this.cfg, env: this.#opts.env, host: new URL(this.baseUrl()).host });
   }
 
   /** What the controllers say: CRDs, Deployments, Gateway, policy and route status, the §6 hazard. */
   async installFacts(): Promise<InstallFact[]> {
     await this.#ourRoutes();
-    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers() });
+    return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers(), ...(this.#opts.maas ? { maas: this.#opts.maas } : {}) });
   }
 
   objects(): ObjectSource {

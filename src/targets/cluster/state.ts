@@ -21,6 +21,11 @@ export interface MaasApiOriginal {
   image: string | null;
   /** Value of `opendatahub.io/managed` before step 5 (null: the annotation was absent). */
   managed: string | null;
+  /** The image step 5 set (down restores only while maas-api still runs it). */
+  setImage?: string;
+  /** The field managers that owned the image and the annotation before step 5 (they get them back). */
+  imageManager?: string;
+  managedManager?: string;
 }
 
 export interface DemoState {

@@ -8,7 +8,7 @@ import type { DemoConfig } from '../../core/config.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import type { ObjectSource } from '../../model/object-source.js';
 import { baseSpec, harden, type OnpremRouteSpec, type TopologySpec } from '../../model/topology.js';
-import { readTopology, routeRule, type HttpRoute } from '../cluster/inventory.js';
+import { readTopology, routeRule, type HttpRoute } from '../../model/read-objects.js';
 import { serviceAddresses, type Workload } from './workloads.js';
 
 export interface LocalWiring {
@@ -59,7 +59,7 @@ function onpremRoutes(objects: readonly K8sObject[], cfg: DemoConfig): OnpremRou
 export async function topologyFromObjects(objects: ObjectSource & { all(): K8sObject[] }, w: LocalWiring): Promise<TopologySpec> {
   const { cfg } = w;
   const all = objects.all();
-  const read = await readTopology(objects, { cfg, env: w.env, host: w.host });
+  const read = readTopology(all, { cfg, env: w.env, host: w.host });
   const base = baseSpec(cfg, { host: w.host, strictBudget: w.strictBudget });
   const port = (c: string) => w.ports[c];
   const onprem = onpremRoutes(all, cfg);

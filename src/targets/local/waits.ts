@@ -10,7 +10,7 @@ import type { WaitSpec } from '../../core/step.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import type { ObjectSet } from '../../model/object-source.js';
-import { routeRule, type HttpRoute } from '../cluster/inventory.js';
+import { routeRule, type HttpRoute } from '../../model/read-objects.js';
 import { envoyName } from '../../../steps/scope.js';
 import type { ComponentState } from './state.js';
 import type { Workload } from './workloads.js';
