@@ -32,6 +32,8 @@ export interface RunContext {
   usage: number[];
   /** Tokens call 4 used: it is the same kind of request as call 10, so it predicts when 10 meets 429. */
   chatSampleTokens?: number;
+  /** The run waited for the token budget's window (an earlier run had spent it); at most once a run. */
+  budgetWait?: { seconds: number; reason: 'observed' | 'unobserved' };
 }
 
 /** Claims of a JWT without verifying it (the gateway verifies; we only read sub/aud for display). */

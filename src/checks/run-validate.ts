@@ -3,6 +3,7 @@
  * against its named expectation; a failure carries the per-hop trace (trace.ts) and the hop that
  * broke it (attribution.ts), the same evidence doctor uses.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckEvent, EventInput, HopId, Outcome } from '../core/events.js';
 import { Secret } from '../core/secret.js';
 import { SIM_HEADERS } from '../sim/headers.js';
@@ -108,17 +109,71 @@ async function* runCall(call: CallDef, ctx: RunContext, signal: AbortSignal): As
     yield* runRateLimit(call, base, ctx, signal, t0);
     return;
   }
-  const exchanges: Exchange[] = [];
-  for (const spec of call.requests) {
-    const ex = await send(ctx, spec, signal);
-    exchanges.push(ex);
-    for (const hop of traceOf(`call-${call.id}`, ex, ctx.routes)) yield hop;
+  let exchanges: Exchange[] = [];
+  for (let attempt = 0; ; attempt++) {
+    exchanges = [];
+    for (const spec of call.requests) {
+      const ex = await send(ctx, spec, signal);
+      exchanges.push(ex);
+      for (const hop of traceOf(`call-${call.id}`, ex, ctx.routes)) yield hop;
+    }
+    // Where the budget could not be read beforehand, a 429 from an earlier run's spending is met here:
+    // wait once for the window (a fixed window has certainly reset after one whole window), then ask again.
+    const spentEarlier = exchanges.some((e) => e.status === 429 && e.answer.kind === 'rate-limited');
+    if (!spentEarlier || attempt > 0 || ctx.budgetWait !== undefined || signal.aborted) break;
+    const seconds = ctx.target.cfg.rateLimit.windowSeconds;
+    ctx.budgetWait = { seconds, reason: 'unobserved' };
+    yield { kind: 'log', level: 'warn', message: `budget: call ${call.id} met 429 before call 10 spent anything, so an earlier run spent this user's budget; waiting one window (${seconds} s) for it to reset, then asking again (Ctrl-C stops)` };
+    if (!(await pause(seconds * 1000, signal))) break;
   }
   let v = judge(call, exchanges, ctx);
   // A 429 is the user's spent budget, not a broken hop: say whose and when it resets.
   const limited = exchanges.find((e) => e.status === 429 && e.answer.kind === 'rate-limited');
   if (v.outcome === 'fail' && limited) v = { ...(await budgetVerdict(ctx)), ...(v.data ? { data: v.data } : {}) };
   yield { ...base, outcome: v.outcome, actual: v.actual, ...(v.message ? { message: v.message } : {}), ...(v.hop ? { hop: v.hop } : {}), ms: Math.round(performance.now() - t0), ...(v.data ? { data: v.data } : {}) };
+}
+
+/** Waits `ms` unless the run is stopped; resolves false when it was. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A call that spends the user's token budget before call 10 (a chat through the MaaS gateway). */
+const spendsBudget = (c: CallDef) => c.id !== '10' && c.requests.some((r) => r.auth === 'maas' && r.method === 'POST');
+
+/** What the budget-spending calls ahead may cost at most: each one's completion cap plus its prompt. */
+function budgetNeed(calls: CallDef[]): number {
+  const PROMPT_ALLOWANCE = 12;
+  return calls.filter(spendsBudget).reduce((sum, c) => sum + c.requests.reduce((a, r) => a + ((r.body as { max_tokens?: number } | undefined)?.max_tokens ?? 16) + PROMPT_ALLOWANCE, 0), 0);
+}
+
+/**
+ * Before the first call that spends tokens: a budget an earlier run spent (call 10 spends it on
+ * purpose) would fail calls 4–7 with 429. Where the target shows the budget, wait for its window
+ * to reset and say so; elsewhere runCall waits once when it meets the 429.
+ */
+async function* readyBudget(ctx: RunContext, ahead: CallDef[], signal: AbortSignal): AsyncGenerator<EventInput> {
+  const id = ctx.token ? identityOf(ctx.token) : undefined;
+  if (!id) return;
+  const b = await ctx.target.budget(id.userid, id.tier).catch(() => undefined);
+  if (!b || b.source !== 'observed') return;
+  const need = budgetNeed(ahead);
+  const left = b.limit - b.spent;
+  if (left >= need) return;
+  const ms = b.resetAt !== undefined ? Math.max(0, b.resetAt - Date.now()) + 250 : ctx.target.cfg.rateLimit.windowSeconds * 1000;
+  const seconds = Math.ceil(ms / 1000);
+  ctx.budgetWait = { seconds, reason: 'observed' };
+  yield {
+    kind: 'log',
+    level: 'warn',
+    message: `budget: user ${id.userid} (tier ${id.tier}) has ${Math.max(0, left)} of ${b.limit} tokens left in this window (an earlier run spent them; call 10 spends the rest on purpose), the calls ahead need up to ${need}: waiting ${seconds} s for the window to reset (Ctrl-C stops)`,
+  };
+  if (await pause(ms, signal)) yield { kind: 'log', level: 'info', message: `budget: the window reset; ${b.limit} tokens for this run` };
 }
 
 /** The verdict for a call refused with 429: the budget, who spent it and when it resets. */
@@ -232,6 +287,7 @@ export async function* runValidate(target: TargetSession, calls: CallDef[], sign
   const needsToken = calls.some((c) => c.requests.some((r) => r.auth === 'maas'));
   const results: { call: CallDef; outcome: Outcome; actual: string; ms: number }[] = [];
   let ordered = calls;
+  let budgetChecked = false;
   if (needsToken && !calls.some((c) => c.id === '2')) {
     // The token is a prerequisite, not a result: mint it quietly when call 2 was not selected.
     const mint = validationCalls(target.cfg, target.providers()).find((c) => c.id === '2')!;
@@ -240,8 +296,12 @@ export async function* runValidate(target: TargetSession, calls: CallDef[], sign
     if (v.outcome !== 'pass') yield { kind: 'log', level: 'warn', message: `could not mint a MaaS token: ${v.actual}` };
     ordered = calls;
   }
-  for (const call of ordered) {
+  for (const [i, call] of ordered.entries()) {
     if (signal.aborted) return;
+    if (spendsBudget(call) && !budgetChecked) {
+      budgetChecked = true;
+      yield* readyBudget(ctx, ordered.slice(i), signal);
+    }
     for await (const e of runCall(call, ctx, signal)) {
       if (e.kind === 'check') results.push({ call, outcome: e.outcome, actual: e.actual ?? e.message ?? '', ms: e.ms });
       yield e;
@@ -258,7 +318,14 @@ export async function* runValidate(target: TargetSession, calls: CallDef[], sign
       head: ['#', 'test', 'expected', 'actual', 'result', 'time'],
       rows: results.map((r) => [r.call.id, r.call.title, r.call.expected, r.actual, symbol[r.outcome], `${r.ms} ms`]),
     },
-    facts: { MaaS: GENERATIONS.tier.title, passed, failed, skipped, ...(ctx.token ? { token: ctx.token.masked } : {}) },
+    facts: {
+      MaaS: GENERATIONS.tier.title,
+      passed,
+      failed,
+      skipped,
+      ...(ctx.token ? { token: ctx.token.masked } : {}),
+      ...(ctx.budgetWait ? { 'budget wait': `${ctx.budgetWait.seconds} s for the window an earlier run had spent` } : {}),
+    },
   };
 }
 
