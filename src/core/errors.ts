@@ -7,6 +7,7 @@ export const EXIT = {
   ok: 0,
   failed: 1,
   usage: 2,
+  unreachable: 3,
   bug: 70,
   interrupted: 130,
 } as const;
@@ -45,6 +46,18 @@ export class StepFailedError extends Error {
   }
 }
 
+/**
+ * The target could not be reached before anything changed (the cluster's API server did not answer:
+ * wrong context, server down, VPN): exit 3 from every command. Once `up` has applied something, losing
+ * the server is a partial apply instead (exit 1, with how to resume).
+ */
+export class UnreachableError extends StepFailedError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'UnreachableError';
+  }
+}
+
 /** The run was interrupted (SIGINT): exit 130. */
 export class InterruptedError extends Error {
   constructor(message = 'interrupted') {
@@ -63,6 +76,7 @@ export class BugError extends Error {
 
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UserError) return EXIT.usage;
+  if (err instanceof UnreachableError) return EXIT.unreachable;
   if (err instanceof PartialApplyError || err instanceof StepFailedError) return EXIT.failed;
   if (err instanceof InterruptedError) return EXIT.interrupted;
   if (err instanceof Error && err.name === 'AbortError') return EXIT.interrupted;

@@ -87,3 +87,26 @@ describe('up interrupted', () => {
     expect(existsSync(dir)).toBe(false);
   });
 });
+
+describe('a cluster that cannot be reached', () => {
+  test('every command that needs its API server exits 3 with one line and a hint, nothing changed', async () => {
+    // Given a kubeconfig whose API server does not answer (nothing listens on port 1)
+    const dir = tempStateDir('unreachable');
+    dirs.push(dir);
+    const kubeconfig = join(dirname(dir), 'kubeconfig');
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    for (const command of ['up', 'down', 'validate', 'doctor', 'env']) {
+      // When the command runs against it
+      const r = await runCli([command, '--target', 'cluster', '--kubeconfig', kubeconfig, '--output', 'plain'], { stateDir: dir, timeoutMs: 60_000 });
+      // Then one rule: exit 3, the reason in one line, where to look in a hint, no stack trace
+      expect(r.code, `${command}: ${r.stderr}`).toBe(3);
+      expect(r.stderr, command).toMatch(/^error: cannot reach the API server\b.*ECONNREFUSED/m);
+      expect(r.stderr, command).toMatch(/^hint: check the API server URL of the context/m);
+      expect(r.stderr, command).not.toMatch(/\n\s+at /);
+    }
+    // And --output json agrees: ok false, exitCode 3
+    const j = await runCli(['up', '--target', 'cluster', '--kubeconfig', kubeconfig, '--output', 'json'], { stateDir: dir, timeoutMs: 60_000 });
+    expect(j.code).toBe(3);
+    expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, exitCode: 3 });
+  }, 120_000);
+});

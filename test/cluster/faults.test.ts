@@ -165,12 +165,12 @@ describe('preflight', () => {
     expect(c.api.get('v1', 'Namespace', undefined, 'opendatahub')).toBeUndefined();
   }, 60_000);
 
-  test('an unreachable cluster fails preflight with the server and the fix', async () => {
+  test('an unreachable cluster fails preflight with the server and the fix, exit 3 (the README exit codes)', async () => {
     c = await startCluster();
     await c.api.close();
     const r = await demo(c, ['up', '--wg-dir', c.wgDir]);
     const end = runEnd(r.events);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(ofKind(r.events, 'wait')[0]?.condition).toMatch(/cluster reachable at https:\/\/127\.0\.0\.1/);
     expect(end.error?.hint).toMatch(/network|API server URL/);
   }, 60_000);

@@ -1,6 +1,7 @@
 /** The error → exit code/hint table, event parsing, and the configuration's defaults and merging. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { BugError, EXIT, InterruptedError, PartialApplyError, StepFailedError, UserError, exitCodeOf, hintOf } from '../../src/core/errors.js';
+import { BugError, EXIT, InterruptedError, PartialApplyError, StepFailedError, UnreachableError, UserError, exitCodeOf, hintOf } from '../../src/core/errors.js';
 import { parseEvent } from '../../src/core/events.js';
 import { defaultConfig, deserializeConfig, mergeConfig, onpremPrefix, providerByName, serializeConfig, tierForGroups, tierNamespace } from '../../src/core/config.js';
 import { Secret } from '../../src/core/secret.js';
@@ -9,6 +10,7 @@ describe('exitCodeOf / hintOf', () => {
   test.each<[string, unknown, number, string | undefined]>([
     ['UserError', new UserError('bad', 'do this'), EXIT.usage, 'do this'],
     ['UserError without hint', new UserError('bad'), EXIT.usage, undefined],
+    ['UnreachableError', new UnreachableError('cannot reach the API server', 'check the URL'), EXIT.unreachable, 'check the URL'],
     ['StepFailedError', new StepFailedError('failed', 'look'), EXIT.failed, 'look'],
     ['PartialApplyError', new PartialApplyError('half', ['a'], 'demo up'), EXIT.failed, 'resume with: demo up'],
     ['PartialApplyError with hint', new PartialApplyError('half', ['a'], 'demo up', 'custom'), EXIT.failed, 'custom'],
@@ -23,7 +25,12 @@ describe('exitCodeOf / hintOf', () => {
   });
 
   test('the codes are the README’s', () => {
-    expect(EXIT).toEqual({ ok: 0, failed: 1, usage: 2, bug: 70, interrupted: 130 });
+    expect(EXIT).toEqual({ ok: 0, failed: 1, usage: 2, unreachable: 3, bug: 70, interrupted: 130 });
+    // Every code the tool exits with is a row of the README's table (141 is the shell's, for a closed pipe).
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Exit codes'));
+    const rows = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    expect(rows).toEqual([...Object.values(EXIT), 141].sort((a, b) => a - b));
   });
 });
 

@@ -130,6 +130,9 @@ export class HttpStatusError extends Error {
 }
 
 /** Turns whatever a request threw into a KubeApiError (or returns it when it already is one). */
+/** What to check when the API server does not answer. */
+export const UNREACHABLE_HINT = 'check the API server URL of the context (`oc whoami --show-server`), that the cluster is up, and your network or VPN';
+
 export function toKubeError(err: unknown, what: string): KubeApiError {
   if (err instanceof KubeApiError) return err;
   if (err instanceof HttpStatusError) {

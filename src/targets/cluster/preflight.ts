@@ -7,12 +7,12 @@
  * pseudo-step `preflight`; the first failure ends it with the cluster's answer and the fix.
  */
 import type { EventInput } from '../../core/events.js';
-import { StepFailedError, UserError } from '../../core/errors.js';
+import { StepFailedError, UnreachableError, UserError } from '../../core/errors.js';
 import type { DemoConfig } from '../../core/config.js';
 import type { RenderedStep } from './render.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { loadXBackendCrds } from './xbackend-crd.js';
-import { Kube, KubeApiError, toKubeError, type RulesReview } from './client.js';
+import { Kube, KubeApiError, toKubeError, UNREACHABLE_HINT, type RulesReview } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
 import { detectMaasGeneration, evidenceText, identityFor, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
 import { kindOwner } from './wait.js';
@@ -71,7 +71,7 @@ function connectionFailure(err: unknown): StepFailedError {
   const e = err instanceof KubeApiError ? err : toKubeError(err, 'request');
   if (e.errorKind === 'forbidden') return new PreflightError(e.message, 'log in as a cluster admin or ask one for read access to this resource');
   if (e.errorKind === 'unauthorized') return new PreflightError(e.message, 'log in again (`oc login <api-url>`): the token in the kubeconfig is missing or expired');
-  if (e.errorKind === 'unreachable') return new PreflightError(e.message, 'check the API server URL of the context (`oc whoami --show-server`) and your network or VPN');
+  if (e.errorKind === 'unreachable') return new UnreachableError(`cannot reach the API server: ${e.message}`, UNREACHABLE_HINT);
   return new PreflightError(e.message, 'run again with --debug for details');
 }
 

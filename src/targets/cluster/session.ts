@@ -8,12 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import type { DemoConfig } from '../../core/config.js';
-import { UserError } from '../../core/errors.js';
+import { UnreachableError, UserError } from '../../core/errors.js';
 import { Secret, fingerprint } from '../../core/secret.js';
 import type { BudgetRecord, Endpoint, FixProposal, FixRequest, RouteModel, SessionOptions, TargetOptions, TargetSession } from '../target.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { DEMO_SELECTOR } from '../../model/k8s-object.js';
-import { Kube } from './client.js';
+import { Kube, toKubeError, UNREACHABLE_HINT } from './client.js';
 import { kubeconfigToken, loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
 import { clusterDomain, MAAS_NAMESPACES, XBACKEND } from './preflight.js';
 import { DEFAULT_TRLP_NAME, names } from '../../../steps/scope.js';
@@ -63,6 +63,7 @@ export class ClusterSession implements TargetSession {
     try {
       domain = await clusterDomain(kube);
     } catch (err) {
+      if (toKubeError(err, 'discovery').errorKind === 'unreachable') throw new UnreachableError(`cannot reach the API server ${loaded.server}: ${(err as Error).message}`, UNREACHABLE_HINT);
       if (!override) throw new UserError(`cannot read the cluster domain from ${loaded.server}: ${(err as Error).message}`, 'check `oc whoami` works for this context, or set DEMO_GATEWAY_URL to the MaaS gateway URL');
     }
     if (!domain && !override) {
