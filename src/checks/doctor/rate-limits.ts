@@ -195,7 +195,7 @@ export const rateLimits: CheckDef[] = [
           outcome: 'warn',
           expectedWarning: true,
           message: `${msg}: further requests get 429 until the window resets`,
-          evidence: ['per-user budget shared by every route of the gateway', 'validate spends it on purpose (call 10); wait for the window, or validate again (it uses a fresh identity)'],
+          evidence: ['per-user budget shared by every route of the gateway', 'validate spends it on purpose (call 10); validate again at any time: it waits for the window itself when too little is left'],
         };
       }
       return { outcome: 'pass', message: msg };
