@@ -185,7 +185,7 @@ async function budgetVerdict(ctx: RunContext): Promise<Verdict> {
   return {
     outcome: 'fail',
     actual: '429 token budget spent',
-    message: `not a broken hop: user ${id?.userid ?? '?'} (tier ${id?.tier || '?'}) has spent its token budget (${spent}${resets}), e.g. by call 10 of an earlier run; wait for the window ('window resets in'), or run validate with --skip 10 to leave the budget alone`,
+    message: `not a broken hop: user ${id?.userid ?? '?'} (tier ${id?.tier || '?'}) has spent its token budget (${spent}${resets}), e.g. by call 10 of an earlier run; wait for the window to reset, or run validate with --skip 10 to leave the budget alone`,
   };
 }
 
