@@ -100,16 +100,16 @@ afterAll(async () => {
 }, 60_000);
 
 describe('the packed tarball', () => {
-  test('holds the program, its compiled steps, the manifests and the README, and nothing else', () => {
+  test('holds the program, its compiled steps, the manifests, the README and the LICENSE, and nothing else', () => {
     const paths = pack.files.map((f) => f.path).sort();
     // Then every file is one the program needs at run time
-    const allowed = [/^package\.json$/, /^README\.md$/, /^bin\/demo\.js$/, /^dist\/(src|steps)\/.+\.js$/, /^manifests\/[a-z0-9-]+\.yaml$/];
+    const allowed = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^bin\/demo\.js$/, /^dist\/(src|steps)\/.+\.js$/, /^manifests\/[a-z0-9-]+\.yaml$/];
     expect(paths.filter((p) => !allowed.some((re) => re.test(p)))).toEqual([]);
     // no TypeScript source, test, benchmark or recording
     expect(paths.filter((p) => /\.tsx?$/.test(p) && !p.endsWith('.d.ts'))).toEqual([]);
     expect(paths.filter((p) => /^(dist\/)?(test|bench|recordings|steps|src)\//.test(p) && !/^dist\/(src|steps)\//.test(p))).toEqual([]);
     // and what it needs is there: the bin shim's target, every command, the hops, the simulators, every template
-    const needed = ['bin/demo.js', 'dist/src/cli/main.js', 'dist/steps/index.js', 'dist/src/targets/local/component.js', 'dist/src/sim/provider-sim.js', 'dist/src/sim/inference-sim.js'];
+    const needed = ['bin/demo.js', 'LICENSE', 'dist/src/cli/entry.js', 'dist/src/cli/main.js', 'dist/steps/index.js', 'dist/src/targets/local/component.js', 'dist/src/sim/provider-sim.js', 'dist/src/sim/inference-sim.js'];
     expect(needed.filter((p) => !paths.includes(p))).toEqual([]);
     for (const cmd of ['up', 'validate', 'doctor', 'down', 'env', 'manifests', 'replay', 'tour']) expect(paths).toContain(`dist/src/cli/commands/${cmd}.js`);
     const templates = readdirSync(join(ROOT, 'manifests')).filter((f) => f.endsWith('.yaml')).map((f) => `manifests/${f}`);
