@@ -88,6 +88,9 @@ export function builtinTypes(): ResourceType[] {
     builtin('authorization.k8s.io', 'v1', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview', false, {
       verbs: ['create'],
     }),
+    builtin('authentication.k8s.io', 'v1', 'selfsubjectreviews', 'SelfSubjectReview', false, {
+      verbs: ['create'],
+    }),
     builtin('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true),
   ];
 }

@@ -332,6 +332,12 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       return send(res, 201, t.plural === 'selfsubjectaccessreviews' ? accessReview(faults, body) : rulesReview(registry, faults, body));
     }
 
+    if (t.group === 'authentication.k8s.io' && t.plural === 'selfsubjectreviews') {
+      // `kubectl auth whoami`: who the bearer token is (the test server has one user, a cluster admin).
+      if (req.method !== 'POST') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      return send(res, 201, { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: { creationTimestamp: null }, status: { userInfo: { username: user, groups: ['system:masters', 'system:authenticated'] } } });
+    }
+
     switch (req.method) {
       case 'GET': {
         if (!r.name) {

@@ -64,7 +64,17 @@ const EXPLAIN: Record<SubscriptionStepId, string> = {
  * The era's steps for these providers. `keys: 'mask'` is for printing (`demo manifests`); a run
  * applies the keys. `gatewayHost` only matters to statuses, which are not rendered here.
  */
-export function subscriptionSteps(cfg: DemoConfig, providers: readonly EraProvider[], opts: { keys: 'reveal' | 'mask' }): EraStep[] {
+export function subscriptionSteps(
+  cfg: DemoConfig,
+  providers: readonly EraProvider[],
+  opts: {
+    keys: 'reveal' | 'mask';
+    /** Legacy `maas.opendatahub.io` ExternalModels (upstream's setup guide, the default) or canonical ExternalProvider + ExternalModel. */
+    externalModels?: 'legacy' | 'canonical';
+    /** On-prem models served by KServe, each a MaaSModelRef of kind LLMInferenceService (a cluster runs them). */
+    onprem?: { name: string; llmisvc: string }[];
+  },
+): EraStep[] {
   const budget = demoBudget(cfg);
   const gatewayNamespace = cfg.maas.gatewayNamespace;
   const rendered = renderSubscriptionDemo({
@@ -79,14 +89,14 @@ export function subscriptionSteps(cfg: DemoConfig, providers: readonly EraProvid
       ...(p.port !== 443 || !p.tls ? { port: p.port } : {}),
       key: cfg.providers.find((c) => c.name === p.name)!.key,
     })),
-    onprem: [],
+    onprem: opts.onprem ?? [],
     subscription: { name: DEMO_SUBSCRIPTION, groups: [EVERYONE], users: [], priority: 10, ...budget, displayName: 'Demo subscription', description: 'Every model of the demo' },
     extraSubscriptions: providers.length
       ? [{ name: BASIC_SUBSCRIPTION, models: [providers[0]!.modelName], groups: [EVERYONE], users: [], priority: 0, ...budget, displayName: 'Basic', description: `Only ${providers[0]!.modelName}` }]
       : [],
     authPolicy: { name: DEMO_AUTH_POLICY, groups: [EVERYONE], users: [] },
     plugins: { namespace: gatewayNamespace, responseTranslation: providers.some((p) => p.provider === 'anthropic') },
-    generation: 'legacy',
+    generation: opts.externalModels ?? 'legacy',
     keys: opts.keys,
     status: false,
   });
@@ -107,9 +117,12 @@ export function stepWaits(step: SubscriptionStepId, objects: readonly K8sObject[
       // IPP watches labelled Secrets; its Deployment being rolled out is what a cluster can watch.
       return [{ kind: 'rollout', namespace: gateway.namespace, name: PAYLOAD_PROCESSING, timeoutMs: TIMEOUT }];
     case 's2':
-      return objects
+      return [
+        ...objects.filter((o) => o.kind === 'ExternalProvider').map((o) => cond(o)),
+        ...objects
         .filter((o) => o.kind === 'ExternalModel')
-        .flatMap((o): WaitSpec[] => [cond(o), { kind: 'route-accepted', namespace: o.metadata.namespace ?? '', name: `maas-${o.metadata.name}`, parent: gateway, conditions: ['Accepted', 'ResolvedRefs'], timeoutMs: TIMEOUT }]);
+        .flatMap((o): WaitSpec[] => [cond(o), { kind: 'route-accepted', namespace: o.metadata.namespace ?? '', name: `maas-${o.metadata.name}`, parent: gateway, conditions: ['Accepted', 'ResolvedRefs'], timeoutMs: TIMEOUT }]),
+      ];
     case 's3':
       return objects.filter((o) => o.kind === 'MaaSModelRef').map((o) => cond(o));
     case 's4': {
@@ -128,7 +141,7 @@ export function waitsForEraObjects(objects: readonly K8sObject[], gateway: { nam
   const by = (kinds: string[]) => objects.filter((o) => kinds.includes(o.kind));
   return [
     ...(by(['Secret']).length ? stepWaits('s1', by(['Secret']), gateway) : []),
-    ...stepWaits('s2', by(['ExternalModel']), gateway),
+    ...stepWaits('s2', by(['ExternalProvider', 'ExternalModel']), gateway),
     ...stepWaits('s3', by(['MaaSModelRef']), gateway),
     ...(by(['MaaSAuthPolicy', 'MaaSSubscription']).length ? stepWaits('s4', by(['MaaSAuthPolicy', 'MaaSSubscription']), gateway) : []),
   ];

@@ -15,7 +15,7 @@ import type { EventInput } from '../../core/events.js';
 import type { RenderedStep } from './render.js';
 import { APPLY_MODE_ANNOTATION, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
 import { FIELD_MANAGER, Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
-import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal } from './state.js';
+import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal, type OriginalData } from './state.js';
 import { appliedMark, kindOwner, type AppliedMarks } from './wait.js';
 
 export { APPLY_MODE_ANNOTATION };
@@ -108,8 +108,10 @@ export async function applyObject(kube: Kube, obj: K8sObject, preexisting: reado
     return { action: 'skipped', note: 'exists already; the cluster\'s own copy is kept' };
   }
   let after: K8sObject;
+  // The platform's object we configure (payload processing's plugins): its fields are taken, the original was recorded.
+  const takeOver = obj.metadata.annotations?.[APPLY_MODE_ANNOTATION] === 'take-over';
   try {
-    after = await kube.apply(withoutApplyMode(obj), { force: forceConflicts });
+    after = await kube.apply(withoutApplyMode(obj), { force: forceConflicts || takeOver });
   } catch (err) {
     throw applyFailure(obj, err);
   }
@@ -196,6 +198,7 @@ export async function* recordState(
   step: string,
 ): AsyncGenerator<EventInput, DemoState> {
   const preexisting: ObjRef[] = [...(existing?.preexisting ?? [])];
+  const originals: OriginalData[] = [...(existing?.originals ?? [])];
   for (const obj of plan.flatMap((r) => r.objects)) {
     const ref = refOf(obj);
     if (preexisting.some((p) => sameRef(p, ref))) continue;
@@ -203,7 +206,11 @@ export async function* recordState(
       if (err instanceof KubeApiError && err.errorKind === 'kind-not-served') return undefined;
       throw applyFailure(obj, err);
     });
-    if (live && !isOurs(live)) preexisting.push(ref);
+    if (live && !isOurs(live)) {
+      preexisting.push(ref);
+      // A platform object we configure: what it held, for `down` to put back.
+      if (obj.metadata.annotations?.[APPLY_MODE_ANNOTATION] === 'take-over') originals.push({ ref, data: { ...((live.data ?? {}) as Record<string, string>) } });
+    }
   }
   let maasApi = existing?.maasApi;
   const patch = plan.flatMap((r) => r.patches)[0];
@@ -218,7 +225,7 @@ export async function* recordState(
       }
     }
   }
-  const state: DemoState = { ...(maasApi ? { maasApi } : {}), preexisting, recordedAt: existing?.recordedAt || new Date().toISOString() };
+  const state: DemoState = { ...(maasApi ? { maasApi } : {}), preexisting, ...(originals.length ? { originals } : {}), recordedAt: existing?.recordedAt || new Date().toISOString() };
   const obj = stateObject(namespace, state);
   const r = await applyObject(kube, obj, []);
   yield { kind: 'apply', step, object: refText(obj), action: r.action === 'skipped' ? 'unchanged' : r.action };
@@ -284,7 +291,7 @@ export async function* dryRunStep(kube: Kube, rendered: RenderedStep, preexistin
       continue;
     }
     try {
-      await kube.apply(withoutApplyMode(obj), { force, dryRun: true });
+      await kube.apply(withoutApplyMode(obj), { force: force || obj.metadata.annotations?.[APPLY_MODE_ANNOTATION] === 'take-over', dryRun: true });
     } catch (err) {
       throw applyFailure(obj, err);
     }

@@ -215,13 +215,14 @@ export class Kube {
    * One request to the API server with the kubeconfig's credentials. Resolves with any status; throws
    * only when the server cannot be reached.
    */
-  async raw(method: string, path: string, opts: { query?: Record<string, string | undefined>; body?: string; contentType?: string; accept?: string } = {}): Promise<RawResponse> {
+  async raw(method: string, path: string, opts: { query?: Record<string, string | undefined>; body?: string; contentType?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
     const o: RequestOptions = { headers: {} };
     await this.kc.applyToHTTPSOptions(o);
     const url = new URL(`${this.#server.origin}${this.#server.pathname.replace(/\/+$/, '')}${path}`);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string | number | string[]> = { ...((o.headers ?? {}) as Record<string, string>), Accept: opts.accept ?? 'application/json, */*;q=0.8', 'User-Agent': 'maas-egress-demo' };
     if (o.auth && !headers['Authorization']) headers['Authorization'] = `Basic ${Buffer.from(o.auth).toString('base64')}`;
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k] = v;
     if (opts.body !== undefined) {
       headers['Content-Type'] = opts.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(opts.body);
@@ -427,9 +428,23 @@ export class Kube {
    * A request to a Service through the API server's service proxy
    * (`/api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy/<path>`). Any status resolves.
    */
-  async serviceProxy(namespace: string, service: string, method: string, path: string, body?: unknown): Promise<RawResponse> {
+  async serviceProxy(namespace: string, service: string, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<RawResponse> {
     const p = `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}/proxy${path}`;
-    return this.raw(method, p, body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' });
+    return this.raw(method, p, { ...(body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' }), ...(headers ? { headers } : {}) });
+  }
+
+  /** SelfSubjectReview (`kubectl auth whoami`): the user name and groups the API server knows the caller by. */
+  async whoAmI(): Promise<{ username: string; groups: string[] }> {
+    try {
+      const r = await this.#call<{ status?: { userInfo?: { username?: string; groups?: string[] } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      });
+      const u = r.status?.userInfo;
+      if (!u?.username) throw new Error('the SelfSubjectReview named no user');
+      return { username: u.username, groups: u.groups ?? [] };
+    } catch (err) {
+      throw toKubeError(err, 'SelfSubjectReview');
+    }
   }
 
   /**

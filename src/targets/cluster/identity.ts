@@ -101,7 +101,7 @@ function proxyProblem(r: RawResponse): string {
 }
 
 /** The Service port maas-api serves on, as the service proxy names it (`https:maas-api:8443`). */
-function proxyTargetOf(svc: K8sObject | undefined): string | undefined {
+export function proxyTargetOf(svc: K8sObject | undefined): string | undefined {
   const ports = ((svc?.spec as { ports?: { name?: string; port?: number }[] } | undefined)?.ports ?? []);
   const p = ports.find((x) => x.name === 'https') ?? ports.find((x) => x.port === 8443) ?? ports[0];
   if (!p?.port) return undefined;
@@ -192,19 +192,11 @@ class TierIdentity implements MaasIdentity {
 
 class SubscriptionIdentity implements MaasIdentity {
   readonly generation = 'subscription' as const;
-  readonly supported = false;
+  readonly supported = true;
   readonly mintPath = '/maas-api/v1/api-keys';
   readonly credential = 'MaaS API key (sk-oai-…)';
   explain() {
-    return {
-      message:
-        'this cluster runs the newer MaaS (API keys and subscriptions, no tiers): it issues sk-oai- API keys at /v1/api-keys ' +
-        'and has no /v1/tokens, but the demo bridge policies authenticate MaaS ServiceAccount tokens with a TokenReview, ' +
-        'which never accepts an API key — every call through /external/… would get 401 at step 4',
-      hint:
-        'run the demo on a tier-era MaaS (OpenShift AI / ODH built from models-as-a-service before the March 2026 subscription ' +
-        'redesign), or try it without a cluster: `demo up` (local target); the subscription era on a cluster is a later issue',
-    };
+    return { message: 'subscription-era MaaS is supported: the demo runs its external-model setup (ExternalModel, MaaSModelRef, MaaSAuthPolicy, MaaSSubscription, an API key)', hint: '' };
   }
 }
 

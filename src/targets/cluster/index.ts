@@ -21,6 +21,27 @@ import { readState } from './state.js';
 import { runWait, WaitFailedError, type AppliedMarks } from './wait.js';
 import { Informers } from './informers.js';
 import { labelledObjects, teardown } from './teardown.js';
+import { renderEraPlan, revokeDemoKeys } from './era.js';
+import { GENERATIONS } from '../../generations/index.js';
+import type { Kube as KubeClient } from './client.js';
+
+/**
+ * What the summary says of the catalog a plan built: the MaaSModelRefs Ready with an endpoint and the
+ * phase of each MaaSSubscription, read back from the cluster (the controllers' word, not ours).
+ */
+async function eraReadiness(kube: KubeClient, plan: readonly RenderedStep[]): Promise<Record<string, string>> {
+  const objects = plan.flatMap((r) => r.objects);
+  const refs = objects.filter((o) => o.kind === 'MaaSModelRef');
+  const subs = objects.filter((o) => o.kind === 'MaaSSubscription');
+  if (!refs.length && !subs.length) return {};
+  const live = await Promise.all([...refs, ...subs].map((o) => kube.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name }).catch(() => undefined)));
+  const status = (i: number) => (live[i]?.status ?? {}) as { phase?: string; endpoint?: string };
+  const ready = refs.filter((_, i) => status(i).phase === 'Ready' && status(i).endpoint).length;
+  return {
+    'models Ready': `${ready} of ${refs.length} MaaSModelRefs (${refs.map((o, i) => `${o.metadata.name}: ${status(i).phase ?? '?'}`).join(', ')})`,
+    subscriptions: subs.map((o, i) => `${o.metadata.name}: ${status(refs.length + i).phase ?? '?'}`).join(', '),
+  };
+}
 
 export const RESUME = 'demo up --target cluster';
 
@@ -104,6 +125,8 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
     render: (f) => {
       cfg.maas.apiNamespace = f.maasNamespace;
       sctx = stepContext({ ...render, skipCrds: skipFlag || f.xbackendServed }, cfg);
+      // The generation the cluster runs decides the plan: the tier era's steps 1–5, or the subscription era's.
+      if (f.generation.generation === 'subscription') return renderEraPlan({ cfg, up, sctx, canonical: f.canonical, keys: 'reveal' });
       return renderAll(sctx);
     },
   });
@@ -134,6 +157,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
   }
 
   const counts = emptyCounts();
+  const finished: Record<string, string | number> = {};
   const completed = progress.completed;
   const existing = await readState(kube, facts.maasNamespace);
   // one LIST and one WATCH per waited kind for the whole run; conditions judged against our applies
@@ -155,6 +179,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
           if (signal.aborted) break;
           yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal, informers, applied });
         }
+        if (r.finish && !signal.aborted) yield* r.finish({ kube, maasNamespace: facts.maasNamespace, signal, facts: finished });
         if (signal.aborted) throw new InterruptedError();
         yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
         completed.push(r.step.id);
@@ -186,10 +211,13 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
       'MaaS gateway': gateway,
       context: `${facts.context} (${facts.server})`,
       'maas-api namespace': facts.maasNamespace,
+      MaaS: facts.generation.generation === 'subscription' || facts.generation.generation === 'tier' ? GENERATIONS[facts.generation.generation].title : facts.generation.generation,
+      ...(await eraReadiness(kube, plan)),
+      ...finished,
       changes: changed
         ? `${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged${counts.skipped ? `, ${counts.skipped} left as they were` : ''}`
         : `none: all ${counts.unchanged} objects already as rendered${counts.skipped ? `, ${counts.skipped} left as they were` : ''}`,
-      next: 'demo validate --target cluster  (add --ca-file FILE if the gateway certificate is not publicly trusted)',
+      next: `${finished['API key'] ? 'eval "$(demo env --target cluster)"; ' : ''}demo validate --target cluster  (add --ca-file FILE if the gateway certificate is not publicly trusted)`,
     },
   };
 }
@@ -200,6 +228,8 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
   const cfg = copyConfig(opts.cfg);
   const timeoutMs = down.timeoutMs ?? 180_000;
   const facts = yield* preflight(kube, loaded, cfg, { mode: 'down', ...(opts.maas ? { maas: opts.maas } : {}) });
+  // The subscription era's keys are revoked in maas-api before the Secret that holds one goes.
+  const revoked = yield* revokeDemoKeys(kube, facts.maasNamespace, signal);
   const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal, setImage: cfg.maas.maasApiImage });
   if (signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));
@@ -208,6 +238,7 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
     title: left.length ? 'Cluster demo partly removed' : 'Cluster demo removed',
     facts: {
       deleted: result.deleted,
+      ...(revoked ? { 'API keys revoked': revoked } : {}),
       'maas-api': { restored: 'image and opendatahub.io/managed restored', left: 'left as it runs now: changed since `demo up`', gone: 'no longer exists', 'not-recorded': 'not changed by the demo (nothing recorded)' }[result.maasApi],
       ...(result.kept.length ? { kept: `${result.kept.join(', ')} (existed before the demo)` } : {}),
       'labelled objects left': left.length,

@@ -14,7 +14,7 @@ import type { K8sObject } from '../../model/k8s-object.js';
 import { loadXBackendCrds } from './xbackend-crd.js';
 import { Kube, KubeApiError, toKubeError, UNREACHABLE_HINT, type RulesReview } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
-import { detectMaasGeneration, evidenceText, identityFor, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
+import { detectMaasGeneration, evidenceText, identityFor, proxyTargetOf, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
 import { kindOwner } from './wait.js';
 
 export const PREFLIGHT_STEP = 'preflight';
@@ -35,6 +35,54 @@ export interface ClusterFacts {
   identity: MaasIdentity | undefined;
   /** The cluster serves XBackendDestination already (step 1 then renders no CRD). */
   xbackendServed: boolean;
+  /** Subscription era: the cluster serves the canonical inference.opendatahub.io ExternalProvider/ExternalModel. */
+  canonical: boolean;
+}
+
+/**
+ * What the subscription era needs before anything changes, each with its fix: the era's CRDs, payload
+ * processing running in the gateway namespace (without it the model in the body routes nowhere and no
+ * provider key is injected), and maas-api answering. Returns whether the canonical ExternalModel API is served.
+ */
+async function* eraPreconditions(kube: Kube, cfg: DemoConfig, maasNamespace: string): AsyncGenerator<EventInput, boolean> {
+  const canonical = yield* check('the subscription era\'s CRDs are served (MaaSModelRef, MaaSAuthPolicy, MaaSSubscription, ExternalModel)', async () => {
+    const missing = await servedAll(kube, [
+      { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'MaaSModelRef' },
+      { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'MaaSAuthPolicy' },
+      { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'MaaSSubscription' },
+    ]);
+    const inference = Boolean((await kube.served('inference.opendatahub.io/v1alpha1', 'ExternalModel')) && (await kube.served('inference.opendatahub.io/v1alpha1', 'ExternalProvider')));
+    const legacy = Boolean(await kube.served('maas.opendatahub.io/v1alpha1', 'ExternalModel'));
+    if (!inference && !legacy) missing.push('ExternalModel (inference.opendatahub.io/v1alpha1 or maas.opendatahub.io/v1alpha1)');
+    if (missing.length) {
+      fail(
+        `the cluster does not serve ${missing.join(', ')}: MaaS of the subscription era is not fully installed`,
+        'enable Models-as-a-Service in the DataScienceCluster (`spec.components.kserve.modelsAsService.managementState: Managed`) and wait for maas-controller, then run again',
+      );
+    }
+    return { value: inference, detail: inference ? 'external models as inference.opendatahub.io ExternalProvider + ExternalModel' : 'external models as the legacy maas.opendatahub.io ExternalModel' };
+  });
+  yield* check(`payload processing runs in ${cfg.maas.gatewayNamespace}`, async () => {
+    const d = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: cfg.maas.gatewayNamespace, name: 'payload-processing' });
+    const hint =
+      'without payload processing the gateway routes no body-routed request and injects no provider key: install it with MaaS ' +
+      `(\`oc get deploy -n ${cfg.maas.gatewayNamespace} payload-processing\`; its ext-proc EnvoyFilter comes with it), then run again`;
+    if (!d) fail(`no Deployment ${cfg.maas.gatewayNamespace}/payload-processing`, hint);
+    const conds = ((d.status as { conditions?: { type?: string; status?: string; reason?: string }[] } | undefined)?.conditions ?? []);
+    const available = conds.find((c) => c.type === 'Available');
+    if (available?.status !== 'True') fail(`Deployment ${cfg.maas.gatewayNamespace}/payload-processing is not Available (${available ? `${available.reason ?? available.status}` : 'no status'})`, `${hint}; \`oc describe deploy -n ${cfg.maas.gatewayNamespace} payload-processing\` says why it is not running`);
+    return { value: true, detail: 'Available' };
+  });
+  yield* check('maas-api answers (GET /health through the API server\'s service proxy)', async () => {
+    const svc = await kube.get({ apiVersion: 'v1', kind: 'Service', namespace: maasNamespace, name: 'maas-api' });
+    const target = proxyTargetOf(svc);
+    if (!target) fail(`no Service ${maasNamespace}/maas-api with a port`, 'the MaaS install is incomplete: `oc get svc -n ' + maasNamespace + '`');
+    const r = await kube.serviceProxy(maasNamespace, target, 'GET', '/health');
+    if (r.status === 403) fail(`the service proxy to maas-api is forbidden to this user: ${r.body.slice(0, 120)}`, `the demo asks maas-api directly to mint its API key: it needs get/create on services/proxy in ${maasNamespace} (a cluster admin has it)`);
+    if (r.status !== 200) fail(`maas-api does not answer: GET /health → HTTP ${r.status} ${r.body.slice(0, 120)}`, `\`oc get pods -n ${maasNamespace} -l app.kubernetes.io/name=maas-api\` and its log say why; maas-api needs its PostgreSQL (Secret maas-db-config)`);
+    return { value: true, detail: `${target} healthy` };
+  });
+  return canonical;
 }
 
 export interface PreflightOptions {
@@ -246,7 +294,7 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       }
       return { value: ns, detail: `maas-api in ${ns}` };
     });
-    const generation = yield* check('MaaS generation is the tier era the demo needs', async () => {
+    const generation = yield* check('MaaS generation, from the CRDs, maas-api\'s answers and its image', async () => {
       const g = await detectMaasGeneration(kube, maasNamespace, { gatewayNamespace: cfg.maas.gatewayNamespace, ...(opts.maas ? { override: opts.maas } : {}) });
       const seen = evidenceText(g);
       if (opts.mode === 'down') return { value: g, detail: `${g.generation}: ${seen}` };
@@ -273,7 +321,12 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       return { value: g, detail: `${g.generation}${g.override ? ' (--maas)' : ''}: ${seen}` };
     });
     let xbackendServed = false;
-    if (opts.mode === 'up' || opts.mode === 'dry-run') {
+    let canonical = false;
+    const era = generation.generation === 'subscription';
+    if (era && (opts.mode === 'up' || opts.mode === 'dry-run')) {
+      canonical = yield* eraPreconditions(kube, cfg, maasNamespace);
+    }
+    if (!era && (opts.mode === 'up' || opts.mode === 'dry-run')) {
       xbackendServed = yield* check('XBackendDestination CRD installed or available from --wg-dir', async () => {
         const served = Boolean(await kube.served(XBACKEND.apiVersion, XBACKEND.kind));
         if (served) return { value: true, detail: 'already served by the cluster; step 1 will not install it' };
@@ -298,6 +351,7 @@ export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: Demo
       generation,
       identity: generation.generation === 'tier' || generation.generation === 'subscription' ? identityFor(generation.generation) : undefined,
       xbackendServed,
+      canonical,
     };
     const plan = opts.render ? opts.render(facts) : [];
     if (plan.length) {

@@ -28,7 +28,8 @@ import { stringify } from 'yaml';
 
 import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import { BugError, UserError } from '../../core/errors.js';
-import type { StepContext, StepDef, StepId } from '../../core/step.js';
+import type { StepContext, StepDef, StepId, WaitSpec } from '../../core/step.js';
+import type { EventInput } from '../../core/events.js';
 import { selectSteps } from '../../../steps/index.js';
 import {
   DEFAULT_TRLP_NAME,
@@ -48,12 +49,32 @@ import { renderTemplate } from './render-template.js';
 import { loadSimulatorSources, type SimulatorSources } from './simulator-bundle.js';
 import { crdHint, loadXBackendCrds } from './xbackend-crd.js';
 
+/** What the cluster target needs of a step: the tier era's StepDef, or a step of another generation's plan. */
+export interface PlanStepDef {
+  id: string;
+  slug: string;
+  title: string;
+  explain: string;
+  waits: (ctx: StepContext) => WaitSpec[];
+  hint: string;
+}
+
+/** What a step does once its objects are ready (the subscription era mints its API key so). */
+export interface StepFinishContext {
+  kube: import('./client.js').Kube;
+  maasNamespace: string;
+  signal: AbortSignal;
+  /** Facts the finish found, for the run's summary. */
+  facts: Record<string, string | number>;
+}
+
 export interface RenderedStep {
-  step: StepDef;
+  step: PlanStepDef;
   objects: K8sObject[];
   patches: ObjectPatch[];
   /** Things the user should know about this rendering (e.g. a placeholder simulator). */
   notes: string[];
+  finish?: (ctx: StepFinishContext) => AsyncGenerator<EventInput>;
 }
 
 export type { K8sObject, ObjectPatch };

@@ -28,9 +28,17 @@ export interface MaasApiOriginal {
   managedManager?: string;
 }
 
+/** The data of a platform object the demo configures (payload processing's plugins ConfigMap) before `up`. */
+export interface OriginalData {
+  ref: ObjRef;
+  data: Record<string, string>;
+}
+
 export interface DemoState {
   maasApi?: MaasApiOriginal;
   preexisting: ObjRef[];
+  /** Data `down` puts back into platform objects `up` configured. */
+  originals?: OriginalData[];
   /** When the first `up` recorded this. */
   recordedAt: string;
 }
@@ -52,6 +60,7 @@ export function stateObject(namespace: string, state: DemoState): K8sObject {
     data: {
       'maas-api.json': JSON.stringify(state.maasApi ?? null),
       'preexisting.json': JSON.stringify(state.preexisting),
+      ...(state.originals?.length ? { 'originals.json': JSON.stringify(state.originals) } : {}),
       'recorded-at': state.recordedAt,
     },
   };
@@ -68,7 +77,8 @@ export function parseState(obj: K8sObject | undefined): DemoState | undefined {
     }
   };
   const maasApi = parse<MaasApiOriginal | null>(data['maas-api.json'], null);
-  return { ...(maasApi ? { maasApi } : {}), preexisting: parse<ObjRef[]>(data['preexisting.json'], []), recordedAt: data['recorded-at'] ?? '' };
+  const originals = parse<OriginalData[]>(data['originals.json'], []);
+  return { ...(maasApi ? { maasApi } : {}), preexisting: parse<ObjRef[]>(data['preexisting.json'], []), ...(originals.length ? { originals } : {}), recordedAt: data['recorded-at'] ?? '' };
 }
 
 /** Reads the state from maas-api's namespace (undefined when `up` never ran there). */

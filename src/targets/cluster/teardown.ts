@@ -15,6 +15,12 @@ import { StepFailedError } from '../../core/errors.js';
 
 /** Deletion order inside a step: users of a thing go before the thing. */
 export const DELETE_ORDER: { apiVersion: string; kind: string }[] = [
+  { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'MaaSSubscription' },
+  { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'MaaSAuthPolicy' },
+  { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'MaaSModelRef' },
+  { apiVersion: 'inference.opendatahub.io/v1alpha1', kind: 'ExternalModel' },
+  { apiVersion: 'inference.opendatahub.io/v1alpha1', kind: 'ExternalProvider' },
+  { apiVersion: 'maas.opendatahub.io/v1alpha1', kind: 'ExternalModel' },
   { apiVersion: 'serving.kserve.io/v1alpha1', kind: 'LLMInferenceService' },
   { apiVersion: 'kuadrant.io/v1', kind: 'AuthPolicy' },
   { apiVersion: 'kuadrant.io/v1alpha1', kind: 'TokenRateLimitPolicy' },
@@ -33,7 +39,8 @@ export const DELETE_ORDER: { apiVersion: string; kind: string }[] = [
   { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
 ];
 
-const STEP_ORDER = ['5', '4', '3a', '3', '2', '1'];
+// The subscription era's steps (key, s4–s0) go in the same reverse order.
+const STEP_ORDER = ['5', '4', '3a', '3', '2', '1', 'key', 's4', 's3', 's2', 's1', 's0'];
 
 function stepOf(o: K8sObject): string {
   return o.metadata.labels?.[LABEL_STEP] ?? '?';
@@ -195,6 +202,15 @@ export async function* teardown(kube: Kube, maasNamespace: string, opts: { timeo
     const o = all.find((x) => refText(x) === k);
     if (!o) continue;
     await kube.mergePatch(refOf(o), { metadata: { labels: { [LABEL_MANAGED_BY]: null, [LABEL_PART_OF]: null, [LABEL_STEP]: null } } }).catch(() => undefined);
+    // A platform object `up` configured (payload processing's plugins): its data as it was before.
+    const original = state?.originals?.find((x) => sameRef(x.ref, refOf(o)));
+    if (original) {
+      const now = (o.data ?? {}) as Record<string, string>;
+      const data: Record<string, string | null> = { ...original.data };
+      for (const key of Object.keys(now)) if (!(key in original.data)) data[key] = null;
+      await kube.mergePatch(refOf(o), { data }, RETURNED_FIELDS_MANAGER);
+      yield { kind: 'apply', step: 'restore', object: `${k} (data restored as it was before the demo)`, action: 'configured' };
+    }
     yield { kind: 'log', level: 'info', message: `${k} existed before the demo: kept, our labels removed` };
   }
   const stateObjs = all.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === STATE_NAME);
