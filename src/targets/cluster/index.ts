@@ -22,7 +22,8 @@ import { runWait, WaitFailedError, type AppliedMarks } from './wait.js';
 import { Informers } from './informers.js';
 import { labelledObjects, teardown } from './teardown.js';
 import { renderEraPlan, revokeDemoKeys } from './era.js';
-import { GENERATIONS } from '../../generations/index.js';
+import { GENERATIONS, type GenerationId } from '../../generations/index.js';
+import { DEMO_SUBSCRIPTION } from '../../generations/subscription/plan.js';
 import type { Kube as KubeClient } from './client.js';
 
 /**
@@ -281,10 +282,35 @@ export class ClusterTarget implements Target {
       if (token) out.CLUSTER_TOKEN = token.reveal();
       const vllm = await t.vllmDirectUrl();
       if (vllm) out.VLLM_URL = vllm;
+      out.MAAS_GENERATION = t.generation;
+      if (t.generation === 'subscription') {
+        // The key `up` minted (kept in its Secret): exported for curl and SDKs, shown nowhere else.
+        const { readStoredKey } = await import('./era.js');
+        const stored = await readStoredKey(t.kube, t.cfg.maas.apiNamespace);
+        out.MAAS_SUBSCRIPTION = stored?.subscription ?? DEMO_SUBSCRIPTION;
+        if (stored) out.MAAS_API_KEY = stored.key.reveal();
+      }
       return out;
     } finally {
       await t.close();
     }
+  }
+
+  /** The generation the cluster runs, from its evidence (`--maas` where it does not decide). */
+  async generation(): Promise<GenerationId> {
+    const loaded = load(this.#opts);
+    const kube = new Kube(loaded.kc);
+    const { MAAS_NAMESPACES } = await import('./preflight.js');
+    const { detectMaasGeneration } = await import('./identity.js');
+    let ns = this.#opts.cfg.maas.apiNamespace;
+    for (const n of [...new Set([ns, ...MAAS_NAMESPACES])]) {
+      if (await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: n, name: 'maas-api' }).catch(() => undefined)) {
+        ns = n;
+        break;
+      }
+    }
+    const g = await detectMaasGeneration(kube, ns, { gatewayNamespace: this.#opts.cfg.maas.gatewayNamespace, ...(this.#opts.maas ? { override: this.#opts.maas } : {}) }).catch(() => undefined);
+    return g?.generation === 'subscription' ? 'subscription' : 'tier';
   }
 
   async open(opts: SessionOptions = {}): Promise<TargetSession> {

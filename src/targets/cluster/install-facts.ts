@@ -12,7 +12,7 @@ import type { InstallFact } from '../../model/target-facts.js';
 import { names, envoyName } from '../../../steps/scope.js';
 import { authPolicyFor, containerOf, controllerFixedOf, GW_API, ObjectList, onGateway, providerOfBridge, providerOfEgress, routeRule, routes, topologyReads, trlpOf, WG_MANAGED_LABEL, AUTH_API, TRLP_API, type Condition, type Deployment, type HttpRoute } from '../../model/read-objects.js';
 import type { ClusterObjects } from './cluster-objects.js';
-import { detectMaasGeneration, evidenceText, identityFor, type MaasGeneration } from './identity.js';
+import { detectMaasGeneration, evidenceText, type MaasGeneration } from './identity.js';
 import { diagnosePod, verdictLine } from './pod-reasons.js';
 import { MANAGED_ANNOTATION } from './state.js';
 
@@ -149,8 +149,8 @@ export async function readInstallFacts(objs: ClusterObjects, inp: FactInputs): P
     if (gen.generation === 'tier') {
       facts.push({ name: 'MaaS generation', ok: true, hop: 'maas-api', detail: `tier era${gen.override ? ' (--maas)' : ''}: ${seen}` });
     } else if (gen.generation === 'subscription') {
-      const why = identityFor('subscription').explain();
-      facts.push({ name: 'MaaS generation', ok: false, hop: 'maas-api', detail: `subscription era: ${seen} — ${why.message}`, fix: { summary: 'the demo needs a tier-era MaaS', patch: why.hint } });
+      // Only reached when the session runs the tier era's checks on it (--maas tier, or a run that could not tell).
+      facts.push({ name: 'MaaS generation', ok: false, hop: 'maas-api', detail: `subscription era: ${seen} — the tier era's bridges, egress gateway and tokens are not what this cluster runs`, fix: { summary: "run the subscription era's checks", patch: 'demo doctor --target cluster --maas subscription   # or drop --maas: the evidence decides' } });
     } else {
       facts.push({ name: 'MaaS generation', ok: false, hop: 'maas-api', detail: `${gen.generation === 'mixed' ? 'the evidence points to both generations' : 'could not tell the generation'}: ${seen}`, fix: { summary: 'say which MaaS generation the cluster runs', patch: 'demo doctor --target cluster --maas tier   # or --maas subscription' } });
     }

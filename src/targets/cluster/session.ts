@@ -27,6 +27,8 @@ import type { StepContext } from '../../core/step.js';
 import type { ObjectName } from '../../model/target-facts.js';
 import type { ObjectSource } from '../../model/object-source.js';
 import { stepContext } from './options.js';
+import { detectMaasGeneration } from './identity.js';
+import type { GenerationId } from '../../generations/index.js';
 
 export { celLiteral };
 
@@ -36,6 +38,8 @@ export class ClusterSession implements TargetSession {
   readonly fixable = true;
   readonly apiServer = true;
   readonly cfg: DemoConfig;
+  /** The MaaS generation the cluster runs, from evidence (`--maas` where it does not decide); validate and doctor pick their catalog by it. */
+  readonly generation: GenerationId;
   readonly kube: Kube;
   readonly loaded: LoadedKubeconfig;
   readonly #opts: TargetOptions;
@@ -45,8 +49,9 @@ export class ClusterSession implements TargetSession {
   #token: Secret | undefined;
   #routes: HttpRoute[] | undefined;
 
-  private constructor(opts: TargetOptions, loaded: LoadedKubeconfig, kube: Kube, cfg: DemoConfig, domain: string | undefined, fixTimeoutMs: number) {
+  private constructor(opts: TargetOptions, loaded: LoadedKubeconfig, kube: Kube, cfg: DemoConfig, domain: string | undefined, fixTimeoutMs: number, generation: GenerationId) {
     this.#opts = opts;
+    this.generation = generation;
     this.#fixTimeoutMs = fixTimeoutMs;
     this.loaded = loaded;
     this.kube = kube;
@@ -77,7 +82,10 @@ export class ClusterSession implements TargetSession {
         break;
       }
     }
-    const t = new ClusterSession(opts, loaded, kube, cfg, domain, session.fixTimeoutMs ?? 60_000);
+    // The evidence decides the generation; where it cannot (unknown, mixed), the tier era's checks run and say so.
+    const g = await detectMaasGeneration(kube, cfg.maas.apiNamespace, { gatewayNamespace: cfg.maas.gatewayNamespace, ...(opts.maas ? { override: opts.maas } : {}) }).catch(() => undefined);
+    const generation: GenerationId = g?.generation === 'subscription' ? 'subscription' : 'tier';
+    const t = new ClusterSession(opts, loaded, kube, cfg, domain, session.fixTimeoutMs ?? 60_000, generation);
     await t.#ourRoutes();
     if (opts.insecure && !opts.caFile) {
       opts.warn(`warning: TLS verification of ${t.baseUrl()} is OFF (--insecure): anyone on the path can read tokens and keys`);
@@ -205,6 +213,10 @@ export class ClusterSession implements TargetSession {
 
   /** What the controllers say: CRDs, Deployments, Gateway, policy and route status, the §6 hazard. */
   async installFacts(): Promise<InstallFact[]> {
+    if (this.generation === 'subscription') {
+      const { eraInstallFacts } = await import('./era-session.js');
+      return eraInstallFacts(new ClusterObjects(this.kube), this.cfg, this.#opts.maas ? { maas: this.#opts.maas } : {});
+    }
     await this.#ourRoutes();
     return readInstallFacts(new ClusterObjects(this.kube), { cfg: this.cfg, env: this.#opts.env, providers: this.providers(), ...(this.#opts.maas ? { maas: this.#opts.maas } : {}) });
   }
@@ -215,6 +227,11 @@ export class ClusterSession implements TargetSession {
 
   /** The tier's limit from the gateway TokenRateLimitPolicy; what was spent cannot be read (0, inferred). */
   async budget(_userid: string, tier: string): Promise<BudgetRecord | undefined> {
+    if (this.generation === 'subscription') {
+      // `tier` is the limit's name in maas-trlp-<model> in this era.
+      const { eraBudget } = await import('./era-session.js');
+      return eraBudget(this.kube, tier);
+    }
     const trlp = await this.kube.get({ apiVersion: 'kuadrant.io/v1alpha1', kind: 'TokenRateLimitPolicy', namespace: this.cfg.maas.gatewayNamespace, name: DEFAULT_TRLP_NAME }).catch(() => undefined);
     type Limit = { rates?: { limit?: number }[]; when?: { predicate?: string }[] };
     const limits = ((trlp?.spec as { limits?: Record<string, Limit> } | undefined)?.limits ?? {}) as Record<string, Limit>;
@@ -232,6 +249,11 @@ export class ClusterSession implements TargetSession {
 
   /** `doctor --fix`: the named objects as `demo up` renders them, reviewable first (see restore.ts). */
   async proposeFix(fix: FixRequest): Promise<FixProposal | undefined> {
+    if (fix.apply?.length) {
+      // The subscription era's fixes are the objects as they should be: applied by server-side apply.
+      const { eraFix } = await import('./era-session.js');
+      return eraFix(this.kube, fix.apply);
+    }
     if (!fix.objects?.length) return undefined;
     return this.restore(fix.objects);
   }
