@@ -83,6 +83,14 @@ function chatFailure(ctx: EraContext, m: EraModel, ex: EraExchange, what: string
   return { outcome: 'fail', message: `${m.id}: ${what} answered ${ex.status || 'nothing'} (${att?.reason ?? ex.answer.summary})`, hop: att?.hop ?? ex.answer.hop, evidence: [`${ex.req.method} ${ex.req.path}: ${ex.answer.summary}`, ...ex.records.filter((r) => r.hop === 'maas-gateway').map((r) => `maas-gateway: ${Object.entries(r.detail).map(([k, v]) => `${k}=${v}`).join(', ')}`)] };
 }
 
+/** A chat the provider answered: its evidence (the simulator's headers, the hop records) is there to judge. */
+const reachedProvider = (ex: EraExchange | undefined): boolean => Boolean(ex && (ex.headers[SIM_HEADERS.provider] || ex.headers[SIM_HEADERS.path] || ex.answer.hop.startsWith('provider:')));
+/** Why a check that needs a request's evidence cannot judge it (a cluster keeps no per-hop records). */
+const noEvidence = (what: string, ex: EraExchange | undefined): EraFinding => ({
+  outcome: 'skip',
+  message: `${what}: no request reached a provider (${ex ? ex.answer.summary : 'no API key, so no chat was sent'})${ex && !ex.records.length ? ', and this target keeps no per-hop record to look at instead' : ''}`,
+});
+
 const pluginsMap = (ctx: EraContext) => ctx.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === PLUGINS_CONFIGMAP);
 
 /** The ConfigMap with a request plugin put back in its place in the chain (or response translation on). */
@@ -265,7 +273,11 @@ export const ERA_CHECKS: EraCheck[] = [
           ...(lines.length ? { fix: objectFix(problem === 'label' ? `label ${name(s)} for payload processing` : `put the key under ${PROVIDER_SECRET_KEY}`, [fixed], lines) } : {}),
         };
       }
-      return { outcome: 'pass', message: `${ctx.models.length} Secrets read, a key injected for each model` };
+      const routable = ctx.models.filter((x) => x.routable);
+      const injected = await Promise.all(routable.map(async (m) => reachedProvider(await ctx.chat(m))));
+      if (routable.length && injected.every(Boolean)) return { outcome: 'pass', message: `${routable.length} Secrets read, a key injected for each model` };
+      // The objects are as payload processing needs them; whether it injected a key, no request showed.
+      return { outcome: 'pass', message: `${routable.length} Secrets labelled ${IPP_MANAGED_LABEL}=true with data key ${PROVIDER_SECRET_KEY}; ${injected.filter(Boolean).length} of ${routable.length} models showed an injected key (no request reached the others)` };
     },
   },
   {
@@ -276,11 +288,13 @@ export const ERA_CHECKS: EraCheck[] = [
     hint: 'README.md#doctor-subscription-key-injection',
     run: async (ctx) => {
       const seen: string[] = [];
+      let last: EraExchange | undefined;
       for (const m of ctx.models.filter((x) => x.routable)) {
         const ex = await ctx.chat(m);
         const spent = budgetSpent(ex);
         if (spent) return spent;
         if (!ex) continue;
+        last = ex;
         const status = ex.headers[SIM_HEADERS.keyStatus];
         const rejected = status === 'invalid' || status === 'missing' || ((ex.status === 401 || ex.status === 403) && ex.answer.hop.startsWith('provider:'));
         if (!rejected) {
@@ -300,6 +314,11 @@ export const ERA_CHECKS: EraCheck[] = [
           ...(fixed && configured ? { fix: objectFix(`put ${m.provider}'s key into ${name(s!)}`, [fixed], [`# ${name(s!)} data["${PROVIDER_SECRET_KEY}"]: ${configured.key.masked} (the configured key of ${m.provider})`]) } : {}),
         };
       }
+      if (!seen.length && !ctx.models.some((m) => m.routable && ctx.key)) return noEvidence('whether the providers accept the injected keys', last);
+      if (!seen.length) {
+        const answered = await Promise.all(ctx.models.filter((x) => x.routable).map(async (m) => reachedProvider(await ctx.chat(m))));
+        if (!answered.some(Boolean)) return noEvidence('whether the providers accept the injected keys', last);
+      }
       return { outcome: 'pass', message: seen.length ? seen.join('; ') : 'no provider refused its key' };
     },
   },
@@ -315,6 +334,8 @@ export const ERA_CHECKS: EraCheck[] = [
         const spent = budgetSpent(ex);
         if (spent) return spent;
         const gw = ex?.records.find((r) => r.hop === 'maas-gateway');
+        // Without the gateway's record, only a request that got through says the TLS setting works.
+        if (ex && !gw && !reachedProvider(ex)) return noEvidence(`whether ${m.id}'s TLS setting matches its endpoint`, ex);
         if (!ex || !gw || ex.status < 500 || gw.answeredBy !== 'self' || !(gw.detail.tls || gw.detail.flags === 'UC')) continue;
         const em = externalModel(ctx, m);
         if (!em) continue;
@@ -344,6 +365,7 @@ export const ERA_CHECKS: EraCheck[] = [
           ...(lines.length ? { fix: objectFix(annotated ? 'turn TLS origination back on' : 'say that the endpoint is plain HTTP', [fixed], lines) } : {}),
         };
       }
+      if (!ctx.key) return noEvidence('whether the TLS settings match the endpoints', undefined);
       return { outcome: 'pass', message: ctx.models.map((m) => `${m.id}: ${m.route?.tls ? 'TLS verified' : 'plain HTTP'}`).join('; ') };
     },
   },
@@ -359,13 +381,15 @@ export const ERA_CHECKS: EraCheck[] = [
       const m = clear[0]!;
       const em = externalModel(ctx, m);
       // The demo's own internal vLLM is plain HTTP by design (upstream's own example of tls: "false").
-      const byDesign = clear.every((x) => x.route?.endpoint.endsWith('.internal.example.com'));
+      // So are the simulators the cluster target runs inside the cluster (reached on their Service).
+      const inCluster = (x: EraModel) => Boolean(x.route?.endpoint.endsWith('.svc.cluster.local'));
+      const byDesign = clear.every((x) => x.route?.endpoint.endsWith('.internal.example.com') || inCluster(x));
       return {
         outcome: 'fail',
         hop: 'maas-gateway',
         ...(em ? { object: name(em), field: `metadata.annotations["${TLS_ANNOTATION}"]` } : {}),
         message: `${clear.map((x) => `${x.id} (http://${x.route?.endpoint}:${x.route?.port})`).join(', ')}: the provider key is sent in clear between the gateway and the endpoint`,
-        evidence: ['upstream warns: only on a trusted, isolated network'],
+        evidence: ['upstream warns: only on a trusted, isolated network', ...(clear.some(inCluster) ? ["the demo's provider simulators run in the cluster over plain HTTP: their keys travel in clear inside the cluster, never outside it"] : [])],
         ...(byDesign ? { expectedWarning: true } : {}),
       };
     },
@@ -483,10 +507,15 @@ export const ERA_CHECKS: EraCheck[] = [
     severity: 'error',
     hint: 'README.md#doctor-subscription-access',
     run: async (ctx) => {
+      let shown = 0;
+      let last: EraExchange | undefined;
       for (const m of ctx.models.filter((x) => x.routable)) {
         const ex = await ctx.chat(m);
         const spent = budgetSpent(ex);
         if (spent) return spent;
+        last = ex ?? last;
+        // Only a simulator says which headers it received.
+        if (ex?.headers[SIM_HEADERS.headerNames] !== undefined) shown++;
         const names = (ex?.headers[SIM_HEADERS.headerNames] ?? '').split(',').filter((n) => n.startsWith('x-maas-'));
         if (!ex || !names.length) continue;
         const cm = pluginsMap(ctx);
@@ -500,7 +529,8 @@ export const ERA_CHECKS: EraCheck[] = [
           ...(fix ? { fix } : {}),
         };
       }
-      return { outcome: 'pass', message: 'no X-MaaS-* header reached a provider' };
+      if (!shown) return noEvidence('which headers reach a provider', last);
+      return { outcome: 'pass', message: `no X-MaaS-* header reached a provider (${shown} provider${shown === 1 ? '' : 's'} reported what it received)` };
     },
   },
   {
@@ -555,6 +585,8 @@ export const ERA_CHECKS: EraCheck[] = [
         const spent = budgetSpent(ex);
         if (spent) return spent;
         const sel = ex?.records.find((r) => r.hop === 'maas-api' && r.detail.route === 'select');
+        // A refusal (or no answer) without maas-api's selection record: who refused cannot be told here.
+        if (!ex || (ex.status !== 200 && !sel)) return noEvidence(`whether ${m.id} is granted`, ex);
         if (!ex || ex.status !== 403 || sel?.detail.accessAllowed !== 'false') continue;
         const policy = ctx.objects.find((o) => o.kind === 'MaaSAuthPolicy');
         const fixed = policy ? copy(policy) : undefined;
@@ -592,7 +624,7 @@ export const ERA_CHECKS: EraCheck[] = [
           const gw = ex?.records.find((r) => r.hop === 'maas-gateway');
           return { outcome: 'fail', hop: 'maas-gateway', message: `${m.id}: no limit ${key} in maas-trlp-${m.ref.split('/')[1]}: ${gw?.detail.budget ?? 'the gateway holds none'}`, evidence: [ex?.answer.summary ?? ''] };
         }
-        facts.push(`${m.id}: ${b.spent}/${b.limit}`);
+        facts.push(b.source === 'observed' ? `${m.id}: ${b.spent}/${b.limit}` : `${m.id}: limit ${b.limit} (what was spent is Limitador's, not readable here)`);
       }
       return { outcome: 'pass', message: facts.join('; ') };
     },
@@ -678,10 +710,15 @@ export function withProbes(ctx: EraContext): EraDoctorContext {
         ? once(`stream:${m.id}`, async () => {
             const limitKey = `${subNs(ctx)}-${ctx.subscription}-${m.ref.split('/')[1]}-tokens`;
             const user = ctx.session.cfg.user.name;
-            const before = (await ctx.session.budget(user, limitKey))?.spent;
+            // A counter this target only infers (a cluster: Limitador's counters are not readable) shows nothing.
+            const counter = async () => {
+              const b = await ctx.session.budget(user, limitKey);
+              return b?.source === 'observed' ? b.spent : undefined;
+            };
+            const before = await counter();
             d.spent += 1;
             const ex = await eraSend(ctx, { method: 'POST', path: '/v1/chat/completions', credential: ctx.key!, body: body(m, { stream: true, max_tokens: 2 }), ...(m.provider ? { provider: m.provider } : {}) });
-            const after = (await ctx.session.budget(user, limitKey))?.spent;
+            const after = await counter();
             return { ex, limitKey, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) };
           })
         : Promise.resolve(undefined),

@@ -174,7 +174,7 @@ export function subscriptionCalls(): EraCall[] {
         if (ex.status !== 200 || !openaiShape(ex)) return failed(ex, show(ex));
         const after = await ctx.session.budget(user, limitKey);
         const tokens = usageOf(ex);
-        if (!before || !after) return { outcome: 'pass', actual: `200 stream${tokens ? ` with usage ${tokens}` : ''}; the counter is not observable on this target`, data: { tokens } };
+        if (!before || !after || before.source !== 'observed' || after.source !== 'observed') return { outcome: 'pass', actual: `200 stream${tokens ? ` with usage ${tokens}` : ''}; the counter is not observable on this target`, data: { tokens } };
         const counted = after.spent - before.spent;
         if (counted <= 0) return failed(ex, `200 stream, counter ${before.spent} → ${after.spent}`, 'the stream was not counted: no usage reached the limiter (stream-usage-enforcer off?)', 'payload-processing');
         return { outcome: 'pass', actual: `200 stream; ${limitKey} for ${user}: ${before.spent} → ${after.spent} of ${after.limit} (+${counted})`, data: { counted, tokens } };
