@@ -127,12 +127,19 @@ describe('planted faults', () => {
 });
 
 describe('preflight', () => {
-  test('stops on the newer MaaS (API keys) with the reason and the way out', async () => {
-    const r = await upWith(() => undefined, [], { generation: 'api-key' });
+  test('on the newer MaaS (API keys), payload processing missing stops preflight before any change, with the fix', async () => {
+    const r = await upWith((x) => x.api.store.delete(x.api.store.typeOf('apps/v1', 'Deployment'), 'openshift-ingress', 'payload-processing'), [], { generation: 'api-key' });
     expect(r.code).toBe(1);
-    expect(r.end.error?.message).toMatch(/newer MaaS.*sk-oai-.*TokenReview/);
-    expect(r.end.error?.message).toMatch(/MaaSSubscription/);
-    expect(r.end.error?.hint).toMatch(/tier-era MaaS.*demo up/);
+    expect(r.end.error?.message).toMatch(/no Deployment openshift-ingress\/payload-processing/);
+    expect(r.end.error?.hint).toMatch(/no body-routed request and injects no provider key/);
+    expect(ofKind(r.events, 'apply')).toEqual([]);
+  }, 60_000);
+
+  test('on the newer MaaS, a maas-api that does not answer stops preflight before any change', async () => {
+    const r = await upWith((x) => x.api.faults.forbid({ resource: 'services', subresource: 'proxy', verb: ['get', 'create'], namespace: 'opendatahub' }), ['--maas', 'subscription'], { generation: 'api-key' });
+    expect(r.code).toBe(1);
+    expect(r.end.error?.message).toMatch(/service proxy to maas-api is forbidden/);
+    expect(r.end.error?.hint).toMatch(/services\/proxy/);
     expect(ofKind(r.events, 'apply')).toEqual([]);
   }, 60_000);
 
