@@ -263,6 +263,8 @@ export class ClusterTarget implements Target {
   async *up(up: UpOptions, signal: AbortSignal): AsyncGenerator<EventInput> {
     if (up.faults.length) throw new UserError(`--fault plants ${up.faults.join(', ')} in the local topology; a cluster is changed with kubectl`, 'drop --target cluster to rehearse the fault locally, or see docs/faults.md for the object each fault changes');
     if (up.from) throw new UserError(`--from runs ${up.from.source} on the local target; a cluster takes objects from kubectl`, `kubectl apply --server-side -f ${up.from.source === '-' ? '-' : up.from.source}   # or drop --target cluster`);
+    const privateCa = (up.providers ?? []).find((p) => p.caFile);
+    if (privateCa) throw new UserError(`--provider-ca-file ${privateCa.name}=${privateCa.caFile} is for the local target: on a cluster, the gateway verifies providers with the CAs of its mesh`, `drop --provider-ca-file; for a provider behind a private CA, give the ExternalModel's DestinationRule the CA (\`caCertificates\`) after \`demo up\``);
     if (up.hardened) throw new UserError('--hardened applies to the local target', 'on a cluster, `demo doctor --target cluster --category exposure` names each object change to make');
     const progress: Progress = { completed: [], appliedInStep: 0 };
     yield* untilAborted(upEvents(this.#opts, up, signal, progress), signal, () => interruptedUp(progress));
