@@ -17,8 +17,8 @@
  * says which it is.
  *
  * The tier era is what the demo's bridge policies are built for (MaaS ServiceAccount tokens checked by a
- * TokenReview); the subscription era issues `sk-oai-` API keys no TokenReview accepts, so the tier demo
- * cannot run there.
+ * TokenReview); the subscription era issues `sk-oai-` API keys no TokenReview accepts, so each generation
+ * runs its own plan (the tier era's steps 1–5, or the subscription era's in era.ts).
  */
 import type { Kube, RawResponse } from './client.js';
 import type { K8sObject } from '../../model/k8s-object.js';
