@@ -256,7 +256,12 @@ export class ClusterTarget implements Target {
     this.#opts = opts;
   }
 
+  /** The steps to draw up front; the cluster's evidence may still pick the other generation (preflight says so). */
   plan(up: UpOptions): { id: string; title: string }[] {
+    if ((up.maas ?? this.#opts.maas) === 'subscription') {
+      const cfg = copyConfig(this.#opts.cfg);
+      return renderEraPlan({ cfg, up, sctx: stepContext(renderOptions(up, this.#opts.env), cfg), canonical: false, keys: 'mask' }).map((r) => ({ id: r.step.id, title: r.step.title }));
+    }
     return selectSteps({ vllm: renderOptions(up, this.#opts.env).vllm }).map((s) => ({ id: s.id, title: s.title }));
   }
 
