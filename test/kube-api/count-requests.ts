@@ -110,7 +110,7 @@ function report(runs: PresetRun[], ms: number): string {
     lines.push(`The tier preset's wait requests by kind (${tier.waits.length} waited objects over ${new Set(tier.waits.map((w) => w.step)).size} steps):`, '');
     lines.push(table(['resource', 'LIST', 'WATCH', 'selectors'], [...kinds].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, v.list, v.watch, [...v.selectors].join('; ') || '(whole namespace)'])), '');
   }
-  lines.push('The subscription and bare presets stop in preflight (the cluster target runs the tier era only, and never without MaaS), so they count preflight only.');
+  lines.push('The subscription preset runs the subscription era (its steps s0–s4 and the API key, minted through the service proxy after the waits); the bare preset stops in preflight (never without MaaS), so it counts preflight only.');
   return lines.join('\n');
 }
 
