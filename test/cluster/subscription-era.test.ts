@@ -173,6 +173,13 @@ describe('the subscription era on a cluster', () => {
     // Nor its secret part alone.
     const secretPart = envKey.split('_').at(-1)!;
     for (const o of outputs) expect(o).not.toContain(secretPart);
+    // Nor any provider key, in clear or as a cluster serves Secret data (base64).
+    for (const key of ['sk-openai-key-for-demo', 'sk-ant-claude-key-for-demo']) {
+      for (const o of outputs) {
+        expect(o).not.toContain(key);
+        expect(o).not.toContain(Buffer.from(key).toString('base64'));
+      }
+    }
   });
 });
 

@@ -455,6 +455,13 @@ export class ApiStore {
   /** Final step of every write: status handling, system metadata, no-op detection, persist, event. */
   private commit(t: ResourceType, old: KObj | undefined, next: KObj, opts: WriteOptions, warnings: string[]): WriteResult {
     let obj = next;
+    // As kube-apiserver stores a Secret: stringData is write-only, merged into data (base64) and never served.
+    if (t.group === '' && t.kind === 'Secret' && isPlainObject(obj['stringData'])) {
+      const data = isPlainObject(obj['data']) ? { ...(obj['data'] as Record<string, string>) } : {};
+      for (const [k, v] of Object.entries(obj['stringData'] as Record<string, unknown>)) if (typeof v === 'string') data[k] = Buffer.from(v, 'utf8').toString('base64');
+      obj = { ...obj, data };
+      delete obj['stringData'];
+    }
     const hasStatus = t.subresources.includes('status');
     if (old && opts.subresource === 'status') {
       const managedFields = obj.metadata.managedFields;

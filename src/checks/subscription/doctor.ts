@@ -60,7 +60,15 @@ function objectFix(summary: string, fixed: K8sObject[], lines: string[]): EraFix
     const { creationTimestamp: _c, ...meta } = o.metadata;
     return { ...rest, metadata: meta } as K8sObject;
   });
-  return { summary, patch: [...lines, 'kubectl apply -f - <<EOF', ...clean.map((o) => `---\n${stringify(o, { lineWidth: 0 }).trimEnd()}`), 'EOF'].join('\n'), apply: clean };
+  // A Secret is printed without its values (a cluster serves them base64-encoded, which no masking recognises):
+  // the lines above say what changes in it, and `--fix` applies the whole object.
+  const printable = clean.map((o) => {
+    if (o.kind !== 'Secret') return o;
+    const { data: _d, stringData: _s, ...rest } = o;
+    return rest as K8sObject;
+  });
+  const secrets = clean.some((o) => o.kind === 'Secret') ? ['# (Secret values are not printed; a server-side apply of this keeps them as they are)'] : [];
+  return { summary, patch: [...lines, ...secrets, 'kubectl apply --server-side -f - <<EOF', ...printable.map((o) => `---\n${stringify(o, { lineWidth: 0 }).trimEnd()}`), 'EOF'].join('\n'), apply: clean };
 }
 
 const copy = <T>(v: T): T => structuredClone(v);
@@ -256,10 +264,12 @@ export const ERA_CHECKS: EraCheck[] = [
           fixed.metadata.labels = { ...(fixed.metadata.labels ?? {}), [IPP_MANAGED_LABEL]: 'true' };
           lines.push(`kubectl label secret ${s.metadata.name} -n ${s.metadata.namespace} ${IPP_MANAGED_LABEL}=true`);
         } else if (problem === 'key') {
-          const data = { ...rec(s.stringData) };
+          // A cluster serves the values base64-encoded under data; a file or the local target may give stringData.
+          const data: Obj = { ...Object.fromEntries(Object.entries(rec(s.data)).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')])), ...rec(s.stringData) };
           const other = Object.keys(data).find((k) => k !== PROVIDER_SECRET_KEY);
           if (other) {
             fixed.stringData = { [PROVIDER_SECRET_KEY]: data[other] };
+            delete fixed.data;
             lines.push(`# ${name(s)}: move the key from data["${other}"] to data["${PROVIDER_SECRET_KEY}"]`);
           }
         }

@@ -7,6 +7,7 @@
  */
 import type { DemoConfig } from '../../core/config.js';
 import type { EventInput } from '../../core/events.js';
+import { Secret } from '../../core/secret.js';
 import { DEMO_SELECTOR, type K8sObject } from '../../model/k8s-object.js';
 import type { BudgetRecord, InstallFact } from '../../model/target-facts.js';
 import type { FixProposal } from '../target.js';
@@ -87,7 +88,20 @@ function diffLines(before: unknown, after: unknown, path = ''): string[] {
   return [`${path}: ${show(before)} → ${show(after)}`];
 }
 
-const comparable = (o: K8sObject | undefined) => (o ? { labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {}, spec: o.spec, data: o.data } : undefined);
+/** A Secret's values as the Secret class masks them: a fix's diff never shows a key (nor its base64). */
+function secretValues(o: K8sObject): Record<string, string> {
+  const out: Record<string, string> = {};
+  const show = (v: string) => {
+    const sec = new Secret(v);
+    return `${sec.masked} (fingerprint ${sec.fingerprint})`;
+  };
+  for (const [k, v] of Object.entries((o.data ?? {}) as Record<string, string>)) out[k] = show(Buffer.from(v, 'base64').toString('utf8'));
+  for (const [k, v] of Object.entries((o.stringData ?? {}) as Record<string, string>)) out[k] = show(v);
+  return out;
+}
+
+const comparable = (o: K8sObject | undefined) =>
+  o ? { labels: o.metadata.labels ?? {}, annotations: o.metadata.annotations ?? {}, spec: o.spec, data: o.kind === 'Secret' ? secretValues(o) : o.data } : undefined;
 
 /**
  * A fix of the era as the cluster carries it out: each object applied by server-side apply (field
