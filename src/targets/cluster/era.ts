@@ -191,7 +191,7 @@ export function renderEraPlan(o: EraPlanOptions): RenderedStep[] {
       objects: [],
       patches: [],
       notes: [],
-      finish: (ctx) => mintStep(ctx.kube, ctx.maasNamespace, ctx.signal, ctx.facts),
+      finish: (ctx) => mintStep(ctx.kube, ctx.maasNamespace, ctx.user, ctx.signal, ctx.facts),
     },
   ];
   return out;
@@ -294,9 +294,9 @@ export async function readStoredKey(kube: Kube, ns: string): Promise<StoredKey |
 }
 
 /** Mints (or keeps, while maas-api still says it is active) the demo's key and stores it. */
-async function* mintStep(kube: Kube, ns: string, signal: AbortSignal, facts: Record<string, string | number>): AsyncGenerator<EventInput> {
+async function* mintStep(kube: Kube, ns: string, user: string, signal: AbortSignal, facts: Record<string, string | number>): AsyncGenerator<EventInput> {
   const step = 'key';
-  const me = await whoAmI(kube, 'kube:admin');
+  const me = await whoAmI(kube, user);
   const api = await MaasApi.connect(kube, ns, me);
   const stored = await readStoredKey(kube, ns);
   if (stored?.id && stored.who.username === me.username) {
@@ -339,7 +339,7 @@ async function* mintStep(kube: Kube, ns: string, signal: AbortSignal, facts: Rec
  * one of the demo's subscriptions (validate and doctor mint ephemeral ones, which expire within the hour
  * and are not listed). Returns how many were revoked.
  */
-export async function* revokeDemoKeys(kube: Kube, ns: string, signal: AbortSignal): AsyncGenerator<EventInput, number> {
+export async function* revokeDemoKeys(kube: Kube, ns: string, user: string, signal: AbortSignal): AsyncGenerator<EventInput, number> {
   const step = 'revoke';
   const stored = await readStoredKey(kube, ns);
   if (!stored) return 0;
@@ -347,7 +347,7 @@ export async function* revokeDemoKeys(kube: Kube, ns: string, signal: AbortSigna
   yield { kind: 'step-start', step, title: "Revoke the demo's API keys (maas-api)" };
   let revoked = 0;
   try {
-    const api = await MaasApi.connect(kube, ns, stored.who.username ? stored.who : await whoAmI(kube, 'kube:admin'));
+    const api = await MaasApi.connect(kube, ns, stored.who.username ? stored.who : await whoAmI(kube, user));
     const ids = new Set<string>(stored.id ? [stored.id] : []);
     const search = await api.call('POST', '/v1/api-keys/search', {});
     if (search.status === 200) {

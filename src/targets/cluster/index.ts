@@ -180,7 +180,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
           if (signal.aborted) break;
           yield* runWait(kube, r.step.id, w, { timeoutMs: override ?? w.timeoutMs, signal, informers, applied });
         }
-        if (r.finish && !signal.aborted) yield* r.finish({ kube, maasNamespace: facts.maasNamespace, signal, facts: finished });
+        if (r.finish && !signal.aborted) yield* r.finish({ kube, maasNamespace: facts.maasNamespace, user: loaded.user, signal, facts: finished });
         if (signal.aborted) throw new InterruptedError();
         yield { kind: 'step-end', step: r.step.id, ok: true, ms: elapsed(t0) };
         completed.push(r.step.id);
@@ -230,7 +230,7 @@ async function* downEvents(opts: TargetOptions, down: DownOptions, signal: Abort
   const timeoutMs = down.timeoutMs ?? 180_000;
   const facts = yield* preflight(kube, loaded, cfg, { mode: 'down', ...(opts.maas ? { maas: opts.maas } : {}) });
   // The subscription era's keys are revoked in maas-api before the Secret that holds one goes.
-  const revoked = yield* revokeDemoKeys(kube, facts.maasNamespace, signal);
+  const revoked = yield* revokeDemoKeys(kube, facts.maasNamespace, loaded.user, signal);
   const result = yield* teardown(kube, facts.maasNamespace, { timeoutMs, signal, setImage: cfg.maas.maasApiImage });
   if (signal.aborted) throw new InterruptedError();
   const left = (await labelledObjects(kube)).filter((o) => !result.kept.some((k) => k.startsWith(`${o.kind}/`) && k.includes(o.metadata.name)));

@@ -63,6 +63,8 @@ export interface PlanStepDef {
 export interface StepFinishContext {
   kube: import('./client.js').Kube;
   maasNamespace: string;
+  /** The kubeconfig's user name (who the demo says it is where the cluster cannot tell, e.g. no SelfSubjectReview). */
+  user: string;
   signal: AbortSignal;
   /** Facts the finish found, for the run's summary. */
   facts: Record<string, string | number>;
