@@ -121,10 +121,17 @@ async function* runCall(call: CallDef, ctx: RunContext, signal: AbortSignal): As
     // wait once for the window (a fixed window has certainly reset after one whole window), then ask again.
     const spentEarlier = exchanges.some((e) => e.status === 429 && e.answer.kind === 'rate-limited');
     if (!spentEarlier || attempt > 0 || ctx.budgetWait !== undefined || signal.aborted) break;
-    const seconds = ctx.target.cfg.rateLimit.windowSeconds;
-    ctx.budgetWait = { seconds, reason: 'unobserved' };
-    yield { kind: 'log', level: 'warn', message: `budget: call ${call.id} met 429 before call 10 spent anything, so an earlier run spent this user's budget; waiting one window (${seconds} s) for it to reset, then asking again (Ctrl-C stops)` };
-    if (!(await pause(seconds * 1000, signal))) break;
+    const id = ctx.token ? identityOf(ctx.token) : undefined;
+    const b = id ? await ctx.target.budget(id.userid, id.tier).catch(() => undefined) : undefined;
+    const ms = b?.source === 'observed' && b.resetAt !== undefined ? Math.max(0, b.resetAt - Date.now()) + 250 : ctx.target.cfg.rateLimit.windowSeconds * 1000;
+    const seconds = Math.ceil(ms / 1000);
+    ctx.budgetWait = { seconds, reason: b?.source === 'observed' ? 'observed' : 'unobserved' };
+    yield {
+      kind: 'log',
+      level: 'warn',
+      message: `budget: call ${call.id} met 429 before call 10, so this user's budget was spent before it (by an earlier run or this one); waiting ${b?.source === 'observed' ? `${seconds} s for the window to reset` : `one window (${seconds} s)`}, then asking again (Ctrl-C stops)`,
+    };
+    if (!(await pause(ms, signal))) break;
   }
   let v = judge(call, exchanges, ctx);
   // A 429 is the user's spent budget, not a broken hop: say whose and when it resets.
@@ -146,10 +153,16 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
 /** A call that spends the user's token budget before call 10 (a chat through the MaaS gateway). */
 const spendsBudget = (c: CallDef) => c.id !== '10' && c.requests.some((r) => r.auth === 'maas' && r.method === 'POST');
 
-/** What the budget-spending calls ahead may cost at most: each one's completion cap plus its prompt. */
-function budgetNeed(calls: CallDef[]): number {
-  const PROMPT_ALLOWANCE = 12;
-  return calls.filter(spendsBudget).reduce((sum, c) => sum + c.requests.reduce((a, r) => a + ((r.body as { max_tokens?: number } | undefined)?.max_tokens ?? 16) + PROMPT_ALLOWANCE, 0), 0);
+/**
+ * What the budget must hold for every budget-spending call ahead to be admitted. Limitador admits a
+ * request while one token is left and counts its usage afterwards, so the last request needs one token
+ * and each one before it at most its completion cap plus its short prompt.
+ */
+export function budgetNeed(calls: CallDef[]): number {
+  // What the simulators and small prompts cost; a provider that counts more meets the 429 path in runCall.
+  const PROMPT_ALLOWANCE = 6;
+  const costs = calls.filter(spendsBudget).flatMap((c) => c.requests.map((r) => ((r.body as { max_tokens?: number } | undefined)?.max_tokens ?? 16) + PROMPT_ALLOWANCE));
+  return costs.length ? costs.slice(0, -1).reduce((a, b) => a + b, 0) + 1 : 0;
 }
 
 /**

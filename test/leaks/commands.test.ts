@@ -22,7 +22,8 @@ type Format = (typeof FORMATS)[number];
 
 const work = mkdtempSync(join(tmpdir(), 'maas-egress-demo-test-leaks-'));
 const configFile = join(work, 'config.json');
-writeFileSync(configFile, JSON.stringify(CANARY_CONFIG));
+// A short budget window: each full validate spends the budget (call 10), and the next one waits for the window.
+writeFileSync(configFile, JSON.stringify({ ...CANARY_CONFIG, rateLimit: { windowSeconds: 4 } }));
 const dir = tempStateDir('leaks');
 const secrets = canarySecrets();
 const seenPids = new Set<number>();

@@ -62,7 +62,7 @@ describe('validate twice in a row on the free tier (budget 100 tokens)', () => {
       const events: EventInput[] = [];
       for await (const e of runValidate(blind, selectCalls(validationCalls(cfg, session.providers()), '2,4'), new AbortController().signal)) events.push(e);
       // Then call 4 met the spent budget, waited one window, and passed when asked again
-      const log = events.find((e) => e.kind === 'log' && /^budget: call 4 met 429/.test(e.message));
+      const log = events.find((e) => e.kind === 'log' && /^budget: call 4 met 429 before call 10, .*waiting one window \(6 s\)/.test(e.message));
       expect(log).toBeDefined();
       const call4 = events.find((e) => e.kind === 'check' && e.id === 'call-4');
       expect(call4 && call4.kind === 'check' ? call4.outcome : undefined).toBe('pass');

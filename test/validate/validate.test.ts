@@ -18,7 +18,8 @@ interface Doc {
 }
 
 describe('validate on a healthy local topology', () => {
-  const topo = useTopology({ label: 'validate' });
+  // A short budget window: the full run spends the budget (call 10); the runs after it wait for the window.
+  const topo = useTopology({ label: 'validate', config: { rateLimit: { windowSeconds: 4 } } });
 
   it('passes calls 1–10 and reports expected, actual and a hop trace for each', async () => {
     // Given a fresh `up`; When validate runs with JSON output
