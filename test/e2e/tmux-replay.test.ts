@@ -117,7 +117,7 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
     const open = await waitFor(s, (x) => x.includes('trace of call-5'), 'the trace');
     // Then the whole live area is on screen (list, trace, status, key help)
     expect(open).toContain('  ├ 1 maas-gateway');
-    expect(open).toMatch(/keyInjected=x-provider-api-key: sk-a…demo/);
+    expect(open).toMatch(/keyInjected=x-provider-api-key: sk-a…demo/i);
     expect(open).not.toContain('sk-ant-claude-key-for-demo');
     expect(open.trimEnd().split('\n').at(-1)).toContain('q quit');
     tmux('send-keys', '-t', s, 'q');
