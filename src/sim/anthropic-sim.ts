@@ -10,23 +10,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SIM_HEADERS, classifyAuthorization, type KeyStatus } from './headers.js';
+import { type KeyStatus } from './headers.js';
+import { countTokens, randomInt, takeWords } from './completions.js';
+import { echoReceived } from './echo-headers.js';
 import {
   MAX_BODY_BYTES,
-  countTokens,
-  fingerprintKey,
   headerString,
   keysEqual,
   matchRoute,
-  randomInt,
   readBody,
-  receivedHeaderNames,
+  replyAfterBody,
   responseClosedSignal,
   safeText,
+  sendJson,
   sleep,
-  takeWords,
-  drainBody,
-} from './sim-http.js';
+  startSse,
+  writeSse,
+} from './http-server.js';
 
 export interface AnthropicSimConfig {
   key: string;
@@ -63,10 +63,7 @@ export function anthropicError(type: string, message: string, id = requestId()):
 }
 
 function send(res: ServerResponse, status: number, body: unknown, id: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': id });
-  res.end(text);
+  sendJson(res, status, body, { 'request-id': id });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -124,8 +121,7 @@ export function parseMessagesRequest(raw: Buffer, kind: 'messages' | 'count'): M
 }
 
 function writeEvent(res: ServerResponse, type: string, data: Record<string, unknown>): void {
-  if (res.destroyed || res.writableEnded) return;
-  res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  writeSse(res, { type, ...data }, type);
 }
 
 async function messages(req: IncomingMessage, res: ServerResponse, cfg: AnthropicSimConfig, kind: 'messages' | 'count', id: string): Promise<void> {
@@ -160,8 +156,7 @@ async function messages(req: IncomingMessage, res: ServerResponse, cfg: Anthropi
       usage: { input_tokens: parsed.inputTokens, output_tokens: tokens },
     }, id);
   }
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': id });
-  res.flushHeaders();
+  startSse(res, { 'request-id': id });
   writeEvent(res, 'message_start', {
     message: { id: msgId, type: 'message', role: 'assistant', model: cfg.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: parsed.inputTokens, output_tokens: 1 } },
   });
@@ -192,26 +187,15 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
   let keyStatus: KeyStatus = 'not-required';
   if (route && methodOk) keyStatus = key === undefined ? 'missing' : keysEqual(key, cfg.key) ? 'ok' : 'invalid';
 
-  res.setHeader(SIM_HEADERS.provider, safeText(cfg.name, 100));
-  res.setHeader(SIM_HEADERS.path, safeText(target));
-  res.setHeader(SIM_HEADERS.keyStatus, keyStatus);
-  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key, cfg.fingerprintKey));
-  const authorization = classifyAuthorization(headerString(req, 'authorization'));
-  res.setHeader(SIM_HEADERS.authorization, authorization);
-  res.setHeader(SIM_HEADERS.requestId, safeText(headerString(req, 'x-request-id') ?? '', 200));
-  res.setHeader(SIM_HEADERS.headerNames, safeText(receivedHeaderNames(req).join(','), 2000));
+  const authorization = echoReceived(req, res, { name: cfg.name, key, keyStatus, fingerprintKey: cfg.fingerprintKey });
   const version = headerString(req, 'anthropic-version');
   if (cfg.log) {
     const log = cfg.log;
     res.once('finish', () => log(`${cfg.name} ${safeText(method, 20)} ${safeText(target, 200)} ${res.statusCode} key=${keyStatus} auth=${authorization} version=${safeText(version ?? '-', 20)} ${Date.now() - started}ms`));
   }
 
-  const early = async (status: number, type: string, message: string) => {
-    const drained = await drainBody(req);
-    if (drained.kind === 'aborted') return;
-    if (drained.kind === 'too-large') res.setHeader('connection', 'close');
-    send(res, status, anthropicError(type, message, id), id);
-  };
+  const early = (status: number, type: string, message: string) =>
+    replyAfterBody(req, res, status, anthropicError(type, message, id), { 'request-id': id });
   if (!route) return early(404, 'not_found_error', 'Not found');
   if (!methodOk) return early(405, 'invalid_request_error', `Method ${safeText(method, 20)} not allowed`);
   if (keyStatus === 'missing') return early(401, 'authentication_error', 'x-api-key header is required');
@@ -221,9 +205,9 @@ export async function handleAnthropic(req: IncomingMessage, res: ServerResponse,
     return early(400, 'invalid_request_error', `anthropic-version: invalid version "${safeText(version, 40)}"`);
   }
   if (route.kind === 'models') {
-    await drainBody(req);
     const created = new Date(cfg.created * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    return send(res, 200, { data: [{ type: 'model', id: cfg.model, display_name: cfg.model, created_at: created }], has_more: false, first_id: cfg.model, last_id: cfg.model }, id);
+    const list = { data: [{ type: 'model', id: cfg.model, display_name: cfg.model, created_at: created }], has_more: false, first_id: cfg.model, last_id: cfg.model };
+    return replyAfterBody(req, res, 200, list, { 'request-id': id });
   }
   return messages(req, res, cfg, route.kind, id);
 }

@@ -7,40 +7,24 @@
  * POD_NAME / POD_NAMESPACE set, responses say which pod answered (`x-inference-*` headers).
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { INFERENCE_HEADERS, SIM_HEADERS } from './headers.js';
+import { answerGeneration, randomInt, readGenerationRequest, takeWords, usageOf, type Generation, type GenerationKind } from './completions.js';
 import {
   MAX_BODY_BYTES,
-  UsageError,
-  completionBody,
+  answering,
   hardenServer,
   headerString,
-  intFlag,
-  isMain,
+  jsonInternalError,
   listen,
   matchRoute,
-  parseFlags,
-  parseGenerationRequest,
-  randomInt,
-  readBody,
   replyAfterBody,
-  responseClosedSignal,
-  runCli,
-  runningSim,
   safeText,
   sendJson,
-  sleep,
-  streamGeneration,
-  stringFlag,
-  takeWords,
-  usageOf,
-  type Generation,
-  type GenerationKind,
-  type RunningSim,
   type Server,
-} from './sim-http.js';
+} from './http-server.js';
+import { SIM_SERVER_LIMITS, UsageError, intFlag, isMain, parseFlags, readFlagFile, runCli, runningSim, stringFlag, type RunningSim } from './sim-program.js';
 
 export type InferenceMode = 'random' | 'echo';
 
@@ -111,19 +95,11 @@ function vllmError(status: number, type: string, message: string): unknown {
 }
 
 async function generate(req: IncomingMessage, res: ServerResponse, cfg: Config, kind: GenerationKind): Promise<void> {
-  const body = await readBody(req, MAX_BODY_BYTES);
-  if (body.kind === 'aborted') return;
-  if (body.kind === 'too-large') {
-    if (!body.drained) res.setHeader('connection', 'close');
-    sendJson(res, 413, vllmError(413, 'BadRequestError', `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`));
-    return;
-  }
-  const parsed = parseGenerationRequest(kind, body.body);
-  if (!parsed.ok) {
-    sendJson(res, 400, vllmError(400, 'BadRequestError', parsed.message));
-    return;
-  }
-  const request = parsed.request;
+  const request = await readGenerationRequest(req, res, kind, {
+    tooLarge: vllmError(413, 'BadRequestError', `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`),
+    invalid: (message) => vllmError(400, 'BadRequestError', message),
+  });
+  if (request === undefined) return;
   const model = request.model ?? cfg.model;
   if (!cfg.names.includes(model)) {
     sendJson(res, 404, vllmError(404, 'NotFoundError', `The model \`${safeText(model, 200)}\` does not exist.`));
@@ -147,13 +123,11 @@ async function generate(req: IncomingMessage, res: ServerResponse, cfg: Config, 
     finishReason: max !== undefined && words.length >= max ? 'length' : 'stop',
     usage: usageOf(request.promptTokens, words.length),
   };
-  const signal = responseClosedSignal(res);
-  if (request.stream) {
-    await streamGeneration(res, generation, request.includeUsage, { firstMs: cfg.ttftMs, betweenMs: cfg.itlMs }, signal);
-    return;
-  }
-  await sleep(cfg.ttftMs + cfg.itlMs * Math.max(0, words.length - 1), signal);
-  if (!signal.aborted) sendJson(res, 200, completionBody(generation, { kv_transfer_params: null }));
+  await answerGeneration(res, generation, request, {
+    firstMs: cfg.ttftMs,
+    betweenMs: cfg.itlMs,
+    wholeDelayMs: cfg.ttftMs + cfg.itlMs * Math.max(0, words.length - 1),
+  }, { kv_transfer_params: null });
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): Promise<void> {
@@ -212,16 +186,11 @@ export async function startInferenceSim(options: InferenceSimOptions): Promise<R
     whoHeaders: {},
     log: options.log,
   };
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, cfg).catch(() => {
-      if (res.headersSent) res.destroy();
-      else sendJson(res, 500, vllmError(500, 'InternalServerError', 'Internal simulator error.'), { connection: 'close' });
-    });
-  };
+  const handler = answering((req, res) => handle(req, res, cfg), jsonInternalError(vllmError(500, 'InternalServerError', 'Internal simulator error.'), { connection: 'close' }));
   const server: Server = options.tls
     ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
     : createHttpServer(handler);
-  hardenServer(server);
+  hardenServer(server, SIM_SERVER_LIMITS);
   const port = await listen(server, options.port ?? 0, options.host ?? INFERENCE_SIM_DEFAULTS.host);
 
   const pod = options.podName ?? process.env.POD_NAME;
@@ -260,14 +229,6 @@ export interface InferenceSimArgs extends InferenceSimOptions {
   help: boolean;
 }
 
-function readPem(file: string, flag: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`cannot read ${flag} (${(error as { code?: string }).code ?? 'error'})`);
-  }
-}
-
 /** Parses the command line; `--served-model-name` may repeat or hold comma-separated names. */
 export function parseInferenceSimArgs(argv: readonly string[]): InferenceSimArgs {
   const values = parseFlags(argv, FLAGS);
@@ -297,7 +258,7 @@ export function parseInferenceSimArgs(argv: readonly string[]): InferenceSimArgs
     throw new UsageError('--ssl-certfile and --ssl-keyfile go together');
   }
   if (certFile !== undefined && keyFile !== undefined) {
-    args.tls = { cert: readPem(certFile, '--ssl-certfile'), key: readPem(keyFile, '--ssl-keyfile') };
+    args.tls = { cert: readFlagFile(certFile, '--ssl-certfile'), key: readFlagFile(keyFile, '--ssl-keyfile') };
   }
   const portFile = stringFlag(values['port-file']);
   if (portFile !== undefined) args.portFile = portFile;

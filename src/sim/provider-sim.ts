@@ -17,45 +17,28 @@
  * PROVIDER_API_KEY or in the file named by `--api-key-file` (never on the command line).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { handleAnthropic } from './anthropic-sim.js';
-import { SIM_HEADERS, classifyAuthorization, type KeyStatus } from './headers.js';
+import { type KeyStatus } from './headers.js';
+import { answerGeneration, randomInt, readGenerationRequest, takeWords, usageOf, type Generation, type GenerationKind } from './completions.js';
+import { FINGERPRINT_KEY_ENV, echoReceived } from './echo-headers.js';
 import {
-  FINGERPRINT_KEY_ENV,
   MAX_BODY_BYTES,
-  UsageError,
-  completionBody,
-  fingerprintKey,
+  answering,
   hardenServer,
   headerString,
-  intFlag,
-  isMain,
+  jsonInternalError,
   keysEqual,
   listen,
   matchRoute,
-  parseFlags,
-  parseGenerationRequest,
-  randomInt,
-  readBody,
   replyAfterBody,
-  receivedHeaderNames,
-  rejectFlag,
   responseClosedSignal,
-  runCli,
-  runningSim,
   safeText,
   sendJson,
   sleep,
-  streamGeneration,
-  stringFlag,
-  takeWords,
-  usageOf,
-  type Generation,
-  type GenerationKind,
-  type RunningSim,
-} from './sim-http.js';
+} from './http-server.js';
+import { SIM_SERVER_LIMITS, UsageError, intFlag, isMain, parseFlags, readFlagFile, rejectFlag, runCli, runningSim, stringFlag, type RunningSim } from './sim-program.js';
 
 export type ProviderStyle = 'provider' | 'vllm' | 'anthropic';
 
@@ -224,19 +207,11 @@ function internalError(cfg: Config): unknown {
 // Handlers
 
 async function generate(req: IncomingMessage, res: ServerResponse, cfg: Config, kind: GenerationKind): Promise<void> {
-  const body = await readBody(req, MAX_BODY_BYTES);
-  if (body.kind === 'aborted') return;
-  if (body.kind === 'too-large') {
-    if (!body.drained) res.setHeader('connection', 'close');
-    sendJson(res, 413, invalidRequest(cfg, 413, `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, null, 'request_too_large'));
-    return;
-  }
-  const parsed = parseGenerationRequest(kind, body.body);
-  if (!parsed.ok) {
-    sendJson(res, 400, invalidRequest(cfg, 400, parsed.message, parsed.param));
-    return;
-  }
-  const request = parsed.request;
+  const request = await readGenerationRequest(req, res, kind, {
+    tooLarge: invalidRequest(cfg, 413, `Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`, null, 'request_too_large'),
+    invalid: (message, param) => invalidRequest(cfg, 400, message, param),
+  });
+  if (request === undefined) return;
   if (request.model !== undefined && request.model !== cfg.model) {
     sendJson(res, 404, modelNotFound(cfg, request.model));
     return;
@@ -253,14 +228,8 @@ async function generate(req: IncomingMessage, res: ServerResponse, cfg: Config, 
     finishReason: tokens < planned ? 'length' : 'stop',
     usage: usageOf(request.promptTokens, tokens),
   };
-  const signal = responseClosedSignal(res);
-  if (request.stream) {
-    const between = Math.min(50, Math.round(cfg.latencyMs / 10));
-    await streamGeneration(res, generation, request.includeUsage, { firstMs: cfg.latencyMs, betweenMs: between }, signal);
-    return;
-  }
-  await sleep(cfg.latencyMs, signal);
-  if (!signal.aborted) sendJson(res, 200, completionBody(generation));
+  const between = Math.min(50, Math.round(cfg.latencyMs / 10));
+  await answerGeneration(res, generation, request, { firstMs: cfg.latencyMs, betweenMs: between, wholeDelayMs: cfg.latencyMs });
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): Promise<void> {
@@ -274,14 +243,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, cfg: Config): P
   let keyStatus: KeyStatus = 'not-required';
   if (route?.key && methodOk) keyStatus = key === undefined ? 'missing' : keysEqual(key, cfg.key) ? 'ok' : 'invalid';
 
-  res.setHeader(SIM_HEADERS.provider, safeText(cfg.name, 100));
-  res.setHeader(SIM_HEADERS.path, safeText(target));
-  res.setHeader(SIM_HEADERS.keyStatus, keyStatus);
-  if (key !== undefined) res.setHeader(SIM_HEADERS.keyFingerprint, fingerprintKey(key, cfg.fingerprintKey));
-  const authorization = classifyAuthorization(headerString(req, 'authorization'));
-  res.setHeader(SIM_HEADERS.authorization, authorization);
-  res.setHeader(SIM_HEADERS.requestId, safeText(headerString(req, 'x-request-id') ?? '', 200));
-  res.setHeader(SIM_HEADERS.headerNames, safeText(receivedHeaderNames(req).join(','), 2000));
+  const authorization = echoReceived(req, res, { name: cfg.name, key, keyStatus, fingerprintKey: cfg.fingerprintKey });
 
   if (cfg.log) {
     const log = cfg.log;
@@ -346,14 +308,9 @@ export async function startProviderSim(options: ProviderSimOptions): Promise<Run
     log: options.log,
     fingerprintKey: options.fingerprintKey || undefined,
   };
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, cfg).catch(() => {
-      if (res.headersSent) res.destroy();
-      else sendJson(res, 500, internalError(cfg), { connection: 'close' });
-    });
-  };
+  const onRequest = answering((req, res) => handle(req, res, cfg), jsonInternalError(internalError(cfg), { connection: 'close' }));
   const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
-  hardenServer(server);
+  hardenServer(server, SIM_SERVER_LIMITS);
   const port = await listen(server, options.port ?? 0, options.host ?? PROVIDER_SIM_DEFAULTS.host);
   return runningSim(server, port);
 }
@@ -390,22 +347,6 @@ export interface ProviderSimArgs extends ProviderSimOptions {
   help: boolean;
 }
 
-function readKeyFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new UsageError(`cannot read --api-key-file (${(error as { code?: string }).code ?? 'error'})`);
-  }
-}
-
-function readPem(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${flag} (${(error as { code?: string }).code ?? 'error'})`);
-  }
-}
-
 /**
  * Parses the command line and environment into start options. The key is read from `--api-key-file`
  * when given, else from PROVIDER_API_KEY; without one this throws a {@link UsageError}.
@@ -417,7 +358,7 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
   const style = stringFlag(values.style) ?? PROVIDER_SIM_DEFAULTS.style;
   if (!STYLES.includes(style as ProviderStyle)) throw new UsageError('--style must be provider, vllm or anthropic');
   const keyFile = stringFlag(values['api-key-file']);
-  const apiKey = keyFile !== undefined ? readKeyFile(keyFile) : (env.PROVIDER_API_KEY ?? '').trim();
+  const apiKey = keyFile !== undefined ? readFlagFile(keyFile, '--api-key-file').trim() : (env.PROVIDER_API_KEY ?? '').trim();
   if (apiKey === '' && !help) {
     throw new UsageError('no API key: set PROVIDER_API_KEY or pass --api-key-file FILE');
   }
@@ -440,7 +381,7 @@ export function parseProviderSimArgs(argv: readonly string[], env: NodeJS.Proces
   const tlsCert = stringFlag(values['tls-cert']);
   const tlsKey = stringFlag(values['tls-key']);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
-  if (tlsCert !== undefined && tlsKey !== undefined) args.tls = { cert: readPem(tlsCert, '--tls-cert'), key: readPem(tlsKey, '--tls-key') };
+  if (tlsCert !== undefined && tlsKey !== undefined) args.tls = { cert: readFlagFile(tlsCert, '--tls-cert'), key: readFlagFile(tlsKey, '--tls-key') };
   const fpKey = env[FINGERPRINT_KEY_ENV];
   if (fpKey) args.fingerprintKey = fpKey;
   return args;

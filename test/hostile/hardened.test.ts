@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { connect as tlsConnect } from 'node:tls';
-import { TIMEOUT_ENV } from '../../src/targets/local/hop-kit.js';
+import { TIMEOUT_ENV } from '../../src/targets/local/request-hardening.js';
 import { runCli } from '../helpers/run-cli.js';
 import { CHAT, DEFAULT_KEYS, adminGet, expectNoSecrets, gateway, mint, mintToken, signSaToken, useTopology, type Topology } from '../helpers/topology.js';
 

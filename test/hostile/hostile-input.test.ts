@@ -13,7 +13,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SignJWT, exportJWK, generateKeyPair, importJWK } from 'jose';
 import { classify, lowerHeaders } from '../../src/checks/fingerprint.js';
-import { TIMEOUT_ENV } from '../../src/targets/local/hop-kit.js';
+import { TIMEOUT_ENV } from '../../src/targets/local/request-hardening.js';
 import { runCli } from '../helpers/run-cli.js';
 import { CHAT, DEFAULT_KEYS, adminGet, installFingerprint, gateway, mintToken, pidAlive, signSaToken, signingKey, useTopology, type HttpResult, type Topology } from '../helpers/topology.js';
 

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, describe, expect, test } from 'vitest';
 import { decodeJwt } from 'jose';
-import { TIMEOUT_ENV } from '../../src/targets/local/hop-kit.js';
+import { TIMEOUT_ENV } from '../../src/targets/local/request-hardening.js';
 import { runCli } from '../helpers/run-cli.js';
 import { CHAT, DEFAULT_KEYS, adminGet, expectNoSecrets, gateway, installFingerprint, mint, mintToken, signSaToken, useTopology, type Topology } from '../helpers/topology.js';
 

@@ -6,7 +6,7 @@
  * once, and `down` leaving nothing behind.
  */
 import { describe, expect, test } from 'vitest';
-import { ENVOY_BODIES } from '../../src/targets/local/hop-kit.js';
+import { ENVOY_BODIES } from '../../src/targets/local/envoy-replies.js';
 import { runCli } from '../helpers/run-cli.js';
 import { CHAT, adminGet, expectNoSecrets, gateway, pidAlive, readStateFile, signSaToken, useTopology } from '../helpers/topology.js';
 

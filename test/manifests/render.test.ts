@@ -126,19 +126,19 @@ describe('provider simulators', () => {
   it('ships the built simulator and everything it imports, as ESM, in the ConfigMap', () => {
     // Given a build output with an entry that imports two siblings and node built-ins
     const dir = mkdtempSync(join(tmpdir(), 'sim-'));
-    writeFileSync(join(dir, 'provider-sim.js'), "import http from 'node:http';\nimport { serve } from './sim-http.js';\nserve(http);\n");
-    writeFileSync(join(dir, 'sim-http.js'), "export { SIM_HEADERS } from './headers.js';\nexport function serve() {}\n");
+    writeFileSync(join(dir, 'provider-sim.js'), "import http from 'node:http';\nimport { serve } from './http-server.js';\nserve(http);\n");
+    writeFileSync(join(dir, 'http-server.js'), "export { SIM_HEADERS } from './headers.js';\nexport function serve() {}\n");
     writeFileSync(join(dir, 'headers.js'), "export const SIM_HEADERS = {};\n");
     writeFileSync(join(dir, 'unrelated.js'), 'not shipped');
     // When rendered
     const plan = renderStepPlan(providerSims, makeCtx({ simDir: dir }));
     const cm = find(plan.objects, 'ConfigMap', 'openai-simulator-code');
     // Then the three files plus a package.json marking them as modules are shipped, nothing else
-    expect(Object.keys(cm.data as object).sort()).toEqual(['headers.js', 'package.json', 'provider-sim.js', 'sim-http.js']);
+    expect(Object.keys(cm.data as object).sort()).toEqual(['headers.js', 'http-server.js', 'package.json', 'provider-sim.js']);
     expect(cm.metadata.annotations?.['maas-egress-demo/sim-source']).toBe('dist');
     expect(plan.notes).toEqual([]);
     const volume = at(find(plan.objects, 'Deployment', 'openai-simulator'), 'spec.template.spec.volumes[0].configMap.items');
-    expect(volume).toContainEqual({ key: 'sim-http.js', path: 'sim-http.js' });
+    expect(volume).toContainEqual({ key: 'http-server.js', path: 'http-server.js' });
   });
 
   it('uses a placeholder, and says so, when the simulator is not built', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INFERENCE_HEADERS, SIM_HEADERS } from '../../src/sim/headers.js';
 import { parseInferenceSimArgs, startInferenceSim, type InferenceSimOptions } from '../../src/sim/inference-sim.js';
-import { UsageError, type RunningSim } from '../../src/sim/sim-http.js';
+import { type RunningSim, UsageError } from '../../src/sim/sim-program.js';
 import { requireTool } from '../helpers/prereq.js';
 import { post, send, sseChunks, sseData, type CompletionBody, type Usage } from './http-client.js';
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIM_HEADERS, classifyAuthorization, readSimEcho } from '../../src/sim/headers.js';
 import { parseProviderSimArgs, startProviderSim, type ProviderSimOptions } from '../../src/sim/provider-sim.js';
-import { UsageError, fingerprintKey, type RunningSim } from '../../src/sim/sim-http.js';
+import { fingerprintKey } from '../../src/sim/echo-headers.js';
+import { type RunningSim, UsageError } from '../../src/sim/sim-program.js';
 import { fingerprint } from '../../src/core/secret.js';
 import { post, send, sseChunks, sseData, substrings, visibleText, type CompletionBody, type SimResponse, type Usage } from './http-client.js';
 

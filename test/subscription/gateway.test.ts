@@ -16,9 +16,9 @@ import type { K8sObject } from '../../src/model/k8s-object.js';
 import { subscriptionSpecs } from '../../src/model/subscription-read.js';
 import { reconcileStatuses } from '../../src/model/subscription-status.js';
 import { startProviderSim } from '../../src/sim/provider-sim.js';
-import type { RunningSim } from '../../src/sim/sim-http.js';
+import type { RunningSim } from '../../src/sim/sim-program.js';
 import { ApiKeyStore } from '../../src/targets/local/api-keys.js';
-import { listen } from '../../src/targets/local/hop-kit.js';
+import { listen } from '../../src/sim/http-server.js';
 import { createMaasApiKeys, type MaasApiKeysHop } from '../../src/targets/local/maas-api-keys.js';
 import { createPayloadProcessing, type PayloadProcessingHop } from '../../src/targets/local/payload-processor.js';
 import { createProviderPki } from '../../src/targets/local/provider-tls.js';
@@ -74,7 +74,7 @@ beforeAll(async () => {
     trustedCas: caPems,
   };
   gw = createSubscriptionGateway({ spec, tls: { cert: certs.certPem, key: certs.keyPem }, signingKey, clusterTokenSha256: createHash('sha256').update(CLUSTER_TOKEN).digest('hex') });
-  const port = await listen(gw.server as unknown as import('node:http').Server, 0);
+  const port = await listen(gw.server, 0);
   host = `localhost:${port}`;
   gw.setSpec({ ...spec, hostnames: [host] });
   agent = new Agent({ connect: { ca: certs.caPem } });

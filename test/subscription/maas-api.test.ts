@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiKeyStore, parseApiKey } from '../../src/targets/local/api-keys.js';
 import { createMaasApiKeys, type MaasApiKeysHop } from '../../src/targets/local/maas-api-keys.js';
-import { listen } from '../../src/targets/local/hop-kit.js';
+import { listen } from '../../src/sim/http-server.js';
 import { startTestDb, type TestDb } from './helpers.js';
 import { as, worldSpec } from './fixtures.js';
 

@@ -14,7 +14,7 @@ import { renderSubscriptionDemo, type SubscriptionDemoPlan } from '../../src/mod
 import { readSubscriptionTopology, readProviderSecret, subscriptionSpecs } from '../../src/model/subscription-read.js';
 import { ApiKeyStore } from '../../src/targets/local/api-keys.js';
 import { createMaasApiKeys } from '../../src/targets/local/maas-api-keys.js';
-import { listen } from '../../src/targets/local/hop-kit.js';
+import { listen } from '../../src/sim/http-server.js';
 import { startTestDb } from './helpers.js';
 import { crdsDir } from '../helpers/prereq.js';
 

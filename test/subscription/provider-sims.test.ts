@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProviderSimArgs, startProviderSim } from '../../src/sim/provider-sim.js';
-import { UsageError, type RunningSim } from '../../src/sim/sim-http.js';
+import { type RunningSim, UsageError } from '../../src/sim/sim-program.js';
 import { parseMessagesRequest } from '../../src/sim/anthropic-sim.js';
 import { createProviderPki, type ProviderPki } from '../../src/targets/local/provider-tls.js';
 import { post, send } from '../sim/http-client.js';

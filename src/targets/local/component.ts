@@ -8,7 +8,9 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { paths, readJson, writeJson, type ComponentState } from './state.js';
-import { listen, startAdmin, type TraceBuffer } from './hop-kit.js';
+import { listen, type Server as HttpServer } from '../../sim/http-server.js';
+import { startAdmin } from './admin-listener.js';
+import { type TraceBuffer } from './trace-buffer.js';
 import { useFingerprintKey } from '../../core/secret.js';
 import type { EgressSpec, MaasApiSpec, MaasGatewaySpec } from '../../model/topology.js';
 import type { SigningKeyFile } from './tokens.js';
@@ -111,7 +113,7 @@ async function start(name: string, dir: string, era: string): Promise<void> {
     throw new Error(`unknown component ${name}`);
   }
 
-  const port = await listen(running.server as import('node:http').Server, file.port ?? 0);
+  const port = await listen(running.server as HttpServer, file.port ?? 0, '127.0.0.1', { orAnyPort: true });
   const admin = await startAdmin(
     adminToken,
     {
@@ -152,7 +154,7 @@ async function start(name: string, dir: string, era: string): Promise<void> {
   process.once('SIGINT', () => void stop());
 }
 
-// Request handlers answer their own errors (hop-kit `answering`); anything else that escapes costs a log line,
+// Request handlers answer their own errors (`answering` in src/sim/http-server.ts); anything else that escapes costs a log line,
 // never the hop: log (no headers, no bodies) and go on.
 process.on('unhandledRejection', (err) => process.stderr.write(`unhandled error in a request handler: ${(err as Error)?.message ?? String(err)}\n`));
 

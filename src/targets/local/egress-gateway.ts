@@ -7,7 +7,11 @@ import { createServer, type Server } from 'node:http';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import { mask } from '../../core/secret.js';
 import type { EgressSpec } from '../../model/topology.js';
-import { ENVOY_BODIES, TraceBuffer, answering, envoyInternalError, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, sendEnvoy, sendTooManyHeaders, tooManyHeaders } from './hop-kit.js';
+import { answering, firstHeader } from '../../sim/http-server.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy, sendTooManyHeaders, tooManyHeaders } from './envoy-replies.js';
+import { hopHandle } from './hop-handle.js';
+import { bodyIdleTimeoutMs, expectsContinue, hardenHop, requestIdOf } from './request-hardening.js';
+import { TraceBuffer } from './trace-buffer.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { envoyRoute } from '../../model/gateway-paths.js';
 import { PoolCache, forwardHeaders, relay } from './proxy.js';
@@ -145,7 +149,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
       record({ status, answeredBy: 'self', pathOut, detail: { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})`, flags: failure ?? 'UC' } });
     }
   }, envoyInternalError(SERVER)));
-  harden(server);
+  hardenHop(server);
 
   return hopHandle(server, traces, () => spec, (s) => {
     spec = s;

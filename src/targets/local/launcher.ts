@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths, pidAlive, readJson, writeJson, type ComponentState } from './state.js';
 import type { SpecFile } from './component.js';
-import { TIMEOUT_ENV } from './hop-kit.js';
+import { TIMEOUT_ENV } from './request-hardening.js';
 
 /** The compiled JS directory (dist/src), also when this module runs from TypeScript sources under vitest. */
 export function distSrc(): string {
@@ -34,8 +34,8 @@ export interface LaunchSpec {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * What a hop inherits from the environment of `up`: the timeout overrides (see harden() in
- * hop-kit.ts) and NODE_OPTIONS (a user's --max-old-space-size or --use-openssl-ca reaches the hops as
+ * What a hop inherits from the environment of `up`: the timeout overrides (see hardenHop() in
+ * request-hardening.ts) and NODE_OPTIONS (a user's --max-old-space-size or --use-openssl-ca reaches the hops as
  * it reaches any child node process; the soak preloads its memory probe through it).
  */
 function inheritedEnv(): Record<string, string> {

@@ -31,7 +31,7 @@ import { baseSpec, type TopologySpec } from '../../model/topology.js';
 import { FAULTS, applyFaults, findFault } from '../../model/faults.js';
 import { didYouMean } from '../../core/suggest.js';
 import { generateSigningKey } from './tokens.js';
-import { FINGERPRINT_KEY_ENV } from '../../sim/sim-http.js';
+import { FINGERPRINT_KEY_ENV } from '../../sim/echo-headers.js';
 import type { SpecFile } from './component.js';
 import { launchOf, planWorkloads, type Workload } from './workloads.js';
 import { topologyFromObjects } from './objects-topology.js';

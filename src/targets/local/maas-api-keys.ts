@@ -15,7 +15,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { HopRecord } from '../../model/hop-record.js';
 import type { MaasApiKeysSpec } from '../../model/subscription.js';
-import { TraceBuffer, answering, jsonInternalError, firstHeader, harden, hopHandle, readBody } from './hop-kit.js';
+import { answering, firstHeader, jsonInternalError, readLimited } from '../../sim/http-server.js';
+import { hopHandle } from './hop-handle.js';
+import { hardenHop } from './request-hardening.js';
+import { TraceBuffer } from './trace-buffer.js';
 import {
   ApiKeyStore,
   KeyInvalidError,
@@ -313,7 +316,7 @@ export function createMaasApiKeys(opts: MaasApiKeysOptions): MaasApiKeysHop {
 
     let body: Buffer;
     try {
-      body = await readBody(req, 1024 * 1024);
+      body = await readLimited(req, 1024 * 1024);
     } catch {
       return reply(413, { error: 'request body too large' });
     }
@@ -686,7 +689,7 @@ export function createMaasApiKeys(opts: MaasApiKeysOptions): MaasApiKeysHop {
       return reply(200, { data, object: 'list' }, { ...noStore, 'x-access-checked-at': checkedAt() });
     }
   }, jsonInternalError({ error: 'internal server error' })));
-  harden(server);
+  hardenHop(server);
   const handle = hopHandle(server, traces, () => spec, (s: MaasApiKeysSpec) => void (spec = s), { close: () => store.close() });
   return { ...handle, store };
 }

@@ -6,7 +6,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { MaasApiSpec } from '../../model/topology.js';
-import { TraceBuffer, answering, jsonInternalError, expectsContinue, firstHeader, harden, hopHandle, readBody, requestIdOf, sendJson, tooManyHeaders } from './hop-kit.js';
+import { answering, firstHeader, jsonInternalError, readLimited, sendJson } from '../../sim/http-server.js';
+import { tooManyHeaders } from './envoy-replies.js';
+import { hopHandle } from './hop-handle.js';
+import { expectsContinue, hardenHop, requestIdOf } from './request-hardening.js';
+import { TraceBuffer } from './trace-buffer.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { formatGoDuration, mintServiceAccountToken, parseExpiration, serviceAccountName, type SigningKeyFile } from './tokens.js';
 
@@ -59,7 +63,7 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
       }
       let body: { expiration?: unknown } = {};
       try {
-        const raw = (await readBody(req, 64 * 1024)).toString('utf8').trim();
+        const raw = (await readLimited(req, 64 * 1024)).toString('utf8').trim();
         const parsed: unknown = raw ? JSON.parse(raw) : {};
         // Go decodes `null` into the request struct as a no-op; an array, string, number or boolean is an error.
         // (A `null` body used to crash the process: body.expiration on null.)
@@ -93,7 +97,7 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
 
     if (path === '/v1/tiers/lookup' && req.method === 'POST') {
       try {
-        const { groups: g } = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8')) as { groups?: string[] };
+        const { groups: g } = JSON.parse((await readLimited(req, 64 * 1024)).toString('utf8')) as { groups?: string[] };
         if (!Array.isArray(g)) return done(400, { error: 'bad_request', message: 'groups must be a list' });
         const tier = tierFor(g);
         if (!tier) return done(404, { error: 'not_found', message: `group ${g.join(',')} not found in any tier` });
@@ -129,6 +133,6 @@ export function createMaasApi(initial: MaasApiSpec, signingKey: SigningKeyFile):
 
     return done(404, { error: 'not found' });
   }, jsonInternalError({ error: 'internal_error', message: 'an internal error occurred' })));
-  harden(server);
+  hardenHop(server);
   return hopHandle(server, traces, () => spec, (s) => void (spec = s));
 }

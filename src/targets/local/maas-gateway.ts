@@ -10,13 +10,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from '../../model/topology.js';
-import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, TraceBuffer, answering, envoyInternalError, bodyIdleTimeoutMs, expectsContinue, firstHeader, harden, hopHandle, requestIdOf, safeEqual, sendEnvoy, tooManyHeaders, unsafePathReason } from './hop-kit.js';
+import { answering, firstHeader, keysEqual, readLimited, safeText } from '../../sim/http-server.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy, tooManyHeaders } from './envoy-replies.js';
+import { hopHandle } from './hop-handle.js';
+import { bodyIdleTimeoutMs, expectsContinue, hardenHop, HOP_INTERNAL_HEADERS, requestIdOf, unsafePathReason } from './request-hardening.js';
+import { TraceBuffer } from './trace-buffer.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
-import { PoolCache, forwardHeaders, readLimited, relay } from './proxy.js';
+import { PoolCache, forwardHeaders, relay } from './proxy.js';
 import { TokenLimiter, UsageScanner } from './rate-limit.js';
 import { enforceStreamUsage, usageStripper } from './stream-usage.js';
-import { countTokens, safeText, textOfContent } from '../../sim/sim-http.js';
+import { countTokens, textOfContent } from '../../sim/completions.js';
 import { reviewToken, type SigningKeyFile } from './tokens.js';
 
 const SERVER = 'istio-envoy';
@@ -107,7 +111,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
     return m?.[1];
   };
 
-  // Node checks the header/request timeouts of harden() only every connectionsCheckingInterval (30 s by
+  // Node checks the header/request timeouts of hardenHop() only every connectionsCheckingInterval (30 s by
   // default), so a slow client held a connection for up to 40 s instead of 10 s.
   const server = createServer({ cert: opts.tls.cert, key: opts.tls.key, connectionsCheckingInterval: 1_000 }, answering(async (req, res) => {
     const start = performance.now();
@@ -182,7 +186,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
       let username: string;
       let groups: string[];
       let serviceAccount = false;
-      if (safeEqual(createHash('sha256').update(token).digest('hex'), opts.clusterTokenSha256)) {
+      if (keysEqual(createHash('sha256').update(token).digest('hex'), opts.clusterTokenSha256)) {
         username = spec.user.name;
         groups = spec.user.groups;
       } else {
@@ -404,7 +408,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
       reply(408, 'stream timeout', { connection: 'close' });
     }
   }, envoyInternalError(SERVER)));
-  harden(server);
+  hardenHop(server);
 
   return { ...hopHandle(server, traces, () => spec, (s) => {
     spec = s;

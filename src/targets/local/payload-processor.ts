@@ -24,7 +24,10 @@ import {
   type PayloadProcessingSpec,
   type ProviderRoute,
 } from '../../model/subscription.js';
-import { TraceBuffer, answering, jsonInternalError, harden, hopHandle, readBody, sendJson } from './hop-kit.js';
+import { answering, jsonInternalError, readLimited, sendJson } from '../../sim/http-server.js';
+import { hopHandle } from './hop-handle.js';
+import { hardenHop } from './request-hardening.js';
+import { TraceBuffer } from './trace-buffer.js';
 import {
   AnthropicStreamTranslator,
   TranslationError,
@@ -440,7 +443,7 @@ export function createPayloadProcessing(initial: PayloadProcessingSpec): Payload
     let msgs: ProcessingRequest[];
     let batch = false;
     try {
-      const parsed = JSON.parse((await readBody(req, 32 * 1024 * 1024)).toString('utf8')) as ProcessingRequest | { messages?: unknown };
+      const parsed = JSON.parse((await readLimited(req, 32 * 1024 * 1024)).toString('utf8')) as ProcessingRequest | { messages?: unknown };
       batch = Boolean(parsed && typeof parsed === 'object' && 'messages' in parsed);
       msgs = batch ? ((parsed as { messages: unknown }).messages as ProcessingRequest[]) : [parsed as ProcessingRequest];
       if (!Array.isArray(msgs) || msgs.length === 0) throw new Error('no messages');
@@ -467,7 +470,7 @@ export function createPayloadProcessing(initial: PayloadProcessingSpec): Payload
       sendJson(res, 500, { error: `processing failed: ${(err as Error).message}` });
     }
   }, jsonInternalError({ error: 'internal error' })));
-  harden(server);
+  hardenHop(server);
   const handle = hopHandle(server, traces, () => processor.spec, (s: PayloadProcessingSpec) => void (processor.spec = s));
   return { ...handle, processor };
 }

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { UserError } from '../../core/errors.js';
-import { isMain, parseFlags, intFlag, runCli, stringFlag, UsageError, type RunningSim } from '../../sim/sim-http.js';
+import { intFlag, isMain, parseFlags, runCli, type RunningSim, stringFlag, UsageError } from '../../sim/sim-program.js';
 
 /** The PGlite release in node_modules; a template made by another release is not reused. */
 export function pgliteVersion(): string {

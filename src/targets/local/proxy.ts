@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { limitStream } from '../../sim/http-server.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect', 'host', 'http2-settings']);
 
@@ -166,36 +167,3 @@ export async function relay(opts: {
   return result;
 }
 
-/**
- * The request body as it arrives, up to `limit` bytes, failing when no byte came for `idleMs`
- * (the request's own timeout still bounds a body that trickles without ever pausing that long).
- */
-export async function* limitStream(req: IncomingMessage, limit: number, idleMs: number): AsyncGenerator<Buffer> {
-  let size = 0;
-  const it = req[Symbol.asyncIterator]();
-  for (;;) {
-    let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('request body stalled'), { code: 'E_BODY_IDLE' })), idleMs);
-    });
-    let next: IteratorResult<unknown>;
-    try {
-      // On a stall the pending read is left as it is: the caller answers and closes the connection.
-      next = await Promise.race([it.next(), idle]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (next.done) return;
-    const chunk = next.value as Buffer;
-    size += chunk.length;
-    if (size > limit) throw Object.assign(new Error('body too large'), { code: 'E_TOO_LARGE' });
-    yield chunk;
-  }
-}
-
-/** The whole request body (up to `limit` bytes, stalls cut off after `idleMs`), for a hop that must see it before relaying. */
-export async function readLimited(req: IncomingMessage, limit: number, idleMs: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of limitStream(req, limit, idleMs)) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}

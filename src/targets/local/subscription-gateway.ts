@@ -31,7 +31,11 @@ import type { HopRecord } from '../../model/hop-record.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
 import { readSubscriptionGateway, type ModelLimit, type ModelRoute } from '../../model/subscription-gateway.js';
-import { ENVOY_BODIES, HOP_INTERNAL_HEADERS, TraceBuffer, answering, envoyInternalError, bodyIdleTimeoutMs, firstHeader, harden, hopHandle, readBody, safeEqual, sendEnvoy, unsafePathReason } from './hop-kit.js';
+import { answering, firstHeader, keysEqual, readLimited } from '../../sim/http-server.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy } from './envoy-replies.js';
+import { hopHandle } from './hop-handle.js';
+import { bodyIdleTimeoutMs, hardenHop, HOP_INTERNAL_HEADERS, unsafePathReason } from './request-hardening.js';
+import { TraceBuffer } from './trace-buffer.js';
 import { PoolCache, forwardHeaders, relay, responseHeaders } from './proxy.js';
 import { TokenLimiter, usageTokens } from './rate-limit.js';
 import { reviewToken, type SigningKeyFile } from './tokens.js';
@@ -265,7 +269,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
       id = v.valid
         ? { kind: 'key', valid: true, username: v.username ?? '', groups: v.groups ?? [], keyId: v.keyId ?? '', subscription: v.subscription ?? '' }
         : { kind: 'key', valid: false, reason: v.reason ?? 'invalid key' };
-    } else if (safeEqual(sha(credential), opts.clusterTokenSha256)) {
+    } else if (keysEqual(sha(credential), opts.clusterTokenSha256)) {
       id = { kind: 'user', username: spec.user.name, groups: spec.user.groups };
     } else {
       const review = await reviewToken(opts.signingKey, credential, { audiences: [spec.audience], issuer: spec.issuer });
@@ -325,7 +329,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
     if (Number(req.headers['content-length'] ?? '0') > BODY_LIMIT) return reply(413, 'Payload Too Large');
     let body: Buffer;
     try {
-      body = await readBody(req, BODY_LIMIT);
+      body = await readLimited(req, BODY_LIMIT);
     } catch {
       return reply(413, 'Payload Too Large');
     }
@@ -569,7 +573,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
     }
     record({ status: upRes.statusCode, answeredBy: 'upstream', pathOut });
   }, envoyInternalError(SERVER)));
-  harden(server);
+  hardenHop(server);
 
   const handle = hopHandle(server, traces, () => spec, (s: SubscriptionGatewaySpec) => {
     const trustChanged = JSON.stringify(s.trustedCas) !== JSON.stringify(spec.trustedCas);

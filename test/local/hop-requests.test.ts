@@ -6,8 +6,10 @@
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { answering, envoyInternalError, harden, HOP_INTERNAL_HEADERS, jsonInternalError, MAX_REQUEST_HEADERS, expectsContinue, requestIdOf, tooManyHeaders, unsafePathReason } from '../../src/targets/local/hop-kit.js';
-import { connectionNamed, forwardHeaders, limitStream } from '../../src/targets/local/proxy.js';
+import { answering, jsonInternalError, limitStream } from '../../src/sim/http-server.js';
+import { envoyInternalError, MAX_REQUEST_HEADERS, tooManyHeaders } from '../../src/targets/local/envoy-replies.js';
+import { expectsContinue, hardenHop, HOP_INTERNAL_HEADERS, requestIdOf, unsafePathReason } from '../../src/targets/local/request-hardening.js';
+import { connectionNamed, forwardHeaders } from '../../src/targets/local/proxy.js';
 import { envoyRoute, gatewayApiMatch, gatewayApiRewrite } from '../../src/model/gateway-paths.js';
 
 const route = (pathPrefix: string, rewritePrefix: string | null) => ({ pathPrefix, rewritePrefix });
@@ -159,7 +161,7 @@ function rawExchange(port: number, text: string, opts: { until?: RegExp; thenSen
 describe('server hardening', () => {
   test('every hop cuts off slow headers (10 s) and slow requests (60 s), and counts headers itself', () => {
     const server = createServer();
-    harden(server);
+    hardenHop(server);
     expect(server.headersTimeout).toBe(10_000);
     expect(server.requestTimeout).toBe(60_000);
     // Node drops the headers past maxHeadersCount without a word: the count is read whole and refused past 100.
@@ -175,7 +177,7 @@ describe('server hardening', () => {
 
   test('a hardened server sees every header of a 1,000-header request, so the hop can answer 431 instead of dropping some', async () => {
     const server = createServer((req, res) => res.end(String(req.rawHeaders.length / 2)));
-    harden(server);
+    hardenHop(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const lines = Array.from({ length: 1000 }, (_, i) => `x-f${i}: ${i}`).join('\r\n');
@@ -195,7 +197,7 @@ describe('server hardening', () => {
       let body = '';
       req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => res.end(`got ${body}`));
     });
-    harden(server);
+    hardenHop(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const head = (auth: string) => `POST / HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`;
@@ -215,7 +217,7 @@ describe('server hardening', () => {
 
 describe('TraceBuffer', () => {
   test('keeps the newest records, oldest first, once it wraps', async () => {
-    const { TraceBuffer } = await import('../../src/targets/local/hop-kit.js');
+    const { TraceBuffer } = await import('../../src/targets/local/trace-buffer.js');
     const b = new TraceBuffer(3);
     const rec = (i: number) => ({ requestId: `r${i % 2}`, hop: 'maas-gateway' as const, at: i, ms: 0, method: 'GET', pathIn: `/${i}`, status: 200, answeredBy: 'self' as const, detail: {} });
     for (let i = 0; i < 5; i++) b.add(rec(i));
