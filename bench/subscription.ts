@@ -76,7 +76,7 @@ async function chainFigures(dir: string) {
   const minted = await request(`https://${state.host}/maas-api/v1/api-keys`, { method: 'POST', dispatcher: agent, headers: { authorization: `Bearer ${state.clusterToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', subscription: 'demo-subscription' }) });
   const { key } = (await minted.body.json()) as { key: string };
   await agent.close();
-  const { generateCerts } = await import('../src/targets/local/tls.js');
+  const { generateCerts } = await import('../src/targets/local/certificates.js');
   const relayCerts = await generateCerts(['localhost']);
   const { createSecureContext, rootCertificates } = await import('node:tls');
   // Trust as the gateway does: the system's CAs and the provider's, parsed once.

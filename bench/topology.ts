@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, type DemoConfig } from '../src/core/config.js';
 import { baseSpec, bridgeFor, egressRouteFor, type EgressSpec, type MaasGatewaySpec } from '../src/model/topology.js';
-import { generateCerts } from '../src/targets/local/tls.js';
+import { generateCerts } from '../src/targets/local/certificates.js';
 import { generateSigningKey, mintServiceAccountToken, type SigningKeyFile } from '../src/targets/local/tokens.js';
 import type { HopInit, MemSample } from './hop-host.js';
 

@@ -21,9 +21,8 @@ import { ApiKeyStore } from '../../src/targets/local/api-keys.js';
 import { listen } from '../../src/sim/http-server.js';
 import { createMaasApiKeys, type MaasApiKeysHop } from '../../src/targets/local/maas-api-keys.js';
 import { createPayloadProcessing, type PayloadProcessingHop } from '../../src/targets/local/payload-processor.js';
-import { createProviderPki } from '../../src/targets/local/provider-tls.js';
+import { createProviderPki, generateCerts } from '../../src/targets/local/certificates.js';
 import { createSubscriptionGateway, type SubscriptionGatewayHop, type SubscriptionGatewaySpec } from '../../src/targets/local/subscription-gateway.js';
-import { generateCerts } from '../../src/targets/local/tls.js';
 import { generateSigningKey, mintServiceAccountToken, type SigningKeyFile } from '../../src/targets/local/tokens.js';
 import { startTestDb, type TestDb } from './helpers.js';
 

@@ -12,7 +12,7 @@ import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { startProviderSim } from '../../src/sim/provider-sim.js';
-import { createProviderPki } from '../../src/targets/local/provider-tls.js';
+import { createProviderPki } from '../../src/targets/local/certificates.js';
 import type { RunningSim } from '../../src/sim/sim-program.js';
 import { runCli, tempStateDir } from '../helpers/run-cli.js';
 import { pidAlive, readStateFile } from '../helpers/topology.js';

@@ -13,7 +13,7 @@ import type { RunningSim } from '../../src/sim/sim-program.js';
 import { listen } from '../../src/sim/http-server.js';
 import { createPayloadProcessing, clientIdentityHeaders, type PayloadProcessingHop, type ProcessingRequest, type ProcessingResponse } from '../../src/targets/local/payload-processor.js';
 import { AnthropicStreamTranslator, openaiToAnthropicRequest } from '../../src/targets/local/api-translation.js';
-import { createProviderPki, type ProviderPki } from '../../src/targets/local/provider-tls.js';
+import { createProviderPki, type ProviderPki } from '../../src/targets/local/certificates.js';
 import { defaultPayloadProcessingSpec, type PayloadProcessingSpec } from '../../src/model/subscription.js';
 
 const OPENAI_KEY = 'sk-proj-openai-provider-key-0001';

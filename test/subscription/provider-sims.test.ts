@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProviderSimArgs, startProviderSim } from '../../src/sim/provider-sim.js';
 import { type RunningSim, UsageError } from '../../src/sim/sim-program.js';
 import { parseMessagesRequest } from '../../src/sim/anthropic-sim.js';
-import { createProviderPki, type ProviderPki } from '../../src/targets/local/provider-tls.js';
+import { createProviderPki, type ProviderPki } from '../../src/targets/local/certificates.js';
 import { post, send } from '../sim/http-client.js';
 
 const KEY = 'sk-ant-api03-demo-key-for-the-simulator';

@@ -588,7 +588,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     startEarly(ctx, 'maas-api', () => launchHop(ctx, 'maas-api'));
     if (runsEgress) startEarly(ctx, 'egress-gateway', () => launchHop(ctx, 'egress-gateway'));
     for (const w of workloads) startEarly(ctx, w.component, () => launch(dir, workloadLaunch(ctx, w), launchOpts));
-    const { writeCerts } = await import('./tls.js');
+    const { writeCerts } = await import('./certificates.js');
     await writeCerts({ caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey });
     writeJson(p.config, serializeConfig(cfg));
     yield { kind: 'apply', step: 'platform', object: `Secret/tls (CA ${p.caCert})`, action: 'created' };

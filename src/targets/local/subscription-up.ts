@@ -217,7 +217,7 @@ function launchSimulator(ctx: Ctx, p: EraProvider): Promise<ComponentState> {
 
 /** The CA of each simulated provider (the stand-in for the public CA that signed it), and the user's CAs. */
 async function providerTrust(ctx: Ctx): Promise<void> {
-  const { createProviderPki } = await import('./provider-tls.js');
+  const { createProviderPki } = await import('./certificates.js');
   mkdirSync(paths(ctx.dir).providerTls, { recursive: true, mode: 0o700 });
   const cas: string[] = [];
   for (const p of ctx.providers) {
@@ -385,7 +385,7 @@ export async function* eraFreshUp(cfg: DemoConfig, opts: EraUpOptions, dir: stri
     // What needs nothing else starts at once: PGlite's start-up (initdb the first time) overlaps with the rest.
     const pg = opts.databaseUrl ? undefined : track('postgres', launchPostgres(ctx));
     const pp = track('payload-processing', launchHop(ctx, 'payload-processing'));
-    const { writeCerts } = await import('./tls.js');
+    const { writeCerts } = await import('./certificates.js');
     await Promise.all([writeCerts({ caCert: p.caCert, serverCert: p.serverCert, serverKey: p.serverKey }), providerTrust(ctx)]);
     const sims = providers.filter((x) => x.simulated).map((x) => track(`provider-${x.name}`, launchSimulator(ctx, x)));
     // The gateway needs only its certificate to start; it is programmed once everything answers.
