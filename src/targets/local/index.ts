@@ -120,7 +120,8 @@ export class LocalTarget implements Target {
 
   async env(): Promise<Record<string, string>> {
     const { readState } = await import('./state.js');
-    const { envFacts, health } = await import('./local-target.js');
+    const { envFacts } = await import('./local-target.js');
+    const { health } = await import('./up-lifecycle.js');
     const state = readState(this.#dir);
     if (!state) throw new UserError(`the local topology is not running (no state in ${this.#dir})`, 'start it with `demo up`');
     const h = await health(state);

@@ -8,19 +8,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { existsSync, readdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, fetch as ufetch } from 'undici';
 import type { EventInput } from '../../core/events.js';
 import type { DemoConfig, ProviderConfig } from '../../core/config.js';
 import { serializeConfig } from '../../core/config.js';
-import { InterruptedError, StepFailedError, UserError } from '../../core/errors.js';
+import { StepFailedError, UserError } from '../../core/errors.js';
 import { registerSecretValue } from '../../core/secret.js';
 import { closedPort } from '../../core/ports.js';
 import type { StepContext } from '../../core/step.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { ObjectSet, objectKey } from '../../model/object-source.js';
-import type { ObjectPatch } from '../../model/k8s-object.js';
-import type { WaitSpec } from '../../core/step.js';
 import { renderAll } from '../cluster/render.js';
 import { names } from '../../../steps/scope.js';
 import { stepById } from '../../../steps/index.js';
@@ -37,6 +35,7 @@ import { launchOf, planWorkloads, type Workload } from './workloads.js';
 import { topologyFromObjects } from './objects-topology.js';
 import { localWait, type LocalWorld } from './waits.js';
 import { GENERATIONS } from '../../generations/index.js';
+import { HOPS, adminOf, applyToSet, cleanDir, elapsed, finishUp, proveWaits, topologyState, undoFailedUp, type RunningTopology, upOnState, waitFor, type LocalStep, type UpProgress } from './up-lifecycle.js';
 
 /** Objects to run instead of the rendered steps (`up --from FILE`). */
 export interface ObjectsFrom {
@@ -59,8 +58,6 @@ export interface LocalUpOptions {
   timeoutMs: number;
 }
 
-const HOPS = ['maas-api', 'maas-gateway', 'egress-gateway'] as const;
-
 export function providerComponent(p: ProviderConfig): string {
   return `provider-${p.name}`;
 }
@@ -70,16 +67,10 @@ export function gatewayAgent(caFile: string): Agent {
   return new Agent({ connect: { ca: readFileSync(caFile, 'utf8') }, keepAliveTimeout: 2_000 });
 }
 
-interface Ctx {
-  dir: string;
+interface Ctx extends RunningTopology {
   cfg: DemoConfig;
   opts: LocalUpOptions;
-  signal: AbortSignal;
-  adminToken: string;
-  clusterToken: string;
   spec: TopologySpec;
-  components: Record<string, ComponentState>;
-  host: string;
   /**
    * Processes started ahead of their step (they depend on nothing the steps before them make), by
    * name: the step that owns one awaits it here instead of starting it, and says so as before.
@@ -88,8 +79,6 @@ interface Ctx {
   /** The objects applied so far, and what they ask to run. */
   objects: ObjectSet;
   workloads: Workload[];
-  /** How each workload was started (repair starts it again the same way). */
-  launches: Record<string, LaunchSpec>;
   agent?: Agent;
   /** The install's fingerprint key, given to the provider simulators. */
   fingerprintKey: string;
@@ -117,37 +106,7 @@ async function stopUncollected(ctx: Ctx): Promise<void> {
   await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? stopAndWait(r.value.pid) : undefined)));
 }
 
-const elapsed = (start: number) => Math.round(performance.now() - start);
-
-/** Polls `probe` until it returns true (met) or a string (the latest reason), within the timeout. */
-export async function* waitFor(step: string, condition: string, timeoutMs: number, signal: AbortSignal, probe: () => Promise<true | string>): AsyncGenerator<EventInput> {
-  const start = performance.now();
-  let reason = 'starting';
-  yield { kind: 'wait', step, condition, state: 'pending', elapsedMs: 0 };
-  while (performance.now() - start < timeoutMs) {
-    if (signal.aborted) throw new InterruptedError();
-    let r: true | string;
-    try {
-      r = await probe();
-    } catch (err) {
-      r = (err as Error).message;
-    }
-    if (r === true) {
-      yield { kind: 'wait', step, condition, state: 'met', elapsedMs: elapsed(start) };
-      return;
-    }
-    reason = r;
-    await new Promise((res) => setTimeout(res, 25));
-  }
-  yield { kind: 'wait', step, condition, state: 'timeout', reason, elapsedMs: elapsed(start) };
-  throw new StepFailedError(`step ${step}: ${condition} not met within ${timeoutMs} ms (${reason})`, 'see the hop logs under logs/ in the state dir, then run `demo up` again');
-}
-
-function admin(ctx: Ctx, name: string): AdminClient {
-  const c = ctx.components[name];
-  if (!c?.adminPort) throw new Error(`${name} is not running`);
-  return new AdminClient(c.adminPort, ctx.adminToken);
-}
+const admin = (ctx: Ctx, name: string): AdminClient => adminOf(ctx.components, ctx.adminToken, name);
 
 async function* program(ctx: Ctx, step: string, name: 'maas-gateway' | 'egress-gateway' | 'maas-api', objects: string[]): AsyncGenerator<EventInput> {
   const spec = name === 'maas-gateway' ? ctx.spec.maasGateway : name === 'egress-gateway' ? ctx.spec.egress : ctx.spec.maasApi;
@@ -258,17 +217,6 @@ async function* reconcile(ctx: Ctx, step: string): AsyncGenerator<EventInput> {
   }
 }
 
-/** One step of a local run: its objects and what to wait for (the step's own waits, or each object's). */
-export interface LocalStep {
-  id: string;
-  title: string;
-  explain?: string;
-  objects: K8sObject[];
-  patches: ObjectPatch[];
-  notes: string[];
-  waits: WaitSpec[];
-}
-
 const STEP_LABEL = 'maas-egress-demo/step';
 
 /**
@@ -307,10 +255,7 @@ export function localPlan(cfg: DemoConfig, opts: Pick<LocalUpOptions, 'vllm' | '
 /** Applies one step's objects: the set takes them, their processes start, the hops are reprogrammed, the step's conditions are waited for. */
 async function* applyStep(ctx: Ctx, r: LocalStep): AsyncGenerator<EventInput> {
   const step = r.id;
-  for (const o of r.objects) {
-    const before = ctx.objects.apply(o);
-    yield { kind: 'apply', step, object: objectKey(o), action: before === undefined ? 'created' : isDeepStrictEqual(before, o) ? 'unchanged' : 'configured' };
-  }
+  yield* applyToSet(ctx.objects, step, r.objects);
   for (const p of r.patches) yield { kind: 'apply', step, object: `${p.target.kind}/${p.target.namespace}/${p.target.name} (patch: ${p.container ? `image ${p.container.image}` : 'annotations'})`, action: 'configured' };
   const keys = new Set(r.objects.map(objectKey));
   // The egress Gateway's Envoy, as the wg controller would start it for the Gateway.
@@ -320,29 +265,11 @@ async function* applyStep(ctx: Ctx, r: LocalStep): AsyncGenerator<EventInput> {
   for (const w of ctx.workloads.filter((x) => keys.has(x.object) && !ctx.components[x.component])) yield* startWorkload(ctx, step, w);
   yield* reconcile(ctx, step);
   const lw = world(ctx);
-  for (const spec of r.waits) {
-    const w = localWait(spec, lw);
-    yield* waitFor(step, w.condition, ctx.opts.timeoutMs, ctx.signal, w.probe);
-  }
+  yield* proveWaits(step, r.waits, (spec) => localWait(spec, lw), ctx.opts.timeoutMs, ctx.signal);
 }
 
 function freshState(ctx: Ctx, steps: string[]): LocalState {
-  const p = paths(ctx.dir);
-  return {
-    format: 1,
-    startedAt: new Date().toISOString(),
-    host: ctx.host,
-    caFile: p.caCert,
-    clusterToken: ctx.clusterToken,
-    adminToken: ctx.adminToken,
-    components: ctx.components,
-    steps,
-    faults: ctx.opts.faults,
-    vllm: { enabled: ctx.opts.vllm, remote: Boolean(ctx.opts.vllmUrl), ...(ctx.opts.vllmUrl ? { url: ctx.opts.vllmUrl } : {}) },
-    strictBudget: ctx.opts.strictBudget,
-    ...(ctx.opts.hardened ? { hardened: true } : {}),
-    launches: ctx.launches,
-  };
+  return topologyState(ctx, steps, new Date().toISOString(), { strictBudget: ctx.opts.strictBudget, ...(ctx.opts.hardened ? { hardened: true } : {}) });
 }
 
 /** What `env` and the summary print. */
@@ -357,53 +284,20 @@ export function envFacts(state: LocalState, cfg: DemoConfig): Record<string, str
   };
 }
 
-export interface Health {
-  alive: string[];
-  dead: string[];
-}
-
-export async function health(state: LocalState): Promise<Health> {
-  const alive: string[] = [];
-  const dead: string[] = [];
-  for (const [name, c] of Object.entries(state.components)) {
-    if (pidAlive(c.pid) && (await portOpen(c.port))) alive.push(name);
-    else dead.push(name);
-  }
-  return { alive, dead };
-}
-
 export async function* localUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, signal: AbortSignal): AsyncGenerator<EventInput> {
   for (const f of opts.faults) {
     const name = f.split(':')[0] ?? '';
     if (!findFault(name)) throw new UserError(`unknown fault "${f}"${didYouMean(name, FAULTS.map((x) => x.name))}`, `faults: ${FAULTS.map((x) => x.name).join(', ')} (README.md#faults)`);
   }
-  const release = acquireLock(dir, 'demo up');
-  try {
-    const existing = readState(dir);
-    if (existing) {
-      // This process did not create these tokens: register them so the summary masks them too.
-      registerSecretValue(existing.clusterToken);
-      registerSecretValue(existing.adminToken);
-      const h = await health(existing);
-      if (h.dead.length === 0) {
-        const changed = yield* reprogramUp(existing, cfg, opts, dir, signal);
-        if (!changed) yield { kind: 'log', level: 'info', message: `already up: the local topology is running (MaaS gateway https://${existing.host}) with these objects, faults and configuration; nothing changed` };
-        yield summaryEvent(readState(dir) ?? existing, cfg, changed ? 'reprogrammed' : 'already up');
-        return;
-      }
-      if (h.alive.length > 0) {
-        yield* repair(existing, h, dir, signal, opts.timeoutMs);
-        yield summaryEvent(readState(dir) ?? existing, cfg, 'repaired');
-        return;
-      }
-      yield { kind: 'log', level: 'warn', message: `found a stale state in ${dir} (no process of it is running): cleaning it up and starting afresh` };
-      // Keep the lock we hold: removing it here let a concurrent `up` start a second topology.
-      cleanDir(dir, { keepLock: true });
-    }
-    yield* freshUp(cfg, opts, dir, signal);
-  } finally {
-    release();
-  }
+  yield* upOnState({
+    dir,
+    signal,
+    reprogram: (existing) => reprogramUp(existing, cfg, opts, dir, signal),
+    fresh: () => freshUp(cfg, opts, dir, signal),
+    summary: (state, title) => summaryEvent(state, cfg, title),
+    running: (existing) => `MaaS gateway https://${existing.host}`,
+    repairTimeoutMs: opts.timeoutMs,
+  });
 }
 
 /** Plants the asked-for faults over the healthy topology, as a person would break a working install. */
@@ -572,10 +466,9 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     fingerprintKey,
   };
   const runsEgress = plan.some((r) => r.objects.some((o) => o.kind === 'Gateway' && (o.spec as { gatewayClassName?: string } | undefined)?.gatewayClassName === cfg.egress.className));
-  let completed: string[] = [];
-  let current: { id: string; start: number } | undefined;
+  const progress: UpProgress = { completed: [] };
   try {
-    current = { id: 'platform', start: performance.now() };
+    progress.current = { id: 'platform', start: performance.now() };
     yield { kind: 'step-start', step: 'platform', title: 'MaaS platform: gateway (TLS, policies) and maas-api', explain: 'On a cluster, MaaS is already installed: its gateway terminates TLS and enforces Kuadrant policies, and maas-api mints tokens and lists models. Locally we start both, with a CA made for this install.' };
     const t0 = performance.now();
     // What needs neither the CA nor another hop starts now, so that the Node start-ups of these
@@ -599,7 +492,7 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
     ctx.spec.maasGateway.hostnames = [ctx.host, `localhost:${ctx.components['maas-gateway']!.port}`];
     ctx.spec.maasApi.onprem = [];
     yield* program(ctx, 'platform', 'maas-gateway', []);
-    writeJson(p.state, freshState(ctx, completed));
+    writeJson(p.state, freshState(ctx, progress.completed));
     const agent = gatewayAgent(p.caCert);
     ctx.agent = agent;
     yield* waitFor('platform', 'MaaS gateway serves TLS with the install CA and enforces the maas-api policy', opts.timeoutMs, signal, async () => {
@@ -607,98 +500,25 @@ async function* freshUp(cfg: DemoConfig, opts: LocalUpOptions, dir: string, sign
       await res.arrayBuffer();
       return res.status === 401 && res.headers.get('www-authenticate') ? true : `HTTP ${res.status}`;
     });
-    yield { kind: 'step-end', step: 'platform', ok: true, ms: elapsed(t0) };
-    completed.push('platform');
-
-    for (const r of plan) {
-      const ts = performance.now();
-      current = { id: r.id, start: ts };
-      yield { kind: 'step-start', step: r.id, title: r.title, ...(r.explain ? { explain: r.explain } : {}) };
-      for (const n of r.notes) yield { kind: 'log', level: 'info', message: `step ${r.id}: ${n}` };
-      yield* applyStep(ctx, r);
-      completed = [...completed, r.id];
+    yield* finishUp({ progress, signal, startedAt: start, platformStartedAt: t0 }, plan, (r) => applyStep(ctx, r), (completed) => {
       writeJson(p.objects, ctx.objects.all());
       writeJson(p.state, freshState(ctx, completed));
-      yield { kind: 'step-end', step: r.id, ok: true, ms: elapsed(ts) };
-    }
-    yield* plantFaults(ctx);
-    // A Ctrl-C that came before ready still stops everything this run started (the catch below).
-    if (signal.aborted) throw new InterruptedError();
-    const state = freshState(ctx, completed);
-    writeJson(p.state, state);
-    yield { kind: 'log', level: 'info', message: `local topology ready in ${elapsed(start)} ms` };
-    yield summaryEvent(state, cfg, 'ready');
+    }, () => plantFaults(ctx), (completed) => {
+      const state = freshState(ctx, completed);
+      writeJson(p.state, state);
+      return summaryEvent(state, cfg, 'ready');
+    });
     await ctx.agent?.close();
     ctx.agent = undefined;
     // Ready is final: a Ctrl-C from here on stops nothing, and drive() ends the run as finished (exit 0).
     if (signal.aborted) yield { kind: 'log', level: 'warn', message: 'Ctrl-C after the topology was ready: it stays up and recorded; `demo down` stops it' };
   } catch (err) {
     // Nothing half-started stays behind: stop what this run started and say so.
-    if (current && !completed.includes(current.id)) {
-      yield { kind: 'step-end', step: current.id, ok: false, ms: elapsed(current.start), message: signal.aborted ? 'interrupted' : (err as Error).message };
-    }
-    await stopUncollected(ctx);
-    await stopComponents(ctx.components);
-    cleanDir(dir);
-    const what = completed.length ? `completed ${completed.join(', ')}` : 'nothing completed';
-    if (signal.aborted || err instanceof InterruptedError || (err as Error).name === 'AbortError') {
-      yield { kind: 'log', level: 'warn', message: `interrupted (${what}); every process this run started was stopped; run \`demo up\` to start again` };
-      throw new InterruptedError();
-    }
-    yield { kind: 'log', level: 'error', message: `up failed (${what}); every process this run started was stopped, nothing is left running` };
-    if (err instanceof StepFailedError || err instanceof UserError) throw err;
-    throw new StepFailedError((err as Error).message, 'fix the cause above and run `demo up` again');
+    return yield* undoFailedUp(err, { progress, signal, dir, components: ctx.components, again: 'demo up' }, () => stopUncollected(ctx));
   } finally {
     // Normally empty by now; left over only when the caller stopped reading this generator early.
     await stopUncollected(ctx);
     await ctx.agent?.close();
-  }
-}
-
-/** Restarts the dead hops of a partly running topology, on the ports they had. */
-export async function* repair(state: LocalState, h: Health, dir: string, signal: AbortSignal, timeoutMs: number): AsyncGenerator<EventInput> {
-  const ts = performance.now();
-  yield { kind: 'step-start', step: 'repair', title: `Restart stopped hops: ${h.dead.join(', ')}` };
-  const cfgFile = paths(dir).config;
-  if (!existsSync(cfgFile)) throw new StepFailedError('the state is incomplete (no config.json)', 'run `demo down` then `demo up`');
-  for (const name of h.dead) {
-    let component: ComponentState;
-    if ((HOPS as readonly string[]).includes(name) && !state.launches?.[name]) {
-      component = await launch(dir, { name, script: scriptPath('targets/local/component.js'), args: [name, dir], env: { MAAS_EGRESS_DEMO_ADMIN_TOKEN: state.adminToken } }, { timeoutMs, signal });
-    } else {
-      // A workload starts again exactly as `up` started it, on the port it had.
-      const old = state.components[name]!;
-      const spec = state.launches?.[name];
-      if (!spec) throw new StepFailedError(`no record of how ${name} was started (a state from an older version)`, 'run `demo down` then `demo up`');
-      component = await launch(dir, { ...spec, args: spec.args.map((a, i, all) => (all[i - 1] === '--port' ? String(old.port) : a)) }, { timeoutMs, signal });
-    }
-    state.components[name] = component;
-    yield { kind: 'apply', step: 'repair', object: `process/${name} (pid ${component.pid}, 127.0.0.1:${component.port})`, action: 'started' };
-    if (component.port !== (readState(dir)?.components[name]?.port ?? component.port)) {
-      yield { kind: 'log', level: 'warn', message: `${name} came back on a new port ${component.port}` };
-    }
-  }
-  writeJson(paths(dir).state, state);
-  yield { kind: 'step-end', step: 'repair', ok: true, ms: elapsed(ts) };
-}
-
-export async function stopComponents(components: Record<string, ComponentState>): Promise<void> {
-  await Promise.all(Object.values(components).map((c) => stopAndWait(c.pid)));
-}
-
-/** Removes every file the demo created in the state dir, then the dir itself when empty. */
-export function cleanDir(dir: string, opts: { keepLock?: boolean } = {}): void {
-  const p = paths(dir);
-  // The subscription era's API keys go with it (pgdata); the initdb template cache stays.
-  for (const f of [p.state, p.config, p.objects, p.run, p.spec, p.tls, p.logs, p.pgdata]) rmSync(f, { recursive: true, force: true });
-  if (opts.keepLock) return;
-  try {
-    if (existsSync(dir) && readdirSync(dir).filter((f) => f !== 'up.lock').length === 0) {
-      rmSync(p.lock, { force: true });
-      rmdirSync(dir);
-    }
-  } catch {
-    /* not empty: leave what is not ours */
   }
 }
 

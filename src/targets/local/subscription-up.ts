@@ -14,7 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { fetch as ufetch } from 'undici';
 import type { DemoConfig } from '../../core/config.js';
 import { serializeConfig } from '../../core/config.js';
-import { InterruptedError, StepFailedError, UserError } from '../../core/errors.js';
+import { StepFailedError, UserError } from '../../core/errors.js';
 import type { EventInput } from '../../core/events.js';
 import { registerSecretValue } from '../../core/secret.js';
 import type { WaitSpec } from '../../core/step.js';
@@ -30,7 +30,8 @@ import { SUBSCRIPTION_STEPS } from '../../model/subscription-render.js';
 import { reconcileStatuses } from '../../model/subscription-status.js';
 import { DEFAULT_TENANT } from '../../model/subscription.js';
 import { AdminClient, launch, scriptPath, stopAndWait, writeSpecFile, type LaunchSpec } from './launcher.js';
-import { cleanDir, gatewayAgent, stopComponents, waitFor, type LocalStep, type ObjectsFrom } from './local-target.js';
+import { gatewayAgent, type ObjectsFrom } from './local-target.js';
+import { adminOf, applyToSet, elapsed, finishUp, proveWaits, topologyState, undoFailedUp, type RunningTopology, upOnState, waitFor, type LocalStep, type UpProgress } from './up-lifecycle.js';
 import { ensureDirs, paths, readJson, writeJson, type ComponentState, type LocalState } from './state.js';
 import type { SubscriptionGatewaySpec } from './subscription-gateway.js';
 import { subscriptionWait } from './subscription-waits.js';
@@ -58,16 +59,9 @@ export interface EraUpOptions {
 const ERA_HOPS = ['maas-gateway', 'maas-api', 'payload-processing'] as const;
 type EraHop = (typeof ERA_HOPS)[number];
 
-interface Ctx {
-  dir: string;
+interface Ctx extends RunningTopology {
   cfg: DemoConfig;
   opts: EraUpOptions;
-  signal: AbortSignal;
-  adminToken: string;
-  clusterToken: string;
-  host: string;
-  components: Record<string, ComponentState>;
-  launches: Record<string, LaunchSpec>;
   objects: ObjectSet;
   providers: EraProvider[];
   dns: Record<string, string>;
@@ -78,7 +72,6 @@ interface Ctx {
   agent?: ReturnType<typeof gatewayAgent>;
 }
 
-const elapsed = (start: number) => Math.round(performance.now() - start);
 
 /** The era's steps of a run: the demo's own, or a file's objects grouped by the step label the demo puts on them. */
 export function eraLocalPlan(cfg: DemoConfig, opts: Pick<EraUpOptions, 'vllm' | 'vllmUrl' | 'from' | 'providers'>): LocalStep[] {
@@ -117,11 +110,7 @@ export function objectsAreEra(objects: readonly K8sObject[]): boolean {
   return objects.some(isEraObject) && !objects.some((o) => o.kind === 'XBackendDestination' || (o.kind === 'AuthPolicy' && o.apiVersion.startsWith('kuadrant.io/')));
 }
 
-function admin(ctx: Ctx, name: string): AdminClient {
-  const c = ctx.components[name];
-  if (!c?.adminPort) throw new Error(`${name} is not running`);
-  return new AdminClient(c.adminPort, ctx.adminToken);
-}
+const admin = (ctx: Ctx, name: string): AdminClient => adminOf(ctx.components, ctx.adminToken, name);
 
 /** The objects with the statuses the era's controllers would give them here. */
 function withStatus(ctx: Ctx): K8sObject[] {
@@ -242,41 +231,23 @@ async function providerTrust(ctx: Ctx): Promise<void> {
 }
 
 async function* applyStep(ctx: Ctx, r: LocalStep): AsyncGenerator<EventInput> {
-  for (const o of r.objects) {
-    const before = ctx.objects.apply(o);
-    yield { kind: 'apply', step: r.id, object: objectKey(o), action: before === undefined ? 'created' : isDeepStrictEqual(before, o) ? 'unchanged' : 'configured' };
-  }
+  yield* applyToSet(ctx.objects, r.id, r.objects);
   yield* programHops(ctx, r.id);
   if (ctx.opts.wait === false) return;
-  yield* proveWaits(ctx, r.id, r.waits);
+  yield* eraWaits(ctx, r.id, r.waits);
 }
 
-async function* proveWaits(ctx: Ctx, step: string, waits: WaitSpec[]): AsyncGenerator<EventInput> {
+function eraWaits(ctx: Ctx, step: string, waits: WaitSpec[]): AsyncGenerator<EventInput> {
   const world = { cfg: ctx.cfg, objects: new ObjectSet(withStatus(ctx)), host: ctx.host, agent: ctx.agent!, clusterToken: ctx.clusterToken, components: ctx.components, config: async (hop: string) => (await admin(ctx, hop).call<{ spec: Record<string, unknown> }>('GET', '/config').catch(() => undefined))?.spec };
-  for (const spec of waits) {
-    const w = subscriptionWait(spec, world);
-    yield* waitFor(step, w.condition, ctx.opts.timeoutMs, ctx.signal, w.probe);
-  }
+  return proveWaits(step, waits, (spec) => subscriptionWait(spec, world), ctx.opts.timeoutMs, ctx.signal);
 }
 
 function eraState(ctx: Ctx, steps: string[]): LocalState {
-  const p = paths(ctx.dir);
-  return {
-    format: 1,
-    startedAt: ctx.startedAt,
-    host: ctx.host,
-    caFile: p.caCert,
-    clusterToken: ctx.clusterToken,
-    adminToken: ctx.adminToken,
-    components: ctx.components,
-    steps,
-    faults: ctx.opts.faults,
-    vllm: { enabled: ctx.opts.vllm, remote: Boolean(ctx.opts.vllmUrl), ...(ctx.opts.vllmUrl ? { url: ctx.opts.vllmUrl } : {}) },
+  return topologyState(ctx, steps, ctx.startedAt, {
     strictBudget: false,
-    launches: ctx.launches,
     generation: 'subscription',
     era: { ...(ctx.opts.databaseUrl ? { databaseUrl: ctx.opts.databaseUrl } : {}), providers: ctx.providers },
-  };
+  });
 }
 
 /** What `env` prints for the era (the database URL with its password masked). */
@@ -375,10 +346,9 @@ export async function* eraFreshUp(cfg: DemoConfig, opts: EraUpOptions, dir: stri
     started.push(pr);
     return pr.then((c) => (ctx.components[name] = c));
   };
-  let completed: string[] = [];
-  let current: { id: string; start: number } | undefined;
+  const progress: UpProgress = { completed: [] };
   try {
-    current = { id: 'platform', start: performance.now() };
+    progress.current = { id: 'platform', start: performance.now() };
     yield { kind: 'step-start', step: 'platform', title: ERA_PLATFORM_STEP.title, explain: 'On a cluster, MaaS is installed with PostgreSQL for API keys, maas-api, maas-controller and payload processing in the gateway. Locally we start each, plus a simulator with a CA of its own for every public provider endpoint.' };
     const t0 = performance.now();
     writeJson(p.signingKey, await generateSigningKey());
@@ -417,48 +387,26 @@ export async function* eraFreshUp(cfg: DemoConfig, opts: EraUpOptions, dir: stri
     ctx.host = `127.0.0.1:${ctx.components['maas-gateway']!.port}`;
     yield { kind: 'apply', step: 'platform', object: `process/maas-gateway (subscription era, pid ${ctx.components['maas-gateway']!.pid}, 127.0.0.1:${ctx.components['maas-gateway']!.port})`, action: 'started' };
     yield* programHops(ctx, 'platform');
-    writeJson(p.state, eraState(ctx, completed));
+    writeJson(p.state, eraState(ctx, progress.completed));
     ctx.agent = gatewayAgent(p.caCert);
     yield* waitFor('platform', 'maas-api answers GET /maas-api/v1/api-keys/config through the gateway (its database is migrated)', opts.timeoutMs, signal, async () => {
       const res = await ufetch(`https://${ctx.host}/maas-api/v1/api-keys/config`, { dispatcher: ctx.agent, headers: { authorization: `Bearer ${clusterToken}` }, signal: AbortSignal.timeout(3_000) });
       await res.arrayBuffer();
       return res.status === 200 ? true : `HTTP ${res.status}`;
     });
-    yield { kind: 'step-end', step: 'platform', ok: true, ms: elapsed(t0) };
-    completed.push('platform');
-
-    for (const r of plan) {
-      const ts = performance.now();
-      current = { id: r.id, start: ts };
-      yield { kind: 'step-start', step: r.id, title: r.title, ...(r.explain ? { explain: r.explain } : {}) };
-      yield* applyStep(ctx, r);
-      completed = [...completed, r.id];
+    yield* finishUp({ progress, signal, startedAt: start, platformStartedAt: t0 }, plan, (r) => applyStep(ctx, r), (completed) => {
       writeJson(p.objects, ctx.objects.all());
       writeJson(p.state, eraState(ctx, completed));
-      yield { kind: 'step-end', step: r.id, ok: true, ms: elapsed(ts) };
-    }
-    yield* plantFaults(ctx);
-    if (signal.aborted) throw new InterruptedError();
-    const state = eraState(ctx, completed);
-    writeJson(p.state, state);
-    yield { kind: 'log', level: 'info', message: `local topology ready in ${elapsed(start)} ms` };
-    yield summary(state, 'ready');
+    }, () => plantFaults(ctx), (completed) => {
+      const state = eraState(ctx, completed);
+      writeJson(p.state, state);
+      return summary(state, 'ready');
+    });
   } catch (err) {
-    if (current && !completed.includes(current.id)) {
-      yield { kind: 'step-end', step: current.id, ok: false, ms: elapsed(current.start), message: signal.aborted ? 'interrupted' : (err as Error).message };
-    }
-    const settled = await Promise.allSettled(started);
-    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? stopAndWait(s.value.pid) : undefined)));
-    await stopComponents(ctx.components);
-    cleanDir(dir);
-    const what = completed.length ? `completed ${completed.join(', ')}` : 'nothing completed';
-    if (signal.aborted || err instanceof InterruptedError || (err as Error).name === 'AbortError') {
-      yield { kind: 'log', level: 'warn', message: `interrupted (${what}); every process this run started was stopped; run \`demo up\` to start again` };
-      throw new InterruptedError();
-    }
-    yield { kind: 'log', level: 'error', message: `up failed (${what}); every process this run started was stopped, nothing is left running` };
-    if (err instanceof StepFailedError || err instanceof UserError) throw err;
-    throw new StepFailedError((err as Error).message, 'fix the cause above and run `demo up --maas subscription` again');
+    return yield* undoFailedUp(err, { progress, signal, dir, components: ctx.components, again: 'demo up --maas subscription' }, async () => {
+      const settled = await Promise.allSettled(started);
+      await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? stopAndWait(s.value.pid) : undefined)));
+    });
   } finally {
     await ctx.agent?.close();
   }
@@ -525,7 +473,7 @@ export async function* eraReprogram(state: LocalState, cfg: DemoConfig, opts: Er
     yield* programHops(ctx, 'reprogram');
     for (const f of opts.faults) yield { kind: 'log', level: 'warn', message: `planted fault ${f}: ${findEraFault(f.split(':')[0]!)!.description}` };
     if (opts.wait !== false && !opts.faults.length) {
-      yield* proveWaits(ctx, 'reprogram', waitsForEraObjects([...created, ...configured], { namespace: cfg.maas.gatewayNamespace, name: cfg.maas.gatewayName }));
+      yield* eraWaits(ctx, 'reprogram', waitsForEraObjects([...created, ...configured], { namespace: cfg.maas.gatewayNamespace, name: cfg.maas.gatewayName }));
     }
     writeJson(p.objects, ctx.objects.all());
     writeJson(p.config, serializeConfig(cfg));
@@ -570,34 +518,18 @@ export async function* eraUp(cfg: DemoConfig, opts: EraUpOptions, dir: string, s
     registerDatabasePassword(opts.databaseUrl!);
   }
   checkEraOptions(cfg, opts);
-  const { acquireLock, readState } = await import('./state.js');
-  const { health, repair } = await import('./local-target.js');
-  const release = acquireLock(dir, 'demo up');
-  try {
-    const existing = readState(dir);
-    if (existing) {
-      registerSecretValue(existing.clusterToken);
-      registerSecretValue(existing.adminToken);
+  yield* upOnState({
+    dir,
+    signal,
+    check: (existing) => {
       if ((existing.generation ?? 'tier') !== 'subscription') {
         throw new UserError(`the running topology is the ${GENERATIONS[existing.generation ?? 'tier'].title}; up --maas subscription does not change generations in place`, 'run `demo down` first, then `demo up --maas subscription`');
       }
-      const h = await health(existing);
-      if (h.dead.length === 0) {
-        const changed = yield* eraReprogram(existing, cfg, opts, dir, signal);
-        if (!changed) yield { kind: 'log', level: 'info', message: `already up: the local topology is running (MaaS gateway https://${existing.host}, subscription era) with these objects, faults and configuration; nothing changed` };
-        yield summary(readState(dir) ?? existing, changed ? 'reprogrammed' : 'already up');
-        return;
-      }
-      if (h.alive.length > 0) {
-        yield* repair(existing, h, dir, signal, Math.max(opts.timeoutMs, 60_000));
-        yield summary(readState(dir) ?? existing, 'repaired');
-        return;
-      }
-      yield { kind: 'log', level: 'warn', message: `found a stale state in ${dir} (no process of it is running): cleaning it up and starting afresh` };
-      cleanDir(dir, { keepLock: true });
-    }
-    yield* eraFreshUp(cfg, opts, dir, signal);
-  } finally {
-    release();
-  }
+    },
+    reprogram: (existing) => eraReprogram(existing, cfg, opts, dir, signal),
+    fresh: () => eraFreshUp(cfg, opts, dir, signal),
+    summary,
+    running: (existing) => `MaaS gateway https://${existing.host}, subscription era`,
+    repairTimeoutMs: Math.max(opts.timeoutMs, 60_000),
+  });
 }
