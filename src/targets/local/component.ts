@@ -14,6 +14,7 @@ import { type TraceBuffer } from './trace-buffer.js';
 import { useFingerprintKey } from '../../core/secret.js';
 import type { EgressSpec, MaasApiSpec, MaasGatewaySpec } from '../../model/topology.js';
 import type { SigningKeyFile } from './tokens.js';
+import type { MaasGatewayStart } from './gateway-role.js';
 
 export interface SpecFile<T> {
   generation: number;
@@ -48,16 +49,19 @@ async function start(name: string, dir: string, era: string): Promise<void> {
     useFingerprintKey(undefined);
   }
 
+  // Either era's MaaS gateway: its spec, the install's serving certificate, how it checks tokens.
+  const gatewayStart = <S>(spec: S): MaasGatewayStart<S> => ({
+    spec,
+    tls: { cert: readFileSync(p.serverCert, 'utf8'), key: readFileSync(p.serverKey, 'utf8') },
+    signingKey: signingKey(),
+    clusterTokenSha256: file.clusterTokenSha256 ?? '',
+    log,
+  });
+
   let running: Running;
   if (name === 'maas-gateway' && era === 'subscription') {
     const { createSubscriptionGateway } = await import('./subscription-gateway.js');
-    const hop = createSubscriptionGateway({
-      spec: file.spec as import('./subscription-gateway.js').SubscriptionGatewaySpec,
-      tls: { cert: readFileSync(p.serverCert, 'utf8'), key: readFileSync(p.serverKey, 'utf8') },
-      signingKey: signingKey(),
-      clusterTokenSha256: file.clusterTokenSha256 ?? '',
-      log,
-    });
+    const hop = createSubscriptionGateway(gatewayStart(file.spec as import('./subscription-gateway.js').SubscriptionGatewaySpec));
     running = {
       ...hop,
       setSpec: (s) => hop.setSpec(s as import('./subscription-gateway.js').SubscriptionGatewaySpec),
@@ -69,13 +73,7 @@ async function start(name: string, dir: string, era: string): Promise<void> {
     };
   } else if (name === 'maas-gateway') {
     const { createMaasGateway } = await import('./maas-gateway.js');
-    const hop = createMaasGateway({
-      spec: file.spec as MaasGatewaySpec,
-      tls: { cert: readFileSync(p.serverCert, 'utf8'), key: readFileSync(p.serverKey, 'utf8') },
-      signingKey: signingKey(),
-      clusterTokenSha256: file.clusterTokenSha256 ?? '',
-      log,
-    });
+    const hop = createMaasGateway(gatewayStart(file.spec as MaasGatewaySpec));
     running = {
       ...hop,
       setSpec: (s) => hop.setSpec(s as MaasGatewaySpec),

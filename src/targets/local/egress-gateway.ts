@@ -8,7 +8,7 @@ import { SIM_HEADERS } from '../../sim/headers.js';
 import { mask } from '../../core/secret.js';
 import type { EgressSpec } from '../../model/topology.js';
 import { answering, firstHeader } from '../../sim/http-server.js';
-import { ENVOY_BODIES, envoyInternalError, sendEnvoy, sendTooManyHeaders, tooManyHeaders } from './envoy-replies.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy, sendTooManyHeaders, tooManyHeaders, upstreamFailureReply, type UpstreamFailure, relayedReplyHeaders } from './envoy-replies.js';
 import { hopHandle } from './hop-handle.js';
 import { bodyIdleTimeoutMs, expectsContinue, hardenHop, requestIdOf } from './request-hardening.js';
 import { TraceBuffer } from './trace-buffer.js';
@@ -124,7 +124,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
         timeoutMs: route.timeoutMs ?? ROUTE_TIMEOUT_MS,
         bodyLimit: BODY_LIMIT,
         bodyIdleMs,
-        override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)) }),
+        override: (up) => relayedReplyHeaders(SERVER, up.ms),
       });
       const h = (n: string) => firstHeader(result.headers[n]);
       const detail: Record<string, string> = { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})` };
@@ -134,7 +134,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
       }
       record({ status: result.status, answeredBy: 'upstream', pathOut, detail });
     } catch (err) {
-      const failure = (err as { failure?: 'UF' | 'UH' | 'UT' | 'UC' }).failure;
+      const failure = (err as { failure?: UpstreamFailure }).failure;
       if ((err as { tooLarge?: boolean }).tooLarge) {
         sendEnvoy(res, 413, 'Payload Too Large', SERVER);
         return record({ status: 413, answeredBy: 'self', pathOut, detail: { route: route.name } });
@@ -143,8 +143,7 @@ export function createEgressGateway(initial: EgressSpec, log: (line: string) => 
         sendEnvoy(res, 408, 'stream timeout', SERVER, { connection: 'close' });
         return record({ status: 408, answeredBy: 'self', pathOut, detail: { route: route.name, flags: 'SI', reason: `no request body byte for ${bodyIdleMs} ms` } });
       }
-      const status = failure === 'UT' ? 504 : 503;
-      const body = failure === 'UT' ? ENVOY_BODIES.ut : failure === 'UH' ? ENVOY_BODIES.uh : failure === 'UF' ? ENVOY_BODIES.uf : ENVOY_BODIES.uc;
+      const { status, body } = upstreamFailureReply(failure);
       sendEnvoy(res, status, body, SERVER);
       record({ status, answeredBy: 'self', pathOut, detail: { route: route.name, backend: `${backend.name} (${backend.hostname}:${port})`, flags: failure ?? 'UC' } });
     }

@@ -26,6 +26,23 @@ export const ENVOY_BODIES = {
   ut: 'upstream request timeout',
 } as const;
 
+/**
+ * The headers Envoy puts on a relayed reply: its own `server` name and how long the upstream took
+ * (`x-envoy-upstream-service-time`, whole milliseconds), plus any the hop adds (the request id).
+ */
+export function relayedReplyHeaders(server: string, upstreamMs: number, extra: Record<string, string> = {}): Record<string, string> {
+  return { server, 'x-envoy-upstream-service-time': String(Math.round(upstreamMs)), ...extra };
+}
+
+/** Envoy's access-log flag for a failed upstream: UF connect failure, UH no healthy upstream, UT timeout, UC reset. */
+export type UpstreamFailure = 'UF' | 'UH' | 'UT' | 'UC';
+
+/** Envoy's local reply to an upstream failure: 504 for a timeout, 503 otherwise, with Envoy's body for the flag. */
+export function upstreamFailureReply(flag: UpstreamFailure | undefined): { status: number; body: string } {
+  if (flag === 'UT') return { status: 504, body: ENVOY_BODIES.ut };
+  return { status: 503, body: flag === 'UH' ? ENVOY_BODIES.uh : flag === 'UF' ? ENVOY_BODIES.uf : ENVOY_BODIES.uc };
+}
+
 /** Envoy's reply when a filter fails inside it: 500 with an empty body. */
 export const envoyInternalError = (server: string) => (res: ServerResponse) => sendEnvoy(res, 500, '', server);
 

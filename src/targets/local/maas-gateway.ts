@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from '../../model/topology.js';
 import { answering, firstHeader, keysEqual, readLimited, safeText } from '../../sim/http-server.js';
-import { ENVOY_BODIES, envoyInternalError, sendEnvoy, tooManyHeaders } from './envoy-replies.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy, tooManyHeaders, upstreamFailureReply, type UpstreamFailure, relayedReplyHeaders } from './envoy-replies.js';
 import { hopHandle } from './hop-handle.js';
 import { bodyIdleTimeoutMs, expectsContinue, hardenHop, HOP_INTERNAL_HEADERS, requestIdOf, unsafePathReason } from './request-hardening.js';
 import { TraceBuffer } from './trace-buffer.js';
@@ -21,19 +21,10 @@ import { PoolCache, forwardHeaders, relay } from './proxy.js';
 import { TokenLimiter, UsageScanner } from './rate-limit.js';
 import { enforceStreamUsage, usageStripper } from './stream-usage.js';
 import { countTokens, textOfContent } from '../../sim/completions.js';
-import { reviewToken, type SigningKeyFile } from './tokens.js';
+import { reviewToken } from './tokens.js';
+import { MAAS_GATEWAY_BODY_LIMIT as BODY_LIMIT, MAAS_GATEWAY_SERVER as SERVER, MAAS_GATEWAY_UPSTREAM_TIMEOUT_MS as UPSTREAM_TIMEOUT_MS, type MaasGatewayStart } from './gateway-role.js';
 
-const SERVER = 'istio-envoy';
-export const BODY_LIMIT = 1024 * 1024;
-const UPSTREAM_TIMEOUT_MS = 60_000;
-
-export interface MaasGatewayOptions {
-  spec: MaasGatewaySpec;
-  tls: { cert: string; key: string };
-  signingKey: SigningKeyFile;
-  /** SHA-256 of the cluster-user token (the stand-in for an OpenShift user token). */
-  clusterTokenSha256: string;
-  log?: (line: string) => void;
+export interface MaasGatewayOptions extends MaasGatewayStart<MaasGatewaySpec> {
   now?: () => number;
 }
 
@@ -361,7 +352,7 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         bodyLimit: BODY_LIMIT,
         bodyIdleMs,
         ...(body ? { body } : {}),
-        override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)), 'x-request-id': requestId }),
+        override: (up) => relayedReplyHeaders(SERVER, up.ms, { 'x-request-id': requestId }),
         ...(usage ? { onChunk: (chunk: Buffer) => usage.push(chunk) } : {}),
         ...(strip ? { transform: usageStripper() } : {}),
       });
@@ -388,10 +379,9 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         return reply(413, 'Payload Too Large');
       }
       if ((err as { bodyIdle?: boolean }).bodyIdle) return bodyStalled();
-      const failure = (err as { failure?: string }).failure ?? 'UC';
+      const failure = (err as { failure?: UpstreamFailure }).failure ?? 'UC';
       detail.flags = failure;
-      const status = failure === 'UT' ? 504 : 503;
-      const text = failure === 'UT' ? ENVOY_BODIES.ut : failure === 'UH' ? ENVOY_BODIES.uh : failure === 'UF' ? ENVOY_BODIES.uf : ENVOY_BODIES.uc;
+      const { status, body: text } = upstreamFailureReply(failure);
       sendEnvoy(res, status, text, SERVER, { 'x-request-id': requestId });
       record({ status, answeredBy: 'self', pathOut });
     }

@@ -28,6 +28,7 @@ import { answering, jsonInternalError, readLimited, sendJson } from '../../sim/h
 import { hopHandle } from './hop-handle.js';
 import { hardenHop } from './request-hardening.js';
 import { TraceBuffer } from './trace-buffer.js';
+import { forceStreamUsage } from './stream-usage.js';
 import {
   AnthropicStreamTranslator,
   TranslationError,
@@ -241,12 +242,12 @@ export class PayloadProcessor {
           if (!outBody || outBody.stream !== true) break;
           const fmt = s.resolved?.inputFormat ?? '';
           if (fmt !== '' && fmt !== 'openai') break;
-          const opts = (outBody.stream_options && typeof outBody.stream_options === 'object' ? outBody.stream_options : {}) as Record<string, unknown>;
-          if (opts.include_usage === true) {
+          const enforced = forceStreamUsage(outBody);
+          if (enforced.outcome === 'asked') {
             detail.usage = 'client asked for usage';
             break;
           }
-          outBody = { ...outBody, stream_options: { ...opts, include_usage: true } };
+          outBody = enforced.request;
           bodyChanged = true;
           detail.usage = 'include_usage forced';
           break;

@@ -6,10 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { limitStream } from '../../sim/http-server.js';
+import type { UpstreamFailure } from './envoy-replies.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'expect', 'host', 'http2-settings']);
 
-export type UpstreamFailure = 'UF' | 'UH' | 'UT' | 'UC';
 
 /**
  * Connections per upstream: Envoy's circuit-breaker defaults (max_connections, max_pending_requests
@@ -81,12 +81,14 @@ export function responseHeaders(headers: Record<string, string | string[] | unde
   return out;
 }
 
+/** The access-log flag of an upstream failure, from the error's code or its cause's (undici wraps socket errors). */
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
-  const code = (err as { code?: string }).code ?? '';
-  const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || cause === 'ENOTFOUND') return 'UH';
-  if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH' || cause === 'ECONNREFUSED') return 'UF';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'UT';
+  const e = err as { code?: string; cause?: { code?: string } };
+  const codes = [e.cause?.code, e.code];
+  const any = (...names: string[]) => codes.some((c) => c !== undefined && names.includes(c));
+  if (any('ENOTFOUND', 'EAI_AGAIN')) return 'UH';
+  if (any('ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH')) return 'UF';
+  if (any('UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT')) return 'UT';
   return 'UC';
 }
 

@@ -19,9 +19,21 @@ export interface EnforcedBody {
 }
 
 /**
- * Adds `stream_options.include_usage: true` to a streamed request body (`"stream": true`), keeping
- * every other field and stream option. Anything else (no stream, usage already asked for, not a JSON
- * object) goes through unchanged.
+ * What the enforcer does to an OpenAI request object: a streamed one (`"stream": true`) that did not ask
+ * for usage gets `stream_options.include_usage: true`, every other field and stream option kept
+ * (`forced`); one that asked already (`asked`) or does not stream (`not-streamed`) is left as it is.
+ */
+export function forceStreamUsage(request: Record<string, unknown>): { request: Record<string, unknown>; outcome: 'not-streamed' | 'asked' | 'forced' } {
+  if (request.stream !== true) return { request, outcome: 'not-streamed' };
+  const options = request.stream_options;
+  const opts = options && typeof options === 'object' && !Array.isArray(options) ? (options as Record<string, unknown>) : {};
+  if (opts.include_usage === true) return { request, outcome: 'asked' };
+  return { request: { ...request, stream_options: { ...opts, include_usage: true } }, outcome: 'forced' };
+}
+
+/**
+ * {@link forceStreamUsage} on a request body. Anything that is not a JSON object, or that the enforcer
+ * leaves alone, goes through unchanged.
  */
 export function enforceStreamUsage(body: Buffer): EnforcedBody {
   let json: unknown;
@@ -31,13 +43,9 @@ export function enforceStreamUsage(body: Buffer): EnforcedBody {
     return { body, injected: false };
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) return { body, injected: false };
-  const request = json as Record<string, unknown>;
-  if (request.stream !== true) return { body, injected: false };
-  const options = request.stream_options;
-  const opts = options && typeof options === 'object' && !Array.isArray(options) ? (options as Record<string, unknown>) : {};
-  if (opts.include_usage === true) return { body, injected: false };
-  request.stream_options = { ...opts, include_usage: true };
-  return { body: Buffer.from(JSON.stringify(request)), injected: true };
+  const enforced = forceStreamUsage(json as Record<string, unknown>);
+  if (enforced.outcome !== 'forced') return { body, injected: false };
+  return { body: Buffer.from(JSON.stringify(enforced.request)), injected: true };
 }
 
 /**

@@ -32,18 +32,16 @@ import type { K8sObject } from '../../model/k8s-object.js';
 import { gatewayApiMatch, gatewayApiRewrite } from '../../model/gateway-paths.js';
 import { readSubscriptionGateway, type ModelLimit, type ModelRoute } from '../../model/subscription-gateway.js';
 import { answering, firstHeader, keysEqual, readLimited } from '../../sim/http-server.js';
-import { ENVOY_BODIES, envoyInternalError, sendEnvoy } from './envoy-replies.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy, upstreamFailureReply, type UpstreamFailure, relayedReplyHeaders } from './envoy-replies.js';
 import { hopHandle } from './hop-handle.js';
 import { bodyIdleTimeoutMs, hardenHop, HOP_INTERNAL_HEADERS, unsafePathReason } from './request-hardening.js';
 import { TraceBuffer } from './trace-buffer.js';
-import { PoolCache, forwardHeaders, relay, responseHeaders } from './proxy.js';
+import { PoolCache, classifyUpstreamError, forwardHeaders, relay, responseHeaders } from './proxy.js';
 import { TokenLimiter, usageTokens } from './rate-limit.js';
-import { reviewToken, type SigningKeyFile } from './tokens.js';
+import { reviewToken } from './tokens.js';
+import { MAAS_GATEWAY_BODY_LIMIT as BODY_LIMIT, MAAS_GATEWAY_SERVER as SERVER, MAAS_GATEWAY_UPSTREAM_TIMEOUT_MS as UPSTREAM_TIMEOUT_MS, type MaasGatewayStart } from './gateway-role.js';
 import { clientIdentityHeaders, type ProcessingRequest, type ProcessingResponse, type Stage } from './payload-processor.js';
 
-const SERVER = 'istio-envoy';
-const BODY_LIMIT = 1024 * 1024;
-const UPSTREAM_TIMEOUT_MS = 60_000;
 const USAGE_SCAN_LIMIT = 2 * 1024 * 1024;
 
 /** What the gateway is programmed with (its admin listener's PUT /config). */
@@ -67,13 +65,7 @@ export interface SubscriptionGatewaySpec {
   trustedCas: string[];
 }
 
-export interface SubscriptionGatewayOptions {
-  spec: SubscriptionGatewaySpec;
-  tls: { cert: string; key: string };
-  signingKey: SigningKeyFile;
-  clusterTokenSha256: string;
-  log?: (line: string) => void;
-}
+export type SubscriptionGatewayOptions = MaasGatewayStart<SubscriptionGatewaySpec>;
 
 /** maas-api's HTTPRoute (rules 0–3): ext_proc is disabled on them, /maas-api is rewritten to /. */
 const MAAS_API_ROUTES: { prefix: string; rewrite: string | null }[] = [
@@ -164,14 +156,12 @@ function tlsFailureBody(code: string): string {
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|EPROTO|ERR_SSL|WRONG_VERSION/;
 
 /** How an upstream call failed, as Envoy's response flags and local replies put it. */
-function upstreamFailure(err: unknown): { flag: 'UF' | 'UH' | 'UT' | 'UC'; status: number; body: string; tls?: string } {
+function upstreamFailure(err: unknown): { flag: UpstreamFailure; status: number; body: string; tls?: string } {
   const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
   const code = e.cause?.code ?? e.code ?? '';
   if (TLS_CODES.test(code) || TLS_CODES.test(e.message ?? '')) return { flag: 'UF', status: 503, body: tlsFailureBody(code || (e.message ?? '')), tls: code || (e.message ?? 'handshake failed') };
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { flag: 'UH', status: 503, body: ENVOY_BODIES.uh };
-  if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH') return { flag: 'UF', status: 503, body: ENVOY_BODIES.uf };
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return { flag: 'UT', status: 504, body: ENVOY_BODIES.ut };
-  return { flag: 'UC', status: 503, body: ENVOY_BODIES.uc };
+  const flag = classifyUpstreamError(err);
+  return { flag, ...upstreamFailureReply(flag) };
 }
 
 export interface SubscriptionGatewayHop {
@@ -405,7 +395,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
           timeoutMs: UPSTREAM_TIMEOUT_MS,
           bodyLimit: BODY_LIMIT,
           bodyIdleMs: bodyIdleTimeoutMs(),
-          override: (up) => ({ server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(up.ms)), 'x-request-id': requestId }),
+          override: (up) => relayedReplyHeaders(SERVER, up.ms, { 'x-request-id': requestId }),
         });
         detail.upstream = 'maas-api';
         record({ status: result.status, answeredBy: 'upstream', pathOut: `${pathOut}${query}` });
@@ -530,7 +520,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
       for (const h of mutation.headerMutation?.removeHeaders ?? []) delete outHeaders[h.toLowerCase()];
       for (const [k, v] of Object.entries(mutation.headerMutation?.setHeaders ?? {})) outHeaders[k.toLowerCase()] = v;
       delete outHeaders['content-length'];
-      res.writeHead(upRes.statusCode, { ...outHeaders, server: SERVER, 'x-envoy-upstream-service-time': String(Math.round(upMs)), 'x-request-id': requestId });
+      res.writeHead(upRes.statusCode, { ...outHeaders, ...relayedReplyHeaders(SERVER, upMs, { 'x-request-id': requestId }) });
     };
     try {
       if (!streamed) {
