@@ -3,28 +3,15 @@
  * document with ok false and exit 1; Ctrl-C mid-way exits 130. Either way every process that run
  * started is stopped and no state is left.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ndjsonLines, runCli, spawnCli, tempStateDir } from '../helpers/run-cli.js';
-import { pidAlive, stopTopology } from '../helpers/topology.js';
+import { useStateDirs, waitDead } from '../helpers/topology.js';
 
-const dirs: string[] = [];
-const started: number[] = [];
-afterAll(async () => {
-  for (const dir of dirs) {
-    await stopTopology(dir, started);
-    rmSync(dirname(dir), { recursive: true, force: true });
-  }
-}, 60_000);
+const { dirs, started } = useStateDirs();
 
 const pidsIn = (text: string) => [...text.matchAll(/\(pid (\d+)/g)].map((m) => Number(m[1]));
-
-async function waitDead(pids: number[]): Promise<number[]> {
-  const deadline = Date.now() + 5_000;
-  while (pids.some((p) => pidAlive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  return pids.filter((p) => pidAlive(p));
-}
 
 describe('up that fails', () => {
   test('a step that never gets ready: exit 1, one JSON document with ok false naming the step, nothing left running', async () => {

@@ -6,7 +6,7 @@
  * doctor shows one heading per category and no title cut inside a word. Also: JUnit from this failing
  * run is read by a strict XML parser. Needs tmux and a build; skipped when tmux is missing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseXml } from '../helpers/xml.js';
 import { requireTool } from '../helpers/prereq.js';
+import { Terminal, tmux } from '../helpers/tmux.js';
 
 requireTool('tmux');
 
@@ -22,51 +23,32 @@ const session = `demo-fault-${process.pid}`;
 const base = mkdtempSync(join(tmpdir(), 'demo-fault-'));
 const stateDir = join(base, 'state');
 
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-t', session, '-p');
-/** The whole pane: scrollback and screen. */
-const history = () => tmux('capture-pane', '-t', session, '-p', '-S', '-');
-const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
-
-async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000): Promise<string> {
-  const until = Date.now() + ms;
-  let last = '';
-  while (Date.now() < until) {
-    last = screen();
-    if (check(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
-}
-
+let term: Terminal;
+/** The end of the latest run: its own EXIT line on screen (not the previous run's, not the typed command). */
+let ended: (screen: string) => boolean = () => false;
 /** Starts a command on a cleared screen with no scrollback, so the history holds this command only. */
-let runs = 0;
-function run(command: string): void {
-  runs += 1;
-  keys(`clear; tmux clear-history; ${command}; echo "EXIT=$? #${runs}"`, 'Enter');
-}
-/** The latest run has ended: its own EXIT line is on screen (not the previous run's, not the typed command). */
-const ended = (x: string) => new RegExp(`^EXIT=\\d+ #${runs}$`, 'm').test(x);
+const run = (command: string): void => {
+  ended = term.run(command, { clearHistory: true });
+};
 
 const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
 
 describe('first contact with a broken install, in a real terminal (tmux 80×24)', () => {
   beforeAll(async () => {
-    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', root, `env -u CI -u NO_COLOR TERM=xterm-256color MAAS_EGRESS_DEMO_STATE_DIR=${stateDir} PS1="READY$ " bash --norc --noprofile`);
-    await waitFor((s) => s.includes('READY$'), 'the shell prompt');
+    term = await Terminal.open(session, root, { MAAS_EGRESS_DEMO_STATE_DIR: stateDir });
   }, 120_000);
 
   afterAll(() => {
     spawnSync('node', ['bin/demo.js', 'down', '--output', 'plain'], { cwd: root, env: { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: stateDir } });
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    term?.close();
     rmSync(base, { recursive: true, force: true });
   }, 60_000);
 
   test('up --fault rewrite-double-slash: each step with its time, what a step said indented under it, the fault named', async () => {
     run('node bin/demo.js up --fault rewrite-double-slash');
-    const s = await waitFor(ended, 'up to finish', 60_000);
+    const s = await term.waitFor(ended, 'up to finish', 60_000);
     expect(s).toContain('EXIT=0');
-    const all = history();
+    const all = term.history();
     // Between the first and the last step every line is a step line or indented under one: no bare line
     const lines = all.split('\n');
     const first = lines.findIndex((l) => /^√ step /.test(l));
@@ -86,35 +68,35 @@ describe('first contact with a broken install, in a real terminal (tmux 80×24)'
   test('validate --interactive: open call 4, scroll to the broken hop, resize on the way, quit: the hop stays, nothing else is left', async () => {
     run('node bin/demo.js validate --interactive');
     // The browser opens on the first failed call
-    await waitFor((x) => x.includes('q quit') && x.includes('› × 4 openai chat'), 'the browser on call 4');
-    keys('Enter');
-    const open = await waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
+    await term.waitFor((x) => x.includes('q quit') && x.includes('› × 4 openai chat'), 'the browser on call 4');
+    term.keys('Enter');
+    const open = await term.waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
     expect(open).toMatch(/lines 1–\d+ of \d+ · ↓ \d+ below/);
     expect(open).toContain('↑/↓ PgUp/PgDn Home/End scroll · esc close · q quit');
 
     // A narrower, shorter terminal while the trace is open: redrawn whole, no line wider than it
-    tmux('resize-window', '-t', session, '-x', '60', '-y', '20');
-    const narrow = await waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60) && x.includes('esc close'), 'the trace at 60 columns');
+    tmux('resize-window', '-t', term.session, '-x', '60', '-y', '20');
+    const narrow = await term.waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60) && x.includes('esc close'), 'the trace at 60 columns');
     for (const line of narrow.split('\n')) expect(line.trimEnd().length).toBeLessThanOrEqual(60);
     expect(count(narrow, /esc close/)).toBe(1);
     expect(count(narrow, /validate failed/)).toBe(1);
-    tmux('resize-window', '-t', session, '-x', '80', '-y', '24');
-    await waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length > 60), 'the trace back at 80 columns');
+    tmux('resize-window', '-t', term.session, '-x', '80', '-y', '24');
+    await term.waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length > 60), 'the trace back at 80 columns');
 
     // Scroll down a page at a time until the broken hop is on screen
-    let seen = screen();
+    let seen = term.screen();
     for (let i = 0; i < 6 && !seen.includes('├ 2 egress-gateway  × broken here'); i++) {
-      keys('PageDown');
+      term.keys('PageDown');
       await new Promise((r) => setTimeout(r, 250));
-      seen = screen();
+      seen = term.screen();
     }
     expect(seen).toContain('├ 2 egress-gateway  × broken here');
     expect(seen).toContain('/openai/v1/chat/completions → //v1/chat/completions');
     expect(seen).not.toContain('sk-openai-key-for-demo');
 
     // Quit: the trace the user was reading stays, the live area's extras are gone, the prompt follows
-    keys('q');
-    const after = await waitFor(ended, 'the TUI to quit');
+    term.keys('q');
+    const after = await term.waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=1');
     expect(after).toContain('├ 2 egress-gateway  × broken here');
     expect(after).not.toMatch(/q quit|esc close|enter trace/);
@@ -122,18 +104,18 @@ describe('first contact with a broken install, in a real terminal (tmux 80×24)'
     expect(after).toMatch(/× validate failed .*\nEXIT=1 #\d+\nREADY\$/);
     for (const line of after.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     // The scrollback holds one drawing of the run (the resize redrew it once, from a cleared screen)
-    const all = history();
+    const all = term.history();
     expect(count(all, /^maas-egress-demo validate · target local/)).toBe(1);
     expect(count(all, /^× validate failed/)).toBe(1);
     // The terminal is usable: a typed command runs
     run('echo typed-ok');
-    await waitFor((x) => ended(x) && x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
+    await term.waitFor((x) => ended(x) && x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
   }, 90_000);
 
   test('doctor: one heading per category, no title cut inside a word, the broken hop named', async () => {
     run('node bin/demo.js doctor');
-    await waitFor(ended, 'doctor to finish', 60_000);
-    const all = history();
+    await term.waitFor(ended, 'doctor to finish', 60_000);
+    const all = term.history();
     for (const category of ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure']) {
       expect(count(all, new RegExp(`^${category}$`)), category).toBe(1);
     }

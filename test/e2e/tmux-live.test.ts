@@ -3,7 +3,7 @@
  * `down` on the local target, driven with send-keys and read with capture-pane, as a person sees them.
  * Needs tmux: without it the suite fails saying how to get it (test/helpers/prereq.ts).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_KEYS } from '../helpers/topology.js';
 import { requireTool } from '../helpers/prereq.js';
+import { Terminal } from '../helpers/tmux.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 requireTool('tmux');
@@ -18,55 +19,26 @@ const session = `demo-live-${process.pid}`;
 const base = mkdtempSync(join(tmpdir(), 'demo-live-'));
 const stateDir = join(base, 'state');
 
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-t', session, '-p');
-/** The visible screen plus everything scrolled off the top: what the user can scroll back to. */
-const history = () => tmux('capture-pane', '-t', session, '-p', '-S', '-');
-
-async function waitFor(check: (s: string) => boolean, what: string, ms = 30_000): Promise<string> {
-  const until = Date.now() + ms;
-  let last = '';
-  while (Date.now() < until) {
-    last = screen();
-    if (check(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
-}
-
-let runs = 0;
-
-/**
- * Types `command` and returns the test for its end: the line `EXIT=<code> #<n>` of this run only. (Looking
- * for "EXIT=" anywhere matched the typed command line itself, or the previous command's last line,
- * before `clear` had even run on a busy machine.)
- */
-function run(command: string): (screen: string) => boolean {
-  const n = ++runs;
-  tmux('send-keys', '-t', session, `clear; ${command}; echo "EXIT=$? #${n}"`, 'Enter');
-  return (x) => new RegExp(`^EXIT=\\d+ #${n}$`, 'm').test(x);
-}
-
-const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
+let term: Terminal;
+const run = (command: string): ((screen: string) => boolean) => term.run(command);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('live commands in a real terminal (tmux 80×24)', () => {
   beforeAll(async () => {
-    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', root, `env -u CI -u NO_COLOR TERM=xterm-256color MAAS_EGRESS_DEMO_STATE_DIR=${stateDir} PS1="READY$ " bash --norc --noprofile`);
-    await waitFor((s) => s.includes('READY$'), 'the shell prompt');
+    term = await Terminal.open(session, root, { MAAS_EGRESS_DEMO_STATE_DIR: stateDir });
   }, 120_000);
 
   afterAll(() => {
     spawnSync('node', ['bin/demo.js', 'down', '--output', 'plain'], { cwd: root, env: { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: stateDir } });
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    term?.close();
     rmSync(base, { recursive: true, force: true });
   }, 60_000);
 
   test('up shows every step ready and where the gateway is', async () => {
     const ended = run('tmux clear-history; node bin/demo.js up');
-    await waitFor(ended, 'up to finish');
+    await term.waitFor(ended, 'up to finish');
     // The whole output, scrollback included (steps wrap their titles at 80 columns)
-    const s = tmux('capture-pane', '-t', session, '-p', '-S', '-');
+    const s = term.history();
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
     expect(s).toContain('MaaS gateway: https://127.0.0.1:');
     expect(s).toContain('EXIT=0');
@@ -75,34 +47,34 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
 
   test('validate --interactive: every result, ↓ selects a call, enter opens its hop trace, q restores the prompt', async () => {
     const ended = run('node bin/demo.js validate --interactive');
-    const done = await waitFor((x) => x.includes('validate done'), 'validate to finish');
+    const done = await term.waitFor((x) => x.includes('validate done'), 'validate to finish');
     expect(done).toContain('√ validate done · 10 passed · exit 0');
     expect(done).toContain('↑/↓ select · enter trace · q quit');
-    keys('Down');
+    term.keys('Down');
     await pause(200);
-    keys('Down');
+    term.keys('Down');
     await pause(200);
-    keys('Down');
+    term.keys('Down');
     await pause(200);
-    keys('Enter');
-    const trace = await waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
+    term.keys('Enter');
+    const trace = await term.waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
     expect(trace).toContain('maas-gateway');
     expect(trace).toContain('/external/openai/v1/chat/completions → /openai/v1/chat/completions');
     expect(trace).toContain('sk-o…demo');
     expect(trace).not.toContain('sk-openai-key-for-demo');
-    keys('q');
-    const after = await waitFor(ended, 'the TUI to quit');
+    term.keys('q');
+    const after = await term.waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=0');
     // The terminal is back in canonical mode: a typed command runs.
-    const answered = await waitFor(run('echo typed-ok'), 'the shell to answer');
+    const answered = await term.waitFor(run('echo typed-ok'), 'the shell to answer');
     expect(answered).toMatch(/^typed-ok$/m);
     expect(answered).toMatch(/^EXIT=0 #\d+$/m);
   }, 60_000);
 
   test('doctor shows each category with its checks, no failure, the expected warnings, and a summary that agrees', async () => {
     // call 10 spends the free tier's budget first (whatever the tests before did), so the budget warning is certain
-    await waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
-    const all = history();
+    await term.waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
+    const all = term.history();
     const s = all.slice(all.lastIndexOf('maas-egress-demo doctor · target local'));
     const lines = s.split('\n').map((l) => l.trimEnd());
     expect(s).toContain('EXIT=0');
@@ -130,7 +102,7 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
   }, 60_000);
 
   test('down leaves nothing running', async () => {
-    const s = await waitFor(run('node bin/demo.js down'), 'down to finish');
+    const s = await term.waitFor(run('node bin/demo.js down'), 'down to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/√ step down/);
   }, 60_000);

@@ -3,52 +3,21 @@
  * screen shows, that keys work, and that q hands back a sane shell (canonical mode, cursor shown).
  * Needs tmux (without it the suite fails saying how to get it) and a build (`npm run build`, run here in beforeAll).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { requireTool } from '../helpers/prereq.js';
+import { Terminal, tmux } from '../helpers/tmux.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 requireTool('tmux');
-const sessions: string[] = [];
+const terminals: Terminal[] = [];
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
-
-function screen(session: string): string {
-  return tmux('capture-pane', '-t', session, '-p');
-}
-
-async function waitFor(session: string, check: (s: string) => boolean, what: string, ms = 15_000): Promise<string> {
-  const until = Date.now() + ms;
-  let last = '';
-  while (Date.now() < until) {
-    last = screen(session);
-    if (check(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
-}
-
-/** A fresh 80×24 shell with a known prompt, outside CI (ink draws differently under CI). */
-async function shell(): Promise<string> {
-  const name = `demo-e2e-${process.pid}-${sessions.length}`;
-  sessions.push(name);
-  tmux('new-session', '-d', '-s', name, '-x', '80', '-y', '24', '-c', root, 'env -u CI -u NO_COLOR TERM=xterm-256color PS1="READY$ " bash --norc --noprofile');
-  await waitFor(name, (s) => s.includes('READY$'), 'the shell prompt');
-  return name;
-}
-
-/**
- * The command finished: a line `EXIT=<code>`. (The typed command line holds `echo EXIT=$?`, so looking
- * for "EXIT=" anywhere matched before the command had even started, on a busy machine.)
- */
-const exited = (x: string) => /^EXIT=\d+$/m.test(x);
-
-function run(session: string, command: string): void {
-  tmux('send-keys', '-t', session, `clear; ${command}; echo EXIT=$?`, 'Enter');
+/** A fresh 80×24 shell with a known prompt (closed after each test). */
+async function shell(): Promise<Terminal> {
+  const term = await Terminal.open(`demo-e2e-${process.pid}-${terminals.length}`, root);
+  terminals.push(term);
+  return term;
 }
 
 const fixture = (name: string) => `test/fixtures/streams/${name}.ndjson`;
@@ -60,13 +29,13 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
   }, 120_000);
 
   afterEach(() => {
-    for (const s of sessions.splice(0)) spawnSync('tmux', ['kill-session', '-t', s]);
+    for (const t of terminals.splice(0)) t.close();
   });
 
   test('leaves the final screen in place and exits with the recorded code', async () => {
     const s = await shell();
-    run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0`);
-    const final = await waitFor(s, exited, 'the replay to end');
+    const ended = s.run(`node bin/demo.js replay ${fixture('validate')} --speed 0`);
+    const final = await s.waitFor(ended, 'the replay to end');
     expect(final).toContain('× validate failed · 3 passed · 1 failed · 1 skipped · exit 1');
     expect(final).toContain('│ 5    │ 200 message from claude   │ 404 from anthropic-sim    │ × │');
     expect(final).toContain('EXIT=1');
@@ -76,8 +45,8 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
 
   test('an error ends in the banner with its hint', async () => {
     const s = await shell();
-    run(s, `node bin/demo.js replay ${fixture('up-failed')} --speed 0`);
-    const final = await waitFor(s, exited, 'the replay to end');
+    const ended = s.run(`node bin/demo.js replay ${fixture('up-failed')} --speed 0`);
+    const final = await s.waitFor(ended, 'the replay to end');
     expect(final).toContain('│ error: step 1 did not become ready');
     expect(final).toContain('│ try:   check the image pull secret, then resume with `npx maas-egress-demo   │');
     expect(final).toContain('EXIT=1');
@@ -85,54 +54,54 @@ describe('demo replay in a real terminal (tmux 80×24)', () => {
 
   test('--interactive: ↓ and enter open a trace, q quits and restores the terminal', async () => {
     const s = await shell();
-    run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);
-    await waitFor(s, (x) => x.includes('↑/↓ select · enter trace · q quit'), 'the browser');
-    expect(screen(s)).toContain('› × 5 Anthropic messages through both gateways');
-    tmux('send-keys', '-t', s, 'Down');
-    await waitFor(s, (x) => x.includes('› √ 8 no token'), 'the selection to move');
-    tmux('send-keys', '-t', s, 'Enter');
-    const open = await waitFor(s, (x) => x.includes('trace of call-8'), 'the trace of call 8');
+    s.run(`node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);
+    await s.waitFor((x) => x.includes('↑/↓ select · enter trace · q quit'), 'the browser');
+    expect(s.screen()).toContain('› × 5 Anthropic messages through both gateways');
+    s.keys('Down');
+    await s.waitFor((x) => x.includes('› √ 8 no token'), 'the selection to move');
+    s.keys('Enter');
+    const open = await s.waitFor((x) => x.includes('trace of call-8'), 'the trace of call 8');
     expect(open).toContain('└ 1 maas-gateway  answered');
-    tmux('send-keys', '-t', s, 'q');
-    const after = await waitFor(s, (x) => x.includes('EXIT=1') && /READY\$ *$/m.test(x.split('EXIT=1')[1] ?? ''), 'the prompt after q');
+    s.keys('q');
+    const after = await s.waitFor((x) => x.includes('EXIT=1') && /READY\$ *$/m.test(x.split('EXIT=1')[1] ?? ''), 'the prompt after q');
     expect(after).toContain('× validate failed');
     // The trace the user was reading stays on screen, the key help does not
     expect(after).toContain('trace of call-8');
     expect(after).not.toMatch(/q quit|esc close/);
     // The terminal is back in canonical mode with the cursor shown.
-    tmux('send-keys', '-t', s, "stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon", 'Enter');
-    await waitFor(s, (x) => /^-?icanon$/m.test(x), 'stty');
-    expect(screen(s)).toMatch(/^icanon$/m);
-    expect(tmux('display-message', '-p', '-t', s, '#{cursor_flag}').trim()).toBe('1');
+    s.keys("stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon", 'Enter');
+    await s.waitFor((x) => /^-?icanon$/m.test(x), 'stty');
+    expect(s.screen()).toMatch(/^icanon$/m);
+    expect(tmux('display-message', '-p', '-t', s.session, '#{cursor_flag}').trim()).toBe('1');
   });
 
   test('with a long trace open the live area stays shorter than the screen, so the final screen ends cleanly', async () => {
     // Given the recording of a real local validate run, with the trace of call 5 open
     const s = await shell();
-    run(s, 'node bin/demo.js replay recordings/validate.ndjson --speed 0 --interactive');
-    await waitFor(s, (x) => x.includes('q quit'), 'the browser');
-    for (const key of ['Down', 'Down', 'Down', 'Down']) tmux('send-keys', '-t', s, key);
-    await waitFor(s, (x) => x.includes('› √ 5 anthropic'), 'call 5 selected');
-    tmux('send-keys', '-t', s, 'Enter');
-    const open = await waitFor(s, (x) => x.includes('trace of call-5'), 'the trace');
+    const ended = s.run('node bin/demo.js replay recordings/validate.ndjson --speed 0 --interactive');
+    await s.waitFor((x) => x.includes('q quit'), 'the browser');
+    for (const key of ['Down', 'Down', 'Down', 'Down']) s.keys(key);
+    await s.waitFor((x) => x.includes('› √ 5 anthropic'), 'call 5 selected');
+    s.keys('Enter');
+    const open = await s.waitFor((x) => x.includes('trace of call-5'), 'the trace');
     // Then the whole live area is on screen (list, trace, status, key help)
     expect(open).toContain('  ├ 1 maas-gateway');
     expect(open).toMatch(/keyInjected=x-provider-api-key: sk-a…demo/i);
     expect(open).not.toContain('sk-ant-claude-key-for-demo');
     expect(open.trimEnd().split('\n').at(-1)).toContain('q quit');
-    tmux('send-keys', '-t', s, 'q');
-    const after = await waitFor(s, exited, 'exit');
-    expect(after).toMatch(/^√ validate done · 10 passed · exit 0\s*\nEXIT=0$/m);
+    s.keys('q');
+    const after = await s.waitFor(ended, 'exit');
+    expect(after).toMatch(/^√ validate done · 10 passed · exit 0\s*\nEXIT=0 #\d+$/m);
   });
 
   test('the live area reflows when the terminal gets narrower', async () => {
     const s = await shell();
-    run(s, `node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);
-    await waitFor(s, (x) => x.includes('q quit'), 'the browser');
-    tmux('resize-window', '-t', s, '-x', '60', '-y', '24');
-    const narrow = await waitFor(s, (x) => x.split('\n').some((l) => /^› × 5 Anthropic.*\[call-5\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60), 'the list at 60 columns');
+    s.run(`node bin/demo.js replay ${fixture('validate')} --speed 0 --interactive`);
+    await s.waitFor((x) => x.includes('q quit'), 'the browser');
+    tmux('resize-window', '-t', s.session, '-x', '60', '-y', '24');
+    const narrow = await s.waitFor((x) => x.split('\n').some((l) => /^› × 5 Anthropic.*\[call-5\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60), 'the list at 60 columns');
     expect(narrow).toContain('q quit');
-    tmux('send-keys', '-t', s, 'q');
-    await waitFor(s, (x) => x.includes('EXIT=1'), 'exit');
+    s.keys('q');
+    await s.waitFor((x) => x.includes('EXIT=1'), 'exit');
   });
 });

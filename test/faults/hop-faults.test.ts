@@ -6,31 +6,12 @@
  * after a hop was killed and `down` of a stale state (every hop dead), two `up` at once on a fresh
  * state dir, and Ctrl-C late in `up` (every process already started).
  */
-import { existsSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { dirname } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { existsSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
 import { ndjsonLines, runCli, spawnCli, tempStateDir } from '../helpers/run-cli.js';
-import { pidAlive, readStateFile, stopTopology, useTopology } from '../helpers/topology.js';
+import { pidAlive, portOpen, readStateFile, useStateDirs, useTopology, waitDead } from '../helpers/topology.js';
 
 const topo = useTopology({ label: 'faults' });
-
-async function waitDead(pids: number[]): Promise<number[]> {
-  const deadline = Date.now() + 5_000;
-  while (pids.some((p) => pidAlive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  return pids.filter((p) => pidAlive(p));
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePort(true);
-    });
-    socket.once('error', () => resolvePort(false));
-  });
-}
 
 /** Stops `pid` (SIGSTOP) while `fn` runs, so what `fn` does happens between two of its steps. */
 async function whilePaused(pid: number, fn: () => Promise<void>): Promise<void> {
@@ -206,14 +187,7 @@ describe('down after a hop was killed', () => {
 });
 
 describe('on a fresh state dir', () => {
-  const dirs: string[] = [];
-  const started: number[] = [];
-  afterAll(async () => {
-    for (const dir of dirs) {
-      await stopTopology(dir, started);
-      rmSync(dirname(dir), { recursive: true, force: true });
-    }
-  }, 60_000);
+  const { dirs, started } = useStateDirs();
 
   test('two up at once: one builds the topology, the other says the lock is taken (or finds it up); then a stale state is cleaned by down', async () => {
     const dir = tempStateDir('twin-up');

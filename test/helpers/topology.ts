@@ -39,6 +39,30 @@ export interface TopologyOptions {
 
 /** The state module's own liveness test (zombies count as stopped): one definition for the tool and its tests. */
 export { pidAlive };
+export { portOpen } from '../../src/targets/local/launcher.js';
+
+/** Waits up to 5 s for the processes to be gone; returns those still alive. */
+export async function waitDead(pids: number[]): Promise<number[]> {
+  const deadline = Date.now() + 5_000;
+  while (pids.some((p) => pidAlive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return pids.filter((p) => pidAlive(p));
+}
+
+/**
+ * State dirs a test file makes for its own `up` runs, and the pids those started: after the file,
+ * each is brought down (anything left killed) and its temp dir removed.
+ */
+export function useStateDirs(): { dirs: string[]; started: number[] } {
+  const dirs: string[] = [];
+  const started: number[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) {
+      await stopTopology(dir, started);
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  }, 60_000);
+  return { dirs, started };
+}
 
 export function readStateFile(dir: string): LocalState | undefined {
   const file = join(dir, 'state.json');

@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import { ENVOY_BODIES } from '../../src/targets/local/envoy-replies.js';
 import { runCli } from '../helpers/run-cli.js';
-import { CHAT, adminGet, expectNoSecrets, gateway, pidAlive, readStateFile, signSaToken, useTopology } from '../helpers/topology.js';
+import { CHAT, adminGet, expectNoSecrets, gateway, pidAlive, readStateFile, signSaToken, useTopology, waitDead } from '../helpers/topology.js';
 
 const topo = useTopology({ label: 'lifecycle' });
 
@@ -23,10 +23,8 @@ async function counters(): Promise<Record<string, { spent: number; reserved: num
   return (await adminGet<{ counters: Record<string, { spent: number; reserved: number }> }>(topo.get(), 'maas-gateway', '/ratelimit')).counters;
 }
 
-async function waitDead(pids: number[]): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (pids.some((p) => pidAlive(p)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  expect(pids.filter((p) => pidAlive(p))).toEqual([]);
+async function expectDead(pids: number[]): Promise<void> {
+  expect(await waitDead(pids)).toEqual([]);
 }
 
 describe('token rate limit (free tier: 100 tokens a minute)', () => {
@@ -107,7 +105,7 @@ describe('life cycle', () => {
     const t = topo.get();
     const anthropic = t.state.components['provider-anthropic']!;
     process.kill(anthropic.pid, 'SIGKILL');
-    await waitDead([anthropic.pid]);
+    await expectDead([anthropic.pid]);
     const ask = async () => gateway(t, { path: '/external/anthropic/v1/chat/completions', headers: await saHeaders(PREMIUM, 'paul-00000006'), body: CHAT('claude-3-sonnet') });
     let res = await ask();
     // A kept-alive connection from before the kill may be reset under the request first (UC, as Envoy
@@ -144,7 +142,7 @@ describe('life cycle', () => {
     const old = readStateFile(t.dir)!;
     const oldPids = Object.values(old.components).map((c) => c.pid);
     for (const pid of oldPids) process.kill(pid, 'SIGKILL');
-    await waitDead(oldPids);
+    await expectDead(oldPids);
 
     const [a, b] = await Promise.all([runCli(['up'], { stateDir: t.dir }), runCli(['up'], { stateDir: t.dir })]);
     const results = [a, b];

@@ -6,12 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { BIN, cliEnv, runCli } from '../helpers/run-cli.js';
-import { DEFAULT_KEYS, expectNoSecrets, pidAlive, readStateFile, useTopology } from '../helpers/topology.js';
+import { DEFAULT_KEYS, expectNoSecrets, pidAlive, portOpen, readStateFile, useTopology } from '../helpers/topology.js';
 
 const topo = useTopology({ label: 'seed', output: 'plain' });
 const work = mkdtempSync(join(tmpdir(), 'maas-egress-demo-seed-curl-'));
@@ -53,14 +52,6 @@ function headers(id: string): Record<string, string> {
     if (i > 0) out[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
   }
   return out;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolvePort) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolvePort(true)));
-    s.once('error', () => resolvePort(false));
-  });
 }
 
 describe('demo up', () => {

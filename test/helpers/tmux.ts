@@ -1,0 +1,67 @@
+/**
+ * A real terminal for the e2e suites: a tmux session of 80×24 running a bare bash, driven with
+ * send-keys and read with capture-pane, as a person sees it. Needs tmux (the suites call
+ * `requireTool('tmux')` first).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+
+export const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
+
+export class Terminal {
+  #runs = 0;
+  private constructor(readonly session: string) {}
+
+  /**
+   * A fresh 80×24 bash in `cwd` with the prompt `READY$ `, outside CI (ink draws differently under
+   * CI) and with colour allowed; `env` adds variables to its environment.
+   */
+  static async open(session: string, cwd: string, env: Record<string, string> = {}): Promise<Terminal> {
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+    tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', '-c', cwd, `env -u CI -u NO_COLOR TERM=xterm-256color ${vars} PS1="READY$ " bash --norc --noprofile`);
+    const term = new Terminal(session);
+    await term.waitFor((s) => s.includes('READY$'), 'the shell prompt');
+    return term;
+  }
+
+  /** The visible screen. */
+  screen(): string {
+    return tmux('capture-pane', '-t', this.session, '-p');
+  }
+
+  /** The visible screen plus everything scrolled off the top: what the user can scroll back to. */
+  history(): string {
+    return tmux('capture-pane', '-t', this.session, '-p', '-S', '-');
+  }
+
+  keys(...k: string[]): void {
+    tmux('send-keys', '-t', this.session, ...k);
+  }
+
+  /** Polls the screen until `check` holds; the error shows the last screen. */
+  async waitFor(check: (s: string) => boolean, what: string, ms = 30_000): Promise<string> {
+    const until = Date.now() + ms;
+    let last = '';
+    while (Date.now() < until) {
+      last = this.screen();
+      if (check(last)) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
+  }
+
+  /**
+   * Types `command` on a cleared screen (with `clearHistory`, an empty scrollback too) and returns the
+   * test for its end: the line `EXIT=<code> #<n>` of this run only. (Looking for "EXIT=" anywhere
+   * matched the typed command line itself, or the previous command's last line, before `clear` had
+   * even run on a busy machine.)
+   */
+  run(command: string, opts: { clearHistory?: boolean } = {}): (screen: string) => boolean {
+    const n = ++this.#runs;
+    this.keys(`clear; ${opts.clearHistory ? 'tmux clear-history; ' : ''}${command}; echo "EXIT=$? #${n}"`, 'Enter');
+    return (x) => new RegExp(`^EXIT=\\d+ #${n}$`, 'm').test(x);
+  }
+
+  close(): void {
+    spawnSync('tmux', ['kill-session', '-t', this.session]);
+  }
+}
