@@ -7,48 +7,34 @@
  * run is read by a strict XML parser. Needs tmux and a build; skipped when tmux is missing.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { parseXml } from '../helpers/xml.js';
 import { requireTool } from '../helpers/prereq.js';
-import { Terminal, tmux } from '../helpers/tmux.js';
+import { tmux, useDemoTerminal } from '../helpers/tmux.js';
 
 requireTool('tmux');
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const session = `demo-fault-${process.pid}`;
-const base = mkdtempSync(join(tmpdir(), 'demo-fault-'));
-const stateDir = join(base, 'state');
+const { term: terminal, base, stateDir } = useDemoTerminal('fault');
 
-let term: Terminal;
 /** The end of the latest run: its own EXIT line on screen (not the previous run's, not the typed command). */
 let ended: (screen: string) => boolean = () => false;
 /** Starts a command on a cleared screen with no scrollback, so the history holds this command only. */
 const run = (command: string): void => {
-  ended = term.run(command, { clearHistory: true });
+  ended = terminal().run(command, { clearHistory: true });
 };
 
 const count = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l)).length;
 
 describe('first contact with a broken install, in a real terminal (tmux 80×24)', () => {
-  beforeAll(async () => {
-    term = await Terminal.open(session, root, { MAAS_EGRESS_DEMO_STATE_DIR: stateDir });
-  }, 120_000);
-
-  afterAll(() => {
-    spawnSync('node', ['bin/demo.js', 'down', '--output', 'plain'], { cwd: root, env: { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: stateDir } });
-    term?.close();
-    rmSync(base, { recursive: true, force: true });
-  }, 60_000);
-
   test('up --fault rewrite-double-slash: each step with its time, what a step said indented under it, the fault named', async () => {
     run('node bin/demo.js up --fault rewrite-double-slash');
-    const s = await term.waitFor(ended, 'up to finish', 60_000);
+    const s = await terminal().waitFor(ended, 'up to finish', 60_000);
     expect(s).toContain('EXIT=0');
-    const all = term.history();
+    const all = terminal().history();
     // Between the first and the last step every line is a step line or indented under one: no bare line
     const lines = all.split('\n');
     const first = lines.findIndex((l) => /^√ step /.test(l));
@@ -68,35 +54,35 @@ describe('first contact with a broken install, in a real terminal (tmux 80×24)'
   test('validate --interactive: open call 4, scroll to the broken hop, resize on the way, quit: the hop stays, nothing else is left', async () => {
     run('node bin/demo.js validate --interactive');
     // The browser opens on the first failed call
-    await term.waitFor((x) => x.includes('q quit') && x.includes('› × 4 openai chat'), 'the browser on call 4');
-    term.keys('Enter');
-    const open = await term.waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
+    await terminal().waitFor((x) => x.includes('q quit') && x.includes('› × 4 openai chat'), 'the browser on call 4');
+    terminal().keys('Enter');
+    const open = await terminal().waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
     expect(open).toMatch(/lines 1–\d+ of \d+ · ↓ \d+ below/);
     expect(open).toContain('↑/↓ PgUp/PgDn Home/End scroll · esc close · q quit');
 
     // A narrower, shorter terminal while the trace is open: redrawn whole, no line wider than it
-    tmux('resize-window', '-t', term.session, '-x', '60', '-y', '20');
-    const narrow = await term.waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60) && x.includes('esc close'), 'the trace at 60 columns');
+    tmux('resize-window', '-t', terminal().session, '-x', '60', '-y', '20');
+    const narrow = await terminal().waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length <= 60) && x.includes('esc close'), 'the trace at 60 columns');
     for (const line of narrow.split('\n')) expect(line.trimEnd().length).toBeLessThanOrEqual(60);
     expect(count(narrow, /esc close/)).toBe(1);
     expect(count(narrow, /validate failed/)).toBe(1);
-    tmux('resize-window', '-t', term.session, '-x', '80', '-y', '24');
-    await term.waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length > 60), 'the trace back at 80 columns');
+    tmux('resize-window', '-t', terminal().session, '-x', '80', '-y', '24');
+    await terminal().waitFor((x) => x.split('\n').some((l) => /^› × 4 openai chat.*\[call-4\]$/.test(l.trimEnd()) && l.trimEnd().length > 60), 'the trace back at 80 columns');
 
     // Scroll down a page at a time until the broken hop is on screen
-    let seen = term.screen();
+    let seen = terminal().screen();
     for (let i = 0; i < 6 && !seen.includes('├ 2 egress-gateway  × broken here'); i++) {
-      term.keys('PageDown');
+      terminal().keys('PageDown');
       await new Promise((r) => setTimeout(r, 250));
-      seen = term.screen();
+      seen = terminal().screen();
     }
     expect(seen).toContain('├ 2 egress-gateway  × broken here');
     expect(seen).toContain('/openai/v1/chat/completions → //v1/chat/completions');
     expect(seen).not.toContain('sk-openai-key-for-demo');
 
     // Quit: the trace the user was reading stays, the live area's extras are gone, the prompt follows
-    term.keys('q');
-    const after = await term.waitFor(ended, 'the TUI to quit');
+    terminal().keys('q');
+    const after = await terminal().waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=1');
     expect(after).toContain('├ 2 egress-gateway  × broken here');
     expect(after).not.toMatch(/q quit|esc close|enter trace/);
@@ -104,18 +90,18 @@ describe('first contact with a broken install, in a real terminal (tmux 80×24)'
     expect(after).toMatch(/× validate failed .*\nEXIT=1 #\d+\nREADY\$/);
     for (const line of after.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     // The scrollback holds one drawing of the run (the resize redrew it once, from a cleared screen)
-    const all = term.history();
+    const all = terminal().history();
     expect(count(all, /^maas-egress-demo validate · target local/)).toBe(1);
     expect(count(all, /^× validate failed/)).toBe(1);
     // The terminal is usable: a typed command runs
     run('echo typed-ok');
-    await term.waitFor((x) => ended(x) && x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
+    await terminal().waitFor((x) => ended(x) && x.includes('typed-ok') && x.includes('EXIT=0'), 'the shell to answer');
   }, 90_000);
 
   test('doctor: one heading per category, no title cut inside a word, the broken hop named', async () => {
     run('node bin/demo.js doctor');
-    await term.waitFor(ended, 'doctor to finish', 60_000);
-    const all = term.history();
+    await terminal().waitFor(ended, 'doctor to finish', 60_000);
+    const all = terminal().history();
     for (const category of ['install', 'rewrites', 'key-injection', 'rate-limits', 'model-listing', 'exposure']) {
       expect(count(all, new RegExp(`^${category}$`)), category).toBe(1);
     }

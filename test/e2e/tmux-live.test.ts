@@ -3,42 +3,23 @@
  * `down` on the local target, driven with send-keys and read with capture-pane, as a person sees them.
  * Needs tmux: without it the suite fails saying how to get it (test/helpers/prereq.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { DEFAULT_KEYS } from '../helpers/topology.js';
 import { requireTool } from '../helpers/prereq.js';
-import { Terminal } from '../helpers/tmux.js';
+import { useDemoTerminal } from '../helpers/tmux.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 requireTool('tmux');
-const session = `demo-live-${process.pid}`;
-const base = mkdtempSync(join(tmpdir(), 'demo-live-'));
-const stateDir = join(base, 'state');
+const { term: terminal } = useDemoTerminal('live');
 
-let term: Terminal;
-const run = (command: string): ((screen: string) => boolean) => term.run(command);
+const run = (command: string): ((screen: string) => boolean) => terminal().run(command);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('live commands in a real terminal (tmux 80×24)', () => {
-  beforeAll(async () => {
-    term = await Terminal.open(session, root, { MAAS_EGRESS_DEMO_STATE_DIR: stateDir });
-  }, 120_000);
-
-  afterAll(() => {
-    spawnSync('node', ['bin/demo.js', 'down', '--output', 'plain'], { cwd: root, env: { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: stateDir } });
-    term?.close();
-    rmSync(base, { recursive: true, force: true });
-  }, 60_000);
-
   test('up shows every step ready and where the gateway is', async () => {
     const ended = run('tmux clear-history; node bin/demo.js up');
-    await term.waitFor(ended, 'up to finish');
+    await terminal().waitFor(ended, 'up to finish');
     // The whole output, scrollback included (steps wrap their titles at 80 columns)
-    const s = term.history();
+    const s = terminal().history();
     for (const step of ['platform', '1', '2', '3', '3a', '4', '5']) expect(s).toMatch(new RegExp(`√ step ${step} `));
     expect(s).toContain('MaaS gateway: https://127.0.0.1:');
     expect(s).toContain('EXIT=0');
@@ -47,34 +28,34 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
 
   test('validate --interactive: every result, ↓ selects a call, enter opens its hop trace, q restores the prompt', async () => {
     const ended = run('node bin/demo.js validate --interactive');
-    const done = await term.waitFor((x) => x.includes('validate done'), 'validate to finish');
+    const done = await terminal().waitFor((x) => x.includes('validate done'), 'validate to finish');
     expect(done).toContain('√ validate done · 10 passed · exit 0');
     expect(done).toContain('↑/↓ select · enter trace · q quit');
-    term.keys('Down');
+    terminal().keys('Down');
     await pause(200);
-    term.keys('Down');
+    terminal().keys('Down');
     await pause(200);
-    term.keys('Down');
+    terminal().keys('Down');
     await pause(200);
-    term.keys('Enter');
-    const trace = await term.waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
+    terminal().keys('Enter');
+    const trace = await terminal().waitFor((x) => x.includes('trace of call-4'), 'the trace of call 4');
     expect(trace).toContain('maas-gateway');
     expect(trace).toContain('/external/openai/v1/chat/completions → /openai/v1/chat/completions');
     expect(trace).toContain('sk-o…demo');
     expect(trace).not.toContain('sk-openai-key-for-demo');
-    term.keys('q');
-    const after = await term.waitFor(ended, 'the TUI to quit');
+    terminal().keys('q');
+    const after = await terminal().waitFor(ended, 'the TUI to quit');
     expect(after).toContain('EXIT=0');
     // The terminal is back in canonical mode: a typed command runs.
-    const answered = await term.waitFor(run('echo typed-ok'), 'the shell to answer');
+    const answered = await terminal().waitFor(run('echo typed-ok'), 'the shell to answer');
     expect(answered).toMatch(/^typed-ok$/m);
     expect(answered).toMatch(/^EXIT=0 #\d+$/m);
   }, 60_000);
 
   test('doctor shows each category with its checks, no failure, the expected warnings, and a summary that agrees', async () => {
     // call 10 spends the free tier's budget first (whatever the tests before did), so the budget warning is certain
-    await term.waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
-    const all = term.history();
+    await terminal().waitFor(run('node bin/demo.js validate --only 10 --output plain > /dev/null; node bin/demo.js doctor'), 'doctor to finish');
+    const all = terminal().history();
     const s = all.slice(all.lastIndexOf('maas-egress-demo doctor · target local'));
     const lines = s.split('\n').map((l) => l.trimEnd());
     expect(s).toContain('EXIT=0');
@@ -102,7 +83,7 @@ describe('live commands in a real terminal (tmux 80×24)', () => {
   }, 60_000);
 
   test('down leaves nothing running', async () => {
-    const s = await term.waitFor(run('node bin/demo.js down'), 'down to finish');
+    const s = await terminal().waitFor(run('node bin/demo.js down'), 'down to finish');
     expect(s).toContain('EXIT=0');
     expect(s).toMatch(/√ step down/);
   }, 60_000);

@@ -4,6 +4,11 @@
  * `requireTool('tmux')` first).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { ROOT } from './run-cli.js';
 
 export const tmux = (...args: string[]): string => execFileSync('tmux', args, { encoding: 'utf8' });
 
@@ -64,4 +69,31 @@ export class Terminal {
   close(): void {
     spawnSync('tmux', ['kill-session', '-t', this.session]);
   }
+}
+
+/**
+ * One terminal per test file at the repository root, its demo runs using a state dir of their own
+ * (`MAAS_EGRESS_DEMO_STATE_DIR`). After the file, `demo down` runs there, the session is closed and
+ * the temp dir (`base`, holding the state dir) removed.
+ */
+export function useDemoTerminal(label: string): { term: () => Terminal; base: string; stateDir: string } {
+  const base = mkdtempSync(join(tmpdir(), `demo-${label}-`));
+  const stateDir = join(base, 'state');
+  let term: Terminal | undefined;
+  beforeAll(async () => {
+    term = await Terminal.open(`demo-${label}-${process.pid}`, ROOT, { MAAS_EGRESS_DEMO_STATE_DIR: stateDir });
+  }, 120_000);
+  afterAll(() => {
+    spawnSync('node', ['bin/demo.js', 'down', '--output', 'plain'], { cwd: ROOT, env: { ...process.env, MAAS_EGRESS_DEMO_STATE_DIR: stateDir } });
+    term?.close();
+    rmSync(base, { recursive: true, force: true });
+  }, 60_000);
+  return {
+    term: () => {
+      if (!term) throw new Error('the terminal did not open');
+      return term;
+    },
+    base,
+    stateDir,
+  };
 }
