@@ -17,7 +17,7 @@ import { Secret } from '../../core/secret.js';
 import { SIM_HEADERS } from '../../sim/headers.js';
 import type { HopRecord } from '../../model/hop-record.js';
 import { identityOf } from '../probe.js';
-import { NO_LIVE, bridgeOf, diff, perProvider, specFix } from './findings.js';
+import { NO_LIVE, bridgeOf, diff, defineProviderCheck, specFix } from './findings.js';
 import { defineCheck, type CheckDef, type DoctorContext, type Finding } from './types.js';
 
 /** One request through the MaaS gateway with its own request id, and what the hops recorded of it. */
@@ -58,38 +58,34 @@ function seen(p: Probe): string {
 }
 
 export const exposure: CheckDef[] = [
-  defineCheck({
+  defineProviderCheck({
     id: 'exposure-user-token-forwarded',
     category: 'exposure',
     title: "the user's MaaS token never reaches an external provider",
     severity: 'error',
     hint: 'README.md#doctor-exposure',
-    run: (ctx) =>
-      perProvider(
-        ctx,
-        async (p) => {
-          const ex = await ctx.probe(p.name);
-          const seen = ex?.headers[SIM_HEADERS.authorization];
-          if (p.keyHeader === 'authorization') return ex ? { provider: p.name, ok: true, evidence: ['the key replaces Authorization'] } : { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the key is to replace Authorization, no probe confirmed it`] };
-          const b = bridgeOf(ctx.spec, p.name);
-          const removes = b?.removeHeaders.includes('authorization') ?? false;
-          if (!removes || seen === 'jwt') {
-            return {
-              provider: p.name,
-              ok: false,
-              hop: 'maas-gateway',
-              evidence: [seen === 'jwt' ? 'probe: the provider received the MaaS token (Authorization: Bearer <JWT>)' : 'the bridge does not remove Authorization', ...(b ? [`HTTPRoute ${b.name} removes: ${b.removeHeaders.join(', ') || '(nothing)'}`] : [])],
-              fix: specFix('maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
-                const x = bridgeOf(s, p.name);
-                if (x && !x.removeHeaders.includes('authorization')) x.removeHeaders.push('authorization');
-              }, [{ kind: 'HTTPRoute', name: `${p.name}-bridge` }]),
-            };
-          }
-          if (seen === undefined) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: HTTPRoute ${b?.name ?? ''} removes Authorization, no probe reached the provider`] };
-          return { provider: p.name, ok: true, evidence: [`Authorization removed; provider saw ${seen}`] };
-        },
-        'no MaaS token leaves for a provider',
-      ),
+    passes: 'no MaaS token leaves for a provider',
+    each: async (ctx, p) => {
+      const ex = await ctx.probe(p.name);
+      const seen = ex?.headers[SIM_HEADERS.authorization];
+      if (p.keyHeader === 'authorization') return ex ? { provider: p.name, ok: true, evidence: ['the key replaces Authorization'] } : { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: the key is to replace Authorization, no probe confirmed it`] };
+      const b = bridgeOf(ctx.spec, p.name);
+      const removes = b?.removeHeaders.includes('authorization') ?? false;
+      if (!removes || seen === 'jwt') {
+        return {
+          provider: p.name,
+          ok: false,
+          hop: 'maas-gateway',
+          evidence: [seen === 'jwt' ? 'probe: the provider received the MaaS token (Authorization: Bearer <JWT>)' : 'the bridge does not remove Authorization', ...(b ? [`HTTPRoute ${b.name} removes: ${b.removeHeaders.join(', ') || '(nothing)'}`] : [])],
+          fix: specFix('maasGateway', `remove Authorization in HTTPRoute ${p.name}-bridge before it leaves for ${p.name}`, diff(`HTTPRoute ${p.name}-bridge rules[0].filters`, [[null, '{type: RequestHeaderModifier, requestHeaderModifier: {remove: [Authorization]}}']]), (s) => {
+            const x = bridgeOf(s, p.name);
+            if (x && !x.removeHeaders.includes('authorization')) x.removeHeaders.push('authorization');
+          }, [{ kind: 'HTTPRoute', name: `${p.name}-bridge` }]),
+        };
+      }
+      if (seen === undefined) return { provider: p.name, ok: 'skip', evidence: [`${NO_LIVE}: HTTPRoute ${b?.name ?? ''} removes Authorization, no probe reached the provider`] };
+      return { provider: p.name, ok: true, evidence: [`Authorization removed; provider saw ${seen}`] };
+    },
   }),
   defineCheck({
     id: 'exposure-keys-in-policies',

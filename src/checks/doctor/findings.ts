@@ -2,7 +2,7 @@
 import type { HopId } from '../../core/events.js';
 import type { ProviderConfig } from '../../core/config.js';
 import type { BridgeSpec, EgressRouteSpec, TopologySpec } from '../../model/topology.js';
-import type { DoctorContext, Finding, Fix } from './types.js';
+import type { CheckDef, DoctorContext, Finding, Fix } from './types.js';
 import type { InstallFact, ObjectName } from '../../model/target-facts.js';
 
 export interface ProviderResult {
@@ -24,6 +24,15 @@ export function objectKeyOf(ctx: DoctorContext, o: ObjectName): string {
     ({ TokenRateLimitPolicy: cfg.maas.gatewayNamespace, ConfigMap: cfg.maas.apiNamespace, LLMInferenceService: cfg.onprem.namespace } as Record<string, string>)[o.kind] ??
     (o.kind === 'Deployment' && o.name === 'ai-gateway-controller' ? cfg.egress.controllerNamespace : o.kind === 'Deployment' ? cfg.providersNamespace : cfg.egress.namespace);
   return `${o.kind}/${ns}/${o.name}`;
+}
+
+/**
+ * A check that looks at each deployed provider in turn (`each`), its results folded by {@link perProvider}
+ * into one finding; `passes` is its message when every provider passed.
+ */
+export function defineProviderCheck(c: Omit<CheckDef, 'run'> & { passes: string; each: (ctx: DoctorContext, p: ProviderConfig) => Promise<ProviderResult> }): CheckDef {
+  const { passes, each, ...def } = c;
+  return { ...def, run: (ctx) => perProvider(ctx, (p) => each(ctx, p), passes) };
 }
 
 /** Runs `each` for every deployed provider and folds the results into one finding. */
