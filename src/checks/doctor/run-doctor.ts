@@ -4,7 +4,7 @@
  * check events (failing warnings become `warn`), with the probe's hop trace under each failure.
  * `--fix` applies the proposed fixes after confirmation and re-runs the checks that failed.
  */
-import type { EventInput, Outcome } from '../../core/events.js';
+import type { EventInput } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
 import { onpremPrefix } from '../../core/config.js';
 import { type Exchange, type RunContext, identityOf, send } from '../probe.js';
@@ -16,32 +16,14 @@ import { objectKeyOf } from './findings.js';
 import { keyInjection } from './key-injection.js';
 import { rateLimits } from './rate-limits.js';
 import { rewrites } from './rewrites.js';
-import { CATEGORIES, type Category, type CheckDef, type DoctorContext, type Finding, type Fix } from './types.js';
+import { CATEGORIES, type CheckDef, type DoctorContext, type DoctorOptions, type DoctorResult, type Fix } from './types.js';
+import { applyFix, checkEvent, doctorSummary, findingOf, outcomeOf, wantsFix } from './report.js';
 import type { TargetSession } from '../../targets/target.js';
 import { GENERATIONS } from '../../generations/index.js';
 
 export const CATALOG: CheckDef[] = [...install, ...rewrites, ...keyInjection, ...rateLimits, ...modelListing, ...exposure];
 
-export interface DoctorOptions {
-  categories?: Category[];
-  probeRateLimit: boolean;
-  fix: boolean;
-  confirm?: (question: string) => Promise<boolean>;
-  signal: AbortSignal;
-  /** Emit nothing but check events (self-test runs doctor many times). */
-  quiet?: boolean;
-  /** The command's environment (the subscription era reads MAAS_SUBSCRIPTION from it). */
-  env?: NodeJS.ProcessEnv;
-}
-
-export interface DoctorResult {
-  id: string;
-  outcome: Outcome;
-  hop?: string;
-  expectedWarning?: boolean;
-  /** The fix the finding proposed (for `--fix`, without running the check again). */
-  fix?: Fix;
-}
+export type { DoctorOptions, DoctorResult };
 
 async function mintToken(target: TargetSession, rc: RunContext): Promise<Secret | undefined> {
   const ex = await send(rc, { base: 'gateway', method: 'POST', path: '/maas-api/v1/tokens', auth: 'cluster', body: { expiration: '10m' }, route: 'maas-api' });
@@ -127,22 +109,12 @@ export async function buildContext(target: TargetSession, opts: Pick<DoctorOptio
   return ctx;
 }
 
-function toOutcome(check: CheckDef, f: Finding): Outcome {
-  if (f.outcome === 'fail' && check.severity === 'warning') return 'warn';
-  return f.outcome;
-}
-
 async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSuffix = ''): AsyncGenerator<EventInput, DoctorResult> {
   const t0 = performance.now();
   const id = `${check.id}${idSuffix}`;
   if (!quiet) yield { kind: 'check-start', id, category: check.category, title: check.title };
-  let f: Finding;
-  try {
-    f = await check.run(ctx);
-  } catch (err) {
-    f = { outcome: 'fail', message: `the check itself failed: ${(err as Error).message}` };
-  }
-  const outcome = toOutcome(check, f);
+  const f = await findingOf(() => check.run(ctx));
+  const outcome = outcomeOf(check, f);
   // The object at fault: named by the finding, or the one object its fix changes.
   const object = f.object ?? (f.fix?.objects?.length === 1 ? objectKeyOf(ctx, f.fix.objects[0]!) : undefined);
   if (!quiet && (outcome === 'fail' || outcome === 'warn') && f.hop) {
@@ -151,21 +123,7 @@ async function* runOne(check: CheckDef, ctx: DoctorContext, quiet: boolean, idSu
     const ex = provider ? await ctx.probe(provider.name) : undefined;
     if (ex) for (const h of traceOf(id, ex, { bridges: [], egress: [], onprem: [] })) yield h;
   }
-  yield {
-    kind: 'check',
-    id,
-    category: check.category,
-    title: check.title,
-    outcome,
-    ...(f.message ? { message: f.message } : {}),
-    ...(f.hop ? { hop: f.hop } : {}),
-    ...(object && outcome !== 'pass' ? { object, ...(f.field ? { field: f.field } : {}) } : {}),
-    ...(f.evidence?.length && outcome !== 'pass' ? { evidence: f.evidence } : {}),
-    ...(f.fix && outcome !== 'pass' ? { fix: `${f.fix.summary}\n${f.fix.patch}` } : {}),
-    ...(outcome !== 'pass' && outcome !== 'skip' ? { hint: check.hint } : {}),
-    ...(f.expectedWarning ? { data: { expectedWarning: true } } : {}),
-    ms: Math.round(performance.now() - t0),
-  };
+  yield checkEvent(check, id, f, outcome, object, t0);
   return { id: check.id, outcome, ...(f.hop ? { hop: f.hop } : {}), ...(f.expectedWarning ? { expectedWarning: true } : {}), ...(f.fix && outcome !== 'pass' ? { fix: f.fix } : {}) };
 }
 
@@ -184,15 +142,10 @@ export async function* runDoctor(target: TargetSession, opts: DoctorOptions): As
     if (opts.signal.aborted) break;
     if (!opts.quiet) yield { kind: 'section', id: category, title: category };
     for (const check of CATALOG.filter((c) => c.category === category)) {
-      const gen = runOne(check, ctx, Boolean(opts.quiet));
-      let step = await gen.next();
-      while (!step.done) {
-        yield step.value;
-        step = await gen.next();
-      }
-      results.push(step.value);
-      if (opts.fix && (step.value.outcome === 'fail' || (step.value.outcome === 'warn' && !step.value.expectedWarning))) {
-        const fix = step.value.fix;
+      const result = yield* runOne(check, ctx, Boolean(opts.quiet));
+      results.push(result);
+      if (opts.fix && wantsFix(result)) {
+        const fix = result.fix;
         if (fix && (fix.edits?.length || fix.objects?.length)) fixes.set(check.id, { check, fix });
       }
     }
@@ -203,61 +156,29 @@ export async function* runDoctor(target: TargetSession, opts: DoctorOptions): As
     for (const [id, { fix }] of fixes) {
       if (opts.signal.aborted) break;
       // What the fix changes on this target, shown before asking.
-      const proposal = await target.proposeFix(fix);
-      if (!proposal) {
-        yield { kind: 'log', level: 'info', message: `not applied: ${id}: this target cannot make that change (the printed fix is done by hand)` };
-        continue;
-      }
-      yield { kind: 'log', level: 'info', message: `${id}: ${fix.summary}\n${proposal.patch}` };
-      if (!proposal.changes) {
-        yield { kind: 'log', level: 'info', message: `not applied: ${id}: the objects are already as proposed (the printed fix is done by hand)` };
-        continue;
-      }
-      const ok = opts.confirm ? await opts.confirm(`${proposal.changes === 1 ? 'change this object' : `change these ${proposal.changes} objects`} for ${id}: ${fix.summary}?`) : false;
-      if (!ok) {
-        yield { kind: 'log', level: 'info', message: `not applied: ${id}` };
-        continue;
-      }
-      const t0 = performance.now();
-      yield { kind: 'step-start', step: 'fix', title: `fix for ${id}: ${fix.summary}` };
-      const notReady = yield* proposal.apply(opts.signal);
-      yield { kind: 'step-end', step: 'fix', ok: notReady.length === 0, ms: Math.round(performance.now() - t0), ...(notReady.length ? { message: notReady.join('; ') } : {}) };
-      applied += 1;
-      yield { kind: 'log', level: notReady.length ? 'warn' : 'info', message: notReady.length ? `applied for ${id}, but not ready yet: ${notReady.join('; ')}` : `applied: ${fix.summary}` };
+      if (yield* applyFix(target, id, fix, opts)) applied += 1;
     }
     if (applied) {
       // Re-run the failed checks against the repaired configuration, with fresh probes.
       const again = await buildContext(target, opts);
       for (const [id, fx] of fixes) {
-        const gen = runOne(fx.check, again, Boolean(opts.quiet));
-        let step = await gen.next();
-        while (!step.done) {
-          yield step.value;
-          step = await gen.next();
-        }
+        const result = yield* runOne(fx.check, again, Boolean(opts.quiet));
         const i = results.findIndex((r) => r.id === id);
-        if (i >= 0) results[i] = step.value;
+        if (i >= 0) results[i] = result;
       }
     }
   } else if (opts.fix && !opts.quiet) {
     yield { kind: 'log', level: 'info', message: 'nothing to fix automatically' };
   }
   if (!opts.quiet) {
-    const count = (o: Outcome) => results.filter((r) => r.outcome === o).length;
-    const expectedWarns = results.filter((r) => r.outcome === 'warn' && r.expectedWarning).length;
-    yield {
-      kind: 'summary',
-      title: 'Doctor summary',
-      facts: {
-        MaaS: GENERATIONS.tier.title,
-        passed: count('pass'),
-        failed: count('fail'),
-        warnings: `${count('warn')}${expectedWarns ? ` (${expectedWarns} expected for the seed design)` : ''}`,
-        skipped: count('skip'),
-        'requests counted against the budget': ctx.spent,
-        ...(results.some((r) => r.outcome === 'fail') && !opts.fix ? { next: target.fixable ? 'review the fixes above; `demo doctor --fix` applies them after asking' : 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)' } : {}),
-      },
-    };
+    yield doctorSummary(results, {
+      generation: GENERATIONS.tier.title,
+      expectedBecause: 'for the seed design',
+      spent: ctx.spent,
+      fix: opts.fix,
+      fixable: target.fixable,
+      byHand: 'review the fixes above and apply them to the objects named (this target prints fixes, it does not apply them)',
+    });
   }
   return results;
 }

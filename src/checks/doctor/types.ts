@@ -3,7 +3,7 @@
  * anchor, severity, and the function that gathers evidence. A check passes only on evidence of
  * health — a probe that behaved, a counter that moved — never on an object merely existing.
  */
-import type { HopId } from '../../core/events.js';
+import type { HopId, Outcome } from '../../core/events.js';
 import type { Secret } from '../../core/secret.js';
 import type { InstallFact, ObjectName } from '../../model/target-facts.js';
 
@@ -78,4 +78,27 @@ export interface CheckDef {
 
 export function defineCheck(c: CheckDef): CheckDef {
   return c;
+}
+
+/** What doctor is asked for, whichever generation runs it. */
+export interface DoctorOptions {
+  categories?: Category[];
+  probeRateLimit: boolean;
+  fix: boolean;
+  confirm?: (question: string) => Promise<boolean>;
+  signal: AbortSignal;
+  /** Emit nothing but check events (self-test runs doctor many times). */
+  quiet?: boolean;
+  /** The command's environment (the subscription era reads MAAS_SUBSCRIPTION from it). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One check's result, as the self-test and `--fix` read it. */
+export interface DoctorResult {
+  id: string;
+  outcome: Outcome;
+  hop?: string;
+  expectedWarning?: boolean;
+  /** The fix the finding proposed (for `--fix`, without running the check again). */
+  fix?: Fix;
 }
