@@ -141,23 +141,47 @@ export function candidates(objects: readonly K8sObject[], cfg: DemoConfig): Cand
   return out;
 }
 
-/** `n` mutations drawn with `seed`, each a copy of the objects with exactly one field changed; families taken in turn so each is covered. */
-export function drawMutations(objects: readonly K8sObject[], cfg: DemoConfig, n: number, seed: number): Mutation[] {
+/** What a mutation is drawn from: one field of one object, of a family, whose symptom belongs at `hops`. */
+export interface MutationCandidate {
+  family: string;
+  object: K8sObject;
+  field: string;
+  hops: HopId[];
+}
+
+/**
+ * `n` mutations drawn with `seed` from `all`, families taken in turn so each is covered: each a copy of
+ * the objects in which `change` altered the candidate's field (returning the value before and after).
+ */
+export function drawInTurn<C extends MutationCandidate>(
+  objects: readonly K8sObject[],
+  all: readonly C[],
+  n: number,
+  seed: number,
+  change: (c: C, target: K8sObject, rand: () => number) => { before: unknown; after: unknown },
+): Mutation[] {
   const rand = seededRandom(seed);
-  const all = candidates(objects, cfg);
   const families = [...new Set(all.map((c) => c.family))];
   const out: Mutation[] = [];
   for (let i = 0; i < n && all.length; i++) {
     const family = families[i % families.length]!;
     const pool = all.filter((c) => c.family === family);
     const c = pool[Math.floor(rand() * pool.length)]!;
-    const after = c.values[Math.floor(rand() * c.values.length)];
     const key = objectKey(c.object);
     const copy = objects.map((o) => structuredClone(o));
     const target = copy.find((o) => objectKey(o) === key && o.apiVersion === c.object.apiVersion)!;
-    const before = getAt(target, c.field);
-    setAt(target, c.field, after === undefined ? undefined : structuredClone(after));
+    const { before, after } = change(c, target, rand);
     out.push({ object: key, field: c.field, family: c.family, before, after, hops: c.hops, objects: copy });
   }
   return out;
+}
+
+/** `n` mutations drawn with `seed`, each a copy of the objects with exactly one field changed to one of its candidate values. */
+export function drawMutations(objects: readonly K8sObject[], cfg: DemoConfig, n: number, seed: number): Mutation[] {
+  return drawInTurn(objects, candidates(objects, cfg), n, seed, (c, target, rand) => {
+    const after = c.values[Math.floor(rand() * c.values.length)];
+    const before = getAt(target, c.field);
+    setAt(target, c.field, after === undefined ? undefined : structuredClone(after));
+    return { before, after };
+  });
 }

@@ -14,25 +14,11 @@ import { type TopologySpec } from '../../model/topology.js';
 import { FAULTS, applyFaults } from '../../model/faults.js';
 import { createTarget } from '../../targets/index.js';
 import { closedPort } from '../../core/ports.js';
-import { runDoctor, type DoctorResult } from './run-doctor.js';
+import { runDoctor } from './run-doctor.js';
 import { drawMutations } from './mutations.js';
+import { drain, flagged, flaggedText, healthyCheck, scoreMutations, settle } from './rehearsal.js';
 import type { TargetSession } from '../../targets/target.js';
 import type { GenerationId } from '../../generations/index.js';
-
-async function drain<T>(gen: AsyncIterator<EventInput, T>): Promise<T> {
-  let step = await gen.next();
-  while (!step.done) step = await gen.next();
-  return step.value;
-}
-
-/** Drains a lifecycle stream; a failed step fails the self-test with its message. */
-async function settle(events: AsyncIterable<EventInput>): Promise<void> {
-  for await (const e of events) {
-    if (e.kind === 'step-end' && !e.ok) throw new StepFailedError(`the private topology did not come up: ${e.message ?? `step ${e.step} failed`}`, 'run `demo up` by hand to see the failing step');
-  }
-}
-
-const flagged = (results: DoctorResult[]) => results.filter((r) => r.outcome === 'fail' || (r.outcome === 'warn' && !r.expectedWarning));
 
 export interface SelfTestOptions {
   /** Random single-field mutations of the demo's objects instead of the named faults. */
@@ -54,7 +40,7 @@ async function* onPrivateTopology(cfg: DemoConfig, signal: AbortSignal, body: (t
   yield { kind: 'log', level: 'info', message: `starting a private local topology in ${dir} (the self-test never touches a shared install)` };
   const local = await createTarget({ kind: 'local', cfg, env: { MAAS_EGRESS_DEMO_STATE_DIR: dir }, warn: () => undefined });
   try {
-    await settle(local.up({ vllm: true, faults: [], strictBudget: false, dryRun: false, skipCrds: false, timeoutMs: 15_000 }, signal));
+    await settle(local.up({ vllm: true, faults: [], strictBudget: false, dryRun: false, skipCrds: false, timeoutMs: 15_000 }, signal), 'run `demo up` by hand to see the failing step');
     const target = await local.open();
     try {
       if (!target.rehearse) throw new StepFailedError('the private topology cannot be reprogrammed', 'report this as a bug');
@@ -63,7 +49,7 @@ async function* onPrivateTopology(cfg: DemoConfig, signal: AbortSignal, body: (t
       await target.close();
     }
   } finally {
-    await settle(local.down({}, signal));
+    await settle(local.down({}, signal), 'run `demo up` by hand to see the failing step');
     rmSync(dirname(dir), { recursive: true, force: true });
   }
 }
@@ -114,7 +100,7 @@ async function* faultTest(target: TargetSession, rehearse: Rehearsal, signal: Ab
     const hopOk = !hit?.hop || (fault.hop === 'provider' ? hit.hop.startsWith('provider:') : hit.hop === fault.hop);
     const ok = Boolean(hit && (hit.outcome === 'fail' || hit.outcome === 'warn') && hopOk);
     if (ok) named += 1;
-    const seen = hits.map((h) => `${h.id}${h.hop ? `@${h.hop}` : ''}`).join(', ') || '(nothing)';
+    const seen = flaggedText(hits);
     rows.push([fault.name, `${fault.check}@${fault.hop}`, seen, ok ? 'named' : 'MISSED']);
     yield {
       kind: 'check',
@@ -146,11 +132,7 @@ async function symptoms(target: TargetSession, signal: AbortSignal): Promise<str
   return failed;
 }
 
-/**
- * `--mutations N --seed S`: N random single-field mutations of the demo's objects, each run on a
- * private local topology. A mutation whose symptom the validation calls see must be named by doctor
- * at the right hop; one with no symptom is benign and doctor must stay clean on it.
- */
+/** `--mutations N --seed S` on the tier era's objects (see rehearsal.ts). */
 async function* mutationTest(target: TargetSession, rehearse: Rehearsal, cfg: DemoConfig, signal: AbortSignal, n: number, seed: number): AsyncGenerator<EventInput> {
   const healthy = rehearse.objects();
   const doctor = async () => {
@@ -162,60 +144,6 @@ async function* mutationTest(target: TargetSession, rehearse: Rehearsal, cfg: De
   const baseSymptoms = await symptoms(target, signal);
   const base = await doctor();
   const alarms = flagged(base);
-  yield {
-    kind: 'check',
-    id: 'self-test-healthy',
-    category: 'self-test',
-    title: 'unedited objects: validate passes, doctor raises nothing',
-    outcome: alarms.length || baseSymptoms.length ? 'fail' : 'pass',
-    actual: alarms.length || baseSymptoms.length ? `false alarms: ${alarms.map((a) => a.id).join(', ') || '-'}; failing calls: ${baseSymptoms.join(', ') || '-'}` : `${base.filter((r) => r.outcome === 'pass').length} checks passed`,
-    ms: Math.round(performance.now() - t0),
-  };
-  const rows: string[][] = [];
-  let symptomatic = 0;
-  let named = 0;
-  let benignFlagged = 0;
-  for (const [i, m] of drawMutations(healthy, cfg, n, seed).entries()) {
-    if (signal.aborted) break;
-    const ts = performance.now();
-    await rehearse.apply(m.objects);
-    await rehearse.resetCounters();
-    const seen = await symptoms(target, signal);
-    const results = await doctor();
-    await rehearse.apply(healthy);
-    const hits = flagged(results);
-    const right = hits.filter((h) => h.hop && m.hops.includes(h.hop as (typeof m.hops)[number]));
-    const symptom = seen.length > 0;
-    if (symptom) symptomatic += 1;
-    if (symptom && right.length) named += 1;
-    if (!symptom && hits.length) benignFlagged += 1;
-    const ok = symptom ? right.length > 0 : hits.length === 0;
-    const shown = (v: unknown) => (v === undefined ? '(removed)' : JSON.stringify(v).slice(0, 60));
-    const flaggedText = hits.map((h) => `${h.id}${h.hop ? `@${h.hop}` : ''}`).join(', ') || '(nothing)';
-    rows.push([String(i + 1), `${m.object} ${m.field}`, `${shown(m.before)} → ${shown(m.after)}`, symptom ? seen.join(', ') : 'benign', flaggedText, ok ? 'ok' : symptom ? 'MISSED' : 'FALSE ALARM']);
-    yield {
-      kind: 'check',
-      id: `self-test-mutation-${i + 1}`,
-      category: 'self-test',
-      title: `${m.family}: ${m.object} ${m.field} ${shown(m.before)} → ${shown(m.after)}`,
-      outcome: ok ? 'pass' : 'fail',
-      expected: symptom ? `a finding at ${m.hops.join(' or ')}` : 'no finding (no call fails)',
-      actual: `calls failing: ${seen.join(', ') || 'none'}; doctor flagged: ${flaggedText}`,
-      ms: Math.round(performance.now() - ts),
-    };
-  }
-  const score = symptomatic ? named / symptomatic : 1;
-  yield {
-    kind: 'summary',
-    title: 'Doctor self-test (mutations)',
-    table: { head: ['#', 'object field', 'change', 'symptom (failing calls)', 'doctor flagged', 'result'], rows },
-    facts: {
-      score: Math.round(score * 1000) / 1000,
-      falseAlarms: alarms.length,
-      named: `${named} of ${symptomatic} mutations with a symptom named at the right hop`,
-      benign: `${n - symptomatic} without a symptom, ${benignFlagged} of them flagged anyway`,
-      benignFlagged,
-      seed,
-    },
-  };
+  yield healthyCheck('unedited objects: validate passes, doctor raises nothing', base, alarms, baseSymptoms, t0);
+  yield* scoreMutations(drawMutations(healthy, cfg, n, seed), { healthy, rehearse, symptoms: () => symptoms(target, signal), doctor, signal }, { title: 'Doctor self-test (mutations)', falseAlarms: alarms.length, seed });
 }

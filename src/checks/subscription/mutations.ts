@@ -9,10 +9,9 @@
 import type { DemoConfig } from '../../core/config.js';
 import type { HopId } from '../../core/events.js';
 import type { K8sObject } from '../../model/k8s-object.js';
-import { objectKey } from '../../model/object-source.js';
 import { IPP_MANAGED_LABEL, PLUGINS_CONFIGMAP, PLUGINS_MAIN_KEY, PORT_ANNOTATION, TLS_ANNOTATION } from '../../model/subscription.js';
 import { parse, stringify } from 'yaml';
-import { getAt, seededRandom, type Mutation } from '../doctor/mutations.js';
+import { drawInTurn, getAt, type Mutation } from '../doctor/mutations.js';
 
 interface Candidate {
   object: K8sObject;
@@ -111,21 +110,9 @@ export function eraCandidates(objects: readonly K8sObject[]): Candidate[] {
 
 /** `n` mutations drawn with `seed`, families taken in turn so each is covered. */
 export function drawEraMutations(objects: readonly K8sObject[], _cfg: DemoConfig, n: number, seed: number): Mutation[] {
-  const rand = seededRandom(seed);
-  const all = eraCandidates(objects).filter((c) => c.edits.length);
-  const families = [...new Set(all.map((c) => c.family))];
-  const out: Mutation[] = [];
-  for (let i = 0; i < n && all.length; i++) {
-    const family = families[i % families.length]!;
-    const pool = all.filter((c) => c.family === family);
-    const c = pool[Math.floor(rand() * pool.length)]!;
+  return drawInTurn(objects, eraCandidates(objects).filter((c) => c.edits.length), n, seed, (c, target, rand) => {
     const edit = c.edits[Math.floor(rand() * c.edits.length)]!;
-    const key = objectKey(c.object);
-    const copy = objects.map((o) => structuredClone(o));
-    const target = copy.find((o) => objectKey(o) === key && o.apiVersion === c.object.apiVersion)!;
     const before = getAt(target, c.field.replace(/\["([^"]+)"\]/g, '.$1'));
-    const after = edit(target);
-    out.push({ object: key, field: c.field, family: c.family, before, after, hops: c.hops, objects: copy });
-  }
-  return out;
+    return { before, after: edit(target) };
+  });
 }
