@@ -38,6 +38,16 @@ export function modelOf(cfg: DemoConfig, provider: string): string {
 
 const byKind = (objects: K8sObject[], kind: string, name?: string) => objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
 
+/** Takes a model out of the object's `spec.modelRefs`; false when there is no object or it did not list the model. */
+function withoutModelRef(o: K8sObject | undefined, model: string): boolean {
+  const spec = rec(o?.spec);
+  const refs = (spec.modelRefs as { name: string }[] | undefined) ?? [];
+  const kept = refs.filter((r) => r.name !== model);
+  if (!o || kept.length === refs.length) return false;
+  spec.modelRefs = kept;
+  return true;
+}
+
 function editPlugins(objects: K8sObject[], edit: (cfg: Obj) => void): boolean {
   const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === PLUGINS_CONFIGMAP);
   const text = rec(cm?.data)[PLUGINS_MAIN_KEY];
@@ -143,15 +153,7 @@ export const ERA_FAULTS: EraFault[] = [
     hop: 'maas-api',
     check: 'sub-subscription-covers-models',
     provider: 'anthropic',
-    apply: (objects, { provider, cfg }) => {
-      const s = byKind(objects, 'MaaSSubscription', DEMO_SUBSCRIPTION);
-      const spec = rec(s?.spec);
-      const refs = (spec.modelRefs as { name: string }[] | undefined) ?? [];
-      const kept = refs.filter((r) => r.name !== modelOf(cfg, provider));
-      if (!s || kept.length === refs.length) return false;
-      spec.modelRefs = kept;
-      return true;
-    },
+    apply: (objects, { provider, cfg }) => withoutModelRef(byKind(objects, 'MaaSSubscription', DEMO_SUBSCRIPTION), modelOf(cfg, provider)),
   },
   {
     name: 'authpolicy-missing-model',
@@ -159,15 +161,7 @@ export const ERA_FAULTS: EraFault[] = [
     hop: 'maas-api',
     check: 'sub-access-granted',
     provider: 'anthropic',
-    apply: (objects, { provider, cfg }) => {
-      const p = byKind(objects, 'MaaSAuthPolicy');
-      const spec = rec(p?.spec);
-      const refs = (spec.modelRefs as { name: string }[] | undefined) ?? [];
-      const kept = refs.filter((r) => r.name !== modelOf(cfg, provider));
-      if (!p || kept.length === refs.length) return false;
-      spec.modelRefs = kept;
-      return true;
-    },
+    apply: (objects, { provider, cfg }) => withoutModelRef(byKind(objects, 'MaaSAuthPolicy'), modelOf(cfg, provider)),
   },
   {
     name: 'response-translation-off',
