@@ -43,6 +43,9 @@ describe('the import graph of src/', () => {
       writeFileSync(join(ROOT, 'src', 'core', `${rel.split('/').pop()}-probe.ts`), "import type { Io } from '../cli/define.js';\nexport type Probe = Io;\n");
       // A check reaching a target kind directly instead of through the factory.
       writeFileSync(join(ROOT, 'src', 'checks', `${rel.split('/').pop()}-probe.ts`), "import type { LocalState } from '../targets/local/state.js';\nexport type Probe = LocalState;\n");
+      // Each target kind reaching into the other.
+      writeFileSync(join(ROOT, 'src', 'targets', 'cluster', `${rel.split('/').pop()}-probe.ts`), "import type { LocalState } from '../local/state.js';\nexport type Probe = LocalState;\n");
+      writeFileSync(join(ROOT, 'src', 'targets', 'local', `${rel.split('/').pop()}-probe.ts`), "import type { DemoState } from '../cluster/state.js';\nexport type Probe = DemoState;\n");
       write('a.ts', "import type { B } from './b.js';\nexport type A = B;\n");
       write('b.ts', "import type { A } from './a.js';\nexport type B = A | 1;\n");
       // When
@@ -52,9 +55,11 @@ describe('the import graph of src/', () => {
       expect(names.some((n) => n.startsWith('cli-is-the-top:') && n.includes('src/core/'))).toBe(true);
       expect(names.some((n) => n.startsWith('used-by-the-program:') && n.includes('orphan.ts'))).toBe(true);
       expect(names.some((n) => n.startsWith('one-factory-knows-the-kinds:') && n.includes('src/checks/'))).toBe(true);
+      expect(names.some((n) => n.startsWith('cluster-never-imports-local:') && n.includes('src/targets/cluster/'))).toBe(true);
+      expect(names.some((n) => n.startsWith('local-never-imports-cluster:') && n.includes('src/targets/local/'))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      for (const layer of ['core', 'checks']) rmSync(join(ROOT, 'src', layer, `${dir.split('/').pop()}-probe.ts`), { force: true });
+      for (const layer of ['core', 'checks', 'targets/cluster', 'targets/local']) rmSync(join(ROOT, 'src', layer, `${dir.split('/').pop()}-probe.ts`), { force: true });
     }
   }, 60_000);
 });
