@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mask, fingerprint } from '../../core/secret.js';
 import type { MaasGatewaySpec, BridgeSpec, OnpremRouteSpec } from '../../model/topology.js';
 import { answering, firstHeader, keysEqual, readLimited, safeText } from '../../sim/http-server.js';
-import { ENVOY_BODIES, envoyInternalError, sendEnvoy, tooManyHeaders, upstreamFailureReply, type UpstreamFailure, relayedReplyHeaders } from './envoy-replies.js';
+import { ENVOY_BODIES, envoyInternalError, sendEnvoy, tooManyHeaders, upstreamFailureReply, type UpstreamFailure } from './envoy-replies.js';
 import { hopHandle } from './hop-handle.js';
 import { bodyIdleTimeoutMs, expectsContinue, hardenHop, HOP_INTERNAL_HEADERS, requestIdOf, unsafePathReason } from './request-hardening.js';
 import { TraceBuffer } from './trace-buffer.js';
@@ -22,7 +22,7 @@ import { TokenLimiter, UsageScanner } from './rate-limit.js';
 import { enforceStreamUsage, usageStripper } from './stream-usage.js';
 import { countTokens, textOfContent } from '../../sim/completions.js';
 import { reviewToken } from './tokens.js';
-import { MAAS_GATEWAY_BODY_LIMIT as BODY_LIMIT, MAAS_GATEWAY_SERVER as SERVER, MAAS_GATEWAY_UPSTREAM_TIMEOUT_MS as UPSTREAM_TIMEOUT_MS, type MaasGatewayStart } from './gateway-role.js';
+import { MAAS_GATEWAY_BODY_LIMIT as BODY_LIMIT, MAAS_GATEWAY_SERVER as SERVER, maasGatewayRelay, type MaasGatewayStart } from './gateway-role.js';
 
 export interface MaasGatewayOptions extends MaasGatewayStart<MaasGatewaySpec> {
   now?: () => number;
@@ -348,11 +348,8 @@ export function createMaasGateway(opts: MaasGatewayOptions): MaasGatewayHop {
         res,
         path: `${pathOut}${query}`,
         headers,
-        timeoutMs: UPSTREAM_TIMEOUT_MS,
-        bodyLimit: BODY_LIMIT,
-        bodyIdleMs,
+        ...maasGatewayRelay(requestId, bodyIdleMs),
         ...(body ? { body } : {}),
-        override: (up) => relayedReplyHeaders(SERVER, up.ms, { 'x-request-id': requestId }),
         ...(usage ? { onChunk: (chunk: Buffer) => usage.push(chunk) } : {}),
         ...(strip ? { transform: usageStripper() } : {}),
       });

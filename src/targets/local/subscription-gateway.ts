@@ -39,7 +39,7 @@ import { TraceBuffer } from './trace-buffer.js';
 import { PoolCache, classifyUpstreamError, forwardHeaders, relay, responseHeaders } from './proxy.js';
 import { TokenLimiter, usageTokens } from './rate-limit.js';
 import { reviewToken } from './tokens.js';
-import { MAAS_GATEWAY_BODY_LIMIT as BODY_LIMIT, MAAS_GATEWAY_SERVER as SERVER, MAAS_GATEWAY_UPSTREAM_TIMEOUT_MS as UPSTREAM_TIMEOUT_MS, type MaasGatewayStart } from './gateway-role.js';
+import { MAAS_GATEWAY_BODY_LIMIT as BODY_LIMIT, MAAS_GATEWAY_SERVER as SERVER, MAAS_GATEWAY_UPSTREAM_TIMEOUT_MS as UPSTREAM_TIMEOUT_MS, maasGatewayRelay, type MaasGatewayStart } from './gateway-role.js';
 import { clientIdentityHeaders, type ProcessingRequest, type ProcessingResponse, type Stage } from './payload-processor.js';
 
 const USAGE_SCAN_LIMIT = 2 * 1024 * 1024;
@@ -392,10 +392,7 @@ export function createSubscriptionGateway(opts: SubscriptionGatewayOptions): Sub
           path: `${pathOut}${query}`,
           headers,
           body,
-          timeoutMs: UPSTREAM_TIMEOUT_MS,
-          bodyLimit: BODY_LIMIT,
-          bodyIdleMs: bodyIdleTimeoutMs(),
-          override: (up) => relayedReplyHeaders(SERVER, up.ms, { 'x-request-id': requestId }),
+          ...maasGatewayRelay(requestId, bodyIdleTimeoutMs()),
         });
         detail.upstream = 'maas-api';
         record({ status: result.status, answeredBy: 'upstream', pathOut: `${pathOut}${query}` });
