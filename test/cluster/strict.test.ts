@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Kube } from '../../src/targets/cluster/client.js';
 import { ApplyFailedError, applyObject, dryRunStep } from '../../src/targets/cluster/apply.js';
-import type { RenderedStep } from '../../src/targets/cluster/render.js';
+import type { RenderedStep } from '../../src/manifests/render.js';
 import type { K8sObject } from '../../src/model/k8s-object.js';
 import { startCluster, type Cluster } from './helpers.js';
 

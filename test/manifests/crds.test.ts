@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 
 import { UserError } from '../../src/core/errors.js';
 import { gateway } from '../../steps/index.js';
-import { renderStep } from '../../src/targets/cluster/render.js';
-import { findXBackendCrdDir, loadXBackendCrds } from '../../src/targets/cluster/xbackend-crd.js';
+import { renderStep } from '../../src/manifests/render.js';
+import { findXBackendCrdDir, loadXBackendCrds } from '../../src/manifests/xbackend-crd.js';
 import { makeCtx } from './helpers.js';
 
 const CRD = (plural: string, kind: string): string => `apiVersion: apiextensions.k8s.io/v1

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { renderForDisplay } from '../../src/targets/cluster/render.js';
+import { renderForDisplay } from '../../src/manifests/render.js';
 import { planToYaml } from '../../src/targets/cluster/manifest-yaml.js';
 import { makeCtx } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { defaultConfig, type DemoConfig } from '../../src/core/config.js';
 import type { StepContext } from '../../src/core/step.js';
-import type { RenderedStep } from '../../src/targets/cluster/render.js';
+import type { RenderedStep } from '../../src/manifests/render.js';
 import type { K8sObject } from '../../src/model/k8s-object.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -7,10 +7,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import { defaultConfig, mergeConfig } from '../../src/core/config.js';
 import { BugError } from '../../src/core/errors.js';
 import { maasBridge, modelDiscovery, providerSims, remoteVllm, steps } from '../../steps/index.js';
-import { renderAll, renderForDisplay, renderStep, renderStepPlan } from '../../src/targets/cluster/render.js';
+import { renderAll, renderForDisplay, renderStep, renderStepPlan } from '../../src/manifests/render.js';
 import { planToYaml, toYaml } from '../../src/targets/cluster/manifest-yaml.js';
-import { loadSimulatorSources } from '../../src/targets/cluster/simulator-bundle.js';
-import { renderTemplate } from '../../src/targets/cluster/render-template.js';
+import { loadSimulatorSources } from '../../src/manifests/simulator-bundle.js';
+import { renderTemplate } from '../../src/manifests/render-template.js';
 import { DEMO_SELECTOR, LABEL_MANAGED_BY, LABEL_PART_OF, LABEL_STEP, type K8sObject } from '../../src/model/k8s-object.js';
 import { allObjects, at, find, makeCtx, repoRoot } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { renderAll } from '../../src/targets/cluster/render.js';
+import { renderAll } from '../../src/manifests/render.js';
 import { type K8sObject } from '../../src/model/k8s-object.js';
 import {
   applyDefaults,

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/core/config.js';
 import { parseProviderSimArgs, startProviderSim } from '../../src/sim/provider-sim.js';
 import type { RunningSim } from '../../src/sim/sim-program.js';
-import { PREBUILT_SIM_KEY_HEADER, renderAll } from '../../src/targets/cluster/render.js';
+import { PREBUILT_SIM_KEY_HEADER, renderAll } from '../../src/manifests/render.js';
 import type { K8sObject } from '../../src/model/k8s-object.js';
 import { post } from '../sim/http-client.js';
 import { allObjects, at, find, makeCtx } from './helpers.js';

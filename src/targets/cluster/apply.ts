@@ -12,7 +12,7 @@
  *   from the operator that owns it; the original values were recorded first (state.ts).
  */
 import type { EventInput } from '../../core/events.js';
-import type { RenderedStep } from './render.js';
+import type { RenderedStep } from '../../manifests/render.js';
 import { APPLY_MODE_ANNOTATION, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
 import { FIELD_MANAGER, Kube, KubeApiError, refOf, refText, toKubeError, type ObjRef } from './client.js';
 import { isOurs, MANAGED_ANNOTATION, sameRef, stateObject, type DemoState, type MaasApiOriginal, type OriginalData } from './state.js';

@@ -36,8 +36,9 @@ import type { UpOptions } from '../target.js';
 import { applyObject } from './apply.js';
 import type { Kube, RawResponse } from './client.js';
 import { proxyTargetOf } from './identity.js';
-import { renderStepPlan, type RenderedStep } from './render.js';
-import { loadSimulatorSources } from './simulator-bundle.js';
+import { renderStepPlan, type RenderedStep } from '../../manifests/render.js';
+import type { ClusterStep } from './cluster-step.js';
+import { loadSimulatorSources } from '../../manifests/simulator-bundle.js';
 
 /** The Secret holding the demo's API key (in maas-api's namespace, beside the state ConfigMap). */
 export const KEY_SECRET = 'maas-egress-demo-api-key';
@@ -147,13 +148,13 @@ export interface EraPlanOptions {
 }
 
 /** The era's steps on a cluster: s0 (simulators, on-prem model), s1–s4 (the era's own), and the API key. */
-export function renderEraPlan(o: EraPlanOptions): RenderedStep[] {
+export function renderEraPlan(o: EraPlanOptions): ClusterStep[] {
   const providers = clusterEraProviders(o.cfg, o.up);
   const sims = simulatorObjects(o.cfg, providers, o.simDir);
   const onprem = onpremObjects(o.sctx);
   const model = { name: k8sName(o.cfg.onprem.model), llmisvc: o.cfg.onprem.name };
   const steps = subscriptionSteps(o.cfg, providers, { keys: o.keys, externalModels: o.canonical ? 'canonical' : 'legacy', onprem: [model] });
-  const out: RenderedStep[] = [
+  const out: ClusterStep[] = [
     {
       step: {
         id: 's0',

@@ -12,7 +12,8 @@ import { InterruptedError, PartialApplyError, StepFailedError, UserError } from 
 import type { DownOptions, SessionOptions, Target, TargetOptions, TargetSession, UpOptions } from '../target.js';
 import { Kube } from './client.js';
 import { loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.js';
-import { renderAll, type RenderedStep } from './render.js';
+import { renderAll, type RenderedStep } from '../../manifests/render.js';
+import type { ClusterStep } from './cluster-step.js';
 import { stepContext, wgDirOf, type RenderOptions } from './options.js';
 import { selectSteps } from '../../../steps/index.js';
 import { preflight } from './preflight.js';
@@ -131,7 +132,7 @@ async function* upEvents(opts: TargetOptions, up: UpOptions, signal: AbortSignal
       return renderAll(sctx);
     },
   });
-  const plan: RenderedStep[] = facts.plan;
+  const plan: ClusterStep[] = facts.plan;
   const gateway = `https://maas.${facts.domain}`;
 
   if (dryRun) {

@@ -7,7 +7,7 @@
 import { stringify } from 'yaml';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { APPLY_MODE_ANNOTATION } from '../../model/k8s-object.js';
-import type { RenderedStep } from './render.js';
+import type { RenderedStep } from '../../manifests/render.js';
 
 /** Created only where it is absent: the platform usually ships its own. */
 export function isPlatformOwned(obj: K8sObject): boolean {

@@ -9,9 +9,10 @@
 import type { EventInput } from '../../core/events.js';
 import { StepFailedError, UnreachableError, UserError } from '../../core/errors.js';
 import type { DemoConfig } from '../../core/config.js';
-import type { RenderedStep } from './render.js';
+import type { RenderedStep } from '../../manifests/render.js';
+import type { ClusterStep } from './cluster-step.js';
 import type { K8sObject } from '../../model/k8s-object.js';
-import { loadXBackendCrds } from './xbackend-crd.js';
+import { loadXBackendCrds } from '../../manifests/xbackend-crd.js';
 import { Kube, KubeApiError, toKubeError, UNREACHABLE_HINT, type RulesReview } from './client.js';
 import type { LoadedKubeconfig } from './kubeconfig.js';
 import { detectMaasGeneration, evidenceText, identityFor, proxyTargetOf, type GenerationFacts, type MaasGeneration, type MaasIdentity } from './identity.js';
@@ -92,7 +93,7 @@ export interface PreflightOptions {
   /** `--maas`: the generation when the evidence does not decide (or decides wrongly). */
   maas?: MaasGeneration;
   /** Renders the plan once the facts are known, so permissions are checked on the exact objects. */
-  render?: (facts: ClusterFacts) => RenderedStep[];
+  render?: (facts: ClusterFacts) => ClusterStep[];
 }
 
 class PreflightError extends StepFailedError {}
@@ -236,7 +237,7 @@ export async function clusterDomain(kube: Kube): Promise<string | undefined> {
  * Runs the checks for `mode` and returns the facts. Emits step-start/step-end of `preflight`;
  * throws StepFailedError (exit 1) with the fix on the first failing check.
  */
-export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: DemoConfig, opts: PreflightOptions): AsyncGenerator<EventInput, ClusterFacts & { plan: RenderedStep[] }> {
+export async function* preflight(kube: Kube, loaded: LoadedKubeconfig, cfg: DemoConfig, opts: PreflightOptions): AsyncGenerator<EventInput, ClusterFacts & { plan: ClusterStep[] }> {
   const t0 = performance.now();
   yield {
     kind: 'step-start',

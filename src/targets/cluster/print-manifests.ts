@@ -6,7 +6,7 @@
 import type { DemoConfig } from '../../core/config.js';
 import { UserError } from '../../core/errors.js';
 import { stepById } from '../../../steps/index.js';
-import { renderAll, renderForDisplay } from './render.js';
+import { renderAll, renderForDisplay } from '../../manifests/render.js';
 import { isPlatformOwned, objectRef, planToYaml, printable } from './manifest-yaml.js';
 import { stepContext, wgDirOf } from './options.js';
 

@@ -20,7 +20,7 @@ import { APPLY_MODE_ANNOTATION, withoutApplyMode } from './apply.js';
 import { Kube, refOf, refText, toKubeError } from './client.js';
 import { Informers } from './informers.js';
 import { celLiteral } from '../../model/read-objects.js';
-import { maskKeys, renderStep } from './render.js';
+import { maskKeys, renderStep } from '../../manifests/render.js';
 import { objectRef } from './manifest-yaml.js';
 import { type K8sObject } from '../../model/k8s-object.js';
 import { isOurs } from './state.js';

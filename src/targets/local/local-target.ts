@@ -19,7 +19,7 @@ import { closedPort } from '../../core/ports.js';
 import type { StepContext } from '../../core/step.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { ObjectSet, objectKey } from '../../model/object-source.js';
-import { renderAll } from '../cluster/render.js';
+import { renderAll } from '../../manifests/render.js';
 import { names } from '../../../steps/scope.js';
 import { stepById } from '../../../steps/index.js';
 import { waitsForObjects } from '../../../steps/object-waits.js';

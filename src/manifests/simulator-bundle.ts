@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { BugError } from '../../core/errors.js';
+import { BugError } from '../core/errors.js';
 import { defaultSimDir } from './package-files.js';
 
 export interface SimulatorSources {

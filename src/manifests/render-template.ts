@@ -4,8 +4,8 @@
  * `$patch`. Pure: text and variables in, objects out.
  */
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar, type Node } from 'yaml';
-import { BugError } from '../../core/errors.js';
-import type { K8sObject } from '../../model/k8s-object.js';
+import { BugError } from '../core/errors.js';
+import type { K8sObject } from '../model/k8s-object.js';
 
 const DROP = Symbol('drop');
 type Resolved = unknown | typeof DROP;

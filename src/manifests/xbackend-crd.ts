@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { UserError } from '../../core/errors.js';
-import type { K8sObject } from '../../model/k8s-object.js';
+import { UserError } from '../core/errors.js';
+import type { K8sObject } from '../model/k8s-object.js';
 
 /** Where the CRDs sit relative to `--wg-dir`, newest layout first (contracts §9.21). */
 export function xBackendCrdCandidates(wgDir: string): string[] {

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BugError } from '../../core/errors.js';
-import type { StepOptions } from '../../../steps/scope.js';
+import { BugError } from '../core/errors.js';
+import type { StepOptions } from '../../steps/scope.js';
 
 /** The package root: the nearest ancestor of this module with both package.json and manifests/. */
 export function packageRoot(): string {

@@ -26,11 +26,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 
-import type { DemoConfig, ProviderConfig } from '../../core/config.js';
-import { BugError, UserError } from '../../core/errors.js';
-import type { StepContext, StepDef, StepId, WaitSpec } from '../../core/step.js';
-import type { EventInput } from '../../core/events.js';
-import { selectSteps } from '../../../steps/index.js';
+import type { DemoConfig, ProviderConfig } from '../core/config.js';
+import { BugError, UserError } from '../core/errors.js';
+import type { StepContext, StepDef, StepId, WaitSpec } from '../core/step.js';
+import { selectSteps } from '../../steps/index.js';
 import {
   DEFAULT_TRLP_NAME,
   backendPort,
@@ -42,8 +41,8 @@ import {
   simulatedProviders,
   SIMULATOR_PORT,
   type StepOptions,
-} from '../../../steps/scope.js';
-import { demoLabels, type K8sObject, type ObjectPatch } from '../../model/k8s-object.js';
+} from '../../steps/scope.js';
+import { demoLabels, type K8sObject, type ObjectPatch } from '../model/k8s-object.js';
 import { manifestsDir } from './package-files.js';
 import { renderTemplate } from './render-template.js';
 import { loadSimulatorSources, type SimulatorSources } from './simulator-bundle.js';
@@ -59,24 +58,12 @@ export interface PlanStepDef {
   hint: string;
 }
 
-/** What a step does once its objects are ready (the subscription era mints its API key so). */
-export interface StepFinishContext {
-  kube: import('./client.js').Kube;
-  maasNamespace: string;
-  /** The kubeconfig's user name (who the demo says it is where the cluster cannot tell, e.g. no SelfSubjectReview). */
-  user: string;
-  signal: AbortSignal;
-  /** Facts the finish found, for the run's summary. */
-  facts: Record<string, string | number>;
-}
-
 export interface RenderedStep {
   step: PlanStepDef;
   objects: K8sObject[];
   patches: ObjectPatch[];
   /** Things the user should know about this rendering (e.g. a placeholder simulator). */
   notes: string[];
-  finish?: (ctx: StepFinishContext) => AsyncGenerator<EventInput>;
 }
 
 export type { K8sObject, ObjectPatch };
