@@ -3,7 +3,7 @@
  * answered), with the records every hop kept for that id. Validate and doctor both probe this way.
  */
 import { randomUUID } from 'node:crypto';
-import { request as urequest, Agent } from 'undici';
+import { request as urequest, Agent, type Dispatcher } from 'undici';
 import { Secret } from '../core/secret.js';
 import type { RouteModel, TargetSession } from '../targets/target.js';
 import type { HopRecord } from '../model/hop-record.js';
@@ -57,6 +57,27 @@ export function identityOf(token: Secret): { userid: string; tier: string; sub: 
 
 let directAgent: Agent | undefined;
 
+/** What one HTTP exchange gave: status, lower-cased headers and body, or the failure that stopped it. */
+export type JsonExchange = { status: number; headers: Headers; body: string } | { status: 0; headers: Headers; body: ''; failure: unknown };
+
+/** One request with an optional JSON body (30 s for headers and for the body), never throwing. */
+export async function exchangeJson(url: string, o: { method: string; headers: Record<string, string>; dispatcher?: Dispatcher; body?: unknown; signal?: AbortSignal | undefined }): Promise<JsonExchange> {
+  try {
+    const res = await urequest(url, {
+      method: o.method as Dispatcher.HttpMethod,
+      headers: o.headers,
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    return { status: res.statusCode, headers: lowerHeaders(res.headers), body: await res.body.text() };
+  } catch (failure) {
+    return { status: 0, headers: {}, body: '', failure };
+  }
+}
+
 export async function send(ctx: RunContext, spec: RequestSpec, signal?: AbortSignal): Promise<Exchange> {
   const requestId = randomUUID();
   const start = performance.now();
@@ -73,26 +94,9 @@ export async function send(ctx: RunContext, spec: RequestSpec, signal?: AbortSig
   if (spec.auth === 'maas' && ctx.token) headers.authorization = `Bearer ${ctx.token.reveal()}`;
   if (spec.auth === 'bogus') headers.authorization = 'Bearer bogus-key';
   if (spec.body !== undefined) headers['content-type'] = 'application/json';
-  let status = 0;
-  let resHeaders: Headers = {};
-  let body = '';
-  let error: string | undefined;
-  try {
-    const res = await urequest(`${base}${spec.path}`, {
-      method: spec.method,
-      headers,
-      dispatcher,
-      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-      ...(signal ? { signal } : {}),
-    });
-    status = res.statusCode;
-    resHeaders = lowerHeaders(res.headers);
-    body = await res.body.text();
-  } catch (err) {
-    error = describeNetworkError(err);
-  }
+  const got = await exchangeJson(`${base}${spec.path}`, { method: spec.method, headers, dispatcher, body: spec.body, signal });
+  const { status, headers: resHeaders, body } = got;
+  const error = 'failure' in got ? describeNetworkError(got.failure) : undefined;
   const ms = performance.now() - start;
   const answer: Answer = error
     ? { kind: 'unknown', hop: spec.base === 'vllm-direct' ? 'provider:vllm' : 'maas-gateway', status: 0, summary: `no response: ${error}` }

@@ -6,7 +6,6 @@
  * callbacks and listings), payload processing (key injection, translation), or the provider.
  */
 import { randomUUID } from 'node:crypto';
-import { request as urequest } from 'undici';
 import type { HopEvent, HopId } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
 import type { HopRecord } from '../../model/hop-record.js';
@@ -15,7 +14,8 @@ import { INFERENCE_GROUP_VERSION, MAAS_GROUP_VERSION, readInferenceExternalModel
 import type { ProviderRoute } from '../../model/subscription.js';
 import { SIM_HEADERS, timesReceived } from '../../sim/headers.js';
 import type { TargetSession } from '../../targets/target.js';
-import { type Answer, classify, lowerHeaders } from '../fingerprint.js';
+import { type Answer, classify } from '../fingerprint.js';
+import { exchangeJson } from '../probe.js';
 
 /** One model of a subscription, as a client and the checks see it. */
 export interface EraModel {
@@ -135,26 +135,12 @@ export async function eraSend(ctx: Pick<EraContext, 'session'>, req: EraRequest,
   else if (c instanceof Secret) headers.authorization = `Bearer ${c.reveal()}`;
   else if (typeof c === 'object') headers.authorization = `Bearer ${c.literal}`;
   if (req.body !== undefined) headers['content-type'] = 'application/json';
-  let status = 0;
-  let resHeaders: Record<string, string | undefined> = {};
-  let body = '';
+  const got = await exchangeJson(`${ep.baseUrl}${req.path}`, { method: req.method, headers, dispatcher: ep.dispatcher, body: req.body, signal });
+  const { status, headers: resHeaders, body } = got;
   let error: string | undefined;
-  try {
-    const res = await urequest(`${ep.baseUrl}${req.path}`, {
-      method: req.method,
-      headers,
-      dispatcher: ep.dispatcher,
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
-      ...(signal ? { signal } : {}),
-    });
-    status = res.statusCode;
-    resHeaders = lowerHeaders(res.headers);
-    body = await res.body.text();
-  } catch (err) {
-    const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-    error = e.cause?.message ?? e.message ?? String(err);
+  if ('failure' in got) {
+    const e = got.failure as { cause?: { message?: string }; message?: string };
+    error = e.cause?.message ?? e.message ?? String(got.failure);
   }
   const ms = performance.now() - start;
   const answer: Answer = error ? { kind: 'unknown', hop: 'maas-gateway', status: 0, summary: `no response: ${error}` } : classify(status, resHeaders, body, { ...(req.provider ? { provider: req.provider } : {}), viaEgress: false });
