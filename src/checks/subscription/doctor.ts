@@ -80,6 +80,20 @@ function budgetSpent(ex: EraExchange | undefined): EraFinding | undefined {
   return { outcome: 'warn', expectedWarning: true, hop: 'maas-gateway', message: `the token budget is spent (${gw?.detail.budget ?? 'Limitador 429'}): this probe cannot judge until the window resets`, evidence: [ex.answer.summary] };
 }
 
+/**
+ * Each routable model's chat through `send` answers 200 in OpenAI's shape: the first that does not is the
+ * finding (named by `what`); a spent budget ends the walk with its expected warning.
+ */
+async function everyModelAnswers(ctx: EraContext, send: (m: EraModel) => Promise<EraExchange | undefined>, what: (m: EraModel) => string): Promise<EraFinding | undefined> {
+  for (const m of ctx.models.filter((x) => x.routable)) {
+    const ex = await send(m);
+    const spent = budgetSpent(ex);
+    if (spent) return spent;
+    if (ex && (ex.status !== 200 || !openaiShape(ex))) return chatFailure(ctx, m, ex, what(m));
+  }
+  return undefined;
+}
+
 /** The Secret an ExternalModel reads its key from. */
 function credentialSecret(ctx: EraContext, m: EraModel): K8sObject | undefined {
   return m.route ? find(ctx, 'Secret', m.route.credentialRef.namespace, m.route.credentialRef.name) : undefined;
@@ -413,13 +427,8 @@ export const ERA_CHECKS: EraCheck[] = [
     hint: 'README.md#doctor-subscription-routing',
     run: async (ctx) => {
       if (!ctx.key) return { outcome: 'skip', message: 'no API key' };
-      for (const m of ctx.models.filter((x) => x.routable)) {
-        const ex = await ctx.chat(m);
-        const spent = budgetSpent(ex);
-        if (spent) return spent;
-        if (ex && (ex.status !== 200 || !openaiShape(ex))) return chatFailure(ctx, m, ex, 'POST /v1/chat/completions');
-      }
-      return { outcome: 'pass', message: `${ctx.models.filter((m) => m.routable).map((m) => m.id).join(', ')}: 200` };
+      const failed = await everyModelAnswers(ctx, (m) => ctx.chat(m), () => 'POST /v1/chat/completions');
+      return failed ?? { outcome: 'pass', message: `${ctx.models.filter((m) => m.routable).map((m) => m.id).join(', ')}: 200` };
     },
   },
   {
@@ -430,13 +439,8 @@ export const ERA_CHECKS: EraCheck[] = [
     hint: 'README.md#doctor-subscription-routing',
     run: async (ctx) => {
       if (!ctx.key) return { outcome: 'skip', message: 'no API key' };
-      for (const m of ctx.models.filter((x) => x.routable)) {
-        const ex = await ctx.pathChat(m);
-        const spent = budgetSpent(ex);
-        if (spent) return spent;
-        if (ex && (ex.status !== 200 || !openaiShape(ex))) return chatFailure(ctx, m, ex, `POST /${m.namespace}/${m.externalModel}/v1/chat/completions`);
-      }
-      return { outcome: 'pass', message: `${ctx.models.filter((m) => m.routable).map((m) => `/${m.namespace}/${m.externalModel}`).join(', ')}: 200` };
+      const failed = await everyModelAnswers(ctx, (m) => ctx.pathChat(m), (m) => `POST /${m.namespace}/${m.externalModel}/v1/chat/completions`);
+      return failed ?? { outcome: 'pass', message: `${ctx.models.filter((m) => m.routable).map((m) => `/${m.namespace}/${m.externalModel}`).join(', ')}: 200` };
     },
   },
   {
