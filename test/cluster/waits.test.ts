@@ -57,6 +57,10 @@ describe('informer-style waits', () => {
     try {
       await drain(runWait(kube, 'x', { kind: 'rollout', namespace: 'w', name: 'one', timeoutMs: 20_000 }, { timeoutMs: 20_000, signal: signal(), informers }));
       await drain(runWait(kube, 'x', { kind: 'rollout', namespace: 'w', name: 'two', timeoutMs: 20_000 }, { timeoutMs: 20_000, signal: signal(), informers }));
+      // Both waits were met from the LIST's cache; the informer's WATCH, sent after the LIST, may reach the
+      // server a moment later: give it that moment before stopping the informers.
+      const deadline = Date.now() + 5_000;
+      while (!of(since(c, mark), 'apps/deployments').some((q) => q.verb === 'watch') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     } finally {
       informers.stopAll();
     }
