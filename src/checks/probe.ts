@@ -12,8 +12,8 @@ import type { RequestSpec } from './validate.js';
 
 export type Headers = Record<string, string | undefined>;
 
-export interface Exchange {
-  spec: RequestSpec;
+/** What a traced request gave, whichever era's request it was. */
+export interface ExchangeResult {
   requestId: string;
   status: number;
   headers: Record<string, string | undefined>;
@@ -22,6 +22,10 @@ export interface Exchange {
   answer: Answer;
   records: HopRecord[];
   error?: string;
+}
+
+export interface Exchange extends ExchangeResult {
+  spec: RequestSpec;
 }
 
 export interface RunContext {

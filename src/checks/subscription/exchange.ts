@@ -8,14 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import type { HopEvent, HopId } from '../../core/events.js';
 import { Secret } from '../../core/secret.js';
-import type { HopRecord } from '../../model/hop-record.js';
 import type { K8sObject } from '../../model/k8s-object.js';
 import { INFERENCE_GROUP_VERSION, MAAS_GROUP_VERSION, readInferenceExternalModel, readLegacyExternalModel, readSubscription } from '../../model/subscription-read.js';
 import type { ProviderRoute } from '../../model/subscription.js';
 import { SIM_HEADERS, timesReceived } from '../../sim/headers.js';
 import type { TargetSession } from '../../targets/target.js';
 import { type Answer, classify } from '../fingerprint.js';
-import { exchangeJson } from '../probe.js';
+import { exchangeJson, type ExchangeResult } from '../probe.js';
 
 /** One model of a subscription, as a client and the checks see it. */
 export interface EraModel {
@@ -62,16 +61,8 @@ export interface EraRequest {
   provider?: string;
 }
 
-export interface EraExchange {
+export interface EraExchange extends ExchangeResult {
   req: EraRequest;
-  requestId: string;
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: string;
-  ms: number;
-  answer: Answer;
-  records: HopRecord[];
-  error?: string;
 }
 
 type Obj = Record<string, unknown>;
